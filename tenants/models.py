@@ -1,0 +1,71 @@
+"""Companies (one PostgreSQL schema each) and the host names that reach them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+from qiro.rls import RowSecurity
+
+
+class Company(TenantMixin):
+    """A business (사업자) and its schema.
+
+    Schemas are created by the provisioning service, never as a side effect
+    of ``save()``/``delete()``.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    name = models.CharField(_("company name"), max_length=200)
+    business_registration_number = models.CharField(
+        _("business registration number"), max_length=10, unique=True
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    plan = models.CharField(_("plan"), max_length=32, default="standard")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    # The runtime role sees only its own company's row; the platform sees all.
+    row_security = RowSecurity(column="id", platform="true")
+    app_public_access = ("SELECT",)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "suspended"]),
+                name="tenants_company_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(business_registration_number__regex=r"^[0-9]{10}$"),
+                name="tenants_company_brn_digits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Domain(DomainMixin):
+    """A host name of a company's site (``<sub-domain>.<base domain>``)."""
+
+    row_security = RowSecurity(column="tenant_id", platform="true")
+    app_public_access = ("SELECT",)
+
+    class Meta:
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
+    def __str__(self) -> str:
+        return self.domain

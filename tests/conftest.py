@@ -1,0 +1,115 @@
+"""Test database: a real PostgreSQL database per xdist worker, made like production.
+
+Each worker gets its own database and its own pair of runtime roles
+(``test_<db>_<worker>_app`` / ``_platform``), built by the same ``bootstrap``
+command that prepares a real deployment. Nothing is mocked: the suite talks
+to the embedded server, or to the server in ``DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+from psycopg import sql
+
+from qiro import tenant_context
+from sysauth.models import User, UserType
+from tenants.models import Company
+from tenants.services import create_company_with_migrations
+
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+def _maintenance_dsn() -> dict[str, str]:
+    owner = connections["owner"]
+    params = owner.get_connection_params()
+    params["dbname"] = "postgres"
+    return {k: str(v) for k, v in params.items() if k in {"host", "port", "user", "password", "dbname"} and v}
+
+
+def _drop(cursor: psycopg.Cursor, database: str, roles: list[str]) -> None:
+    cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+    for role in roles:
+        cursor.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"test_{settings.DATABASES['owner']['NAME']}_{worker}"[:50]
+    users = {"default": f"{name}_app", "platform": f"{name}_platform"}
+    for alias in ("owner", "default", "platform"):
+        connections[alias].close()
+        settings.DATABASES[alias]["NAME"] = name
+        connections[alias].settings_dict["NAME"] = name
+        if alias in users:
+            settings.DATABASES[alias]["USER"] = users[alias]
+            connections[alias].settings_dict["USER"] = users[alias]
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        dsn = _maintenance_dsn()
+        with psycopg.connect(**dsn, autocommit=True) as conn, conn.cursor() as cursor:
+            _drop(cursor, name, list(users.values()))
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        call_command("bootstrap", no_superuser=True, verbosity=0)
+    yield
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        for alias in connections:
+            connections[alias].close()
+        with psycopg.connect(**dsn, autocommit=True) as conn, conn.cursor() as cursor:
+            _drop(cursor, name, list(users.values()))
+
+
+@pytest.fixture
+def live_db(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+    """Database access in autocommit, as in production: what a test writes is committed."""
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        tenant_context.clear()
+        yield
+        tenant_context.clear()
+
+
+@dataclass
+class CompanyWithUsers:
+    company: Company
+    owner: User
+    member: User
+
+    @property
+    def host(self) -> str:
+        return f"{self.company.schema_name}.{settings.BASE_DOMAIN}"
+
+
+def make_company(slug: str, brn: str, name: str) -> CompanyWithUsers:
+    """A company with an owner and a member, written as the runtime role in its context."""
+    company = create_company_with_migrations(
+        name=name,
+        business_registration_number=brn,
+        schema_name=slug,
+        domain=f"{slug}.{settings.BASE_DOMAIN}",
+    )
+    with tenant_context.company_context(company):
+        owner = User.objects.create_user(
+            f"owner@{slug}.example.kr", PASSWORD, user_type=UserType.OWNER, is_staff=True,
+            is_superuser=True, full_name=f"{name} 대표",
+        )  # fmt: skip
+        member = User.objects.create_user(f"member@{slug}.example.kr", PASSWORD, full_name="직원")
+    return CompanyWithUsers(company, owner, member)
+
+
+@pytest.fixture(scope="session")
+def two_companies(
+    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
+) -> tuple[CompanyWithUsers, CompanyWithUsers]:
+    """Companies A and B, each with data, committed for the whole session."""
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        a = make_company("acme", "1168200276", "에이크미 주식회사")
+        b = make_company("beta", "2208162517", "베타 상사")
+        tenant_context.clear()
+    return a, b

@@ -1,0 +1,109 @@
+"""Isolation through HTTP: host routing, reused connections and stolen cookies."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from tests.conftest import PASSWORD
+
+
+def backend_pid() -> int:
+    return connections["default"].connection.info.backend_pid  # type: ignore[union-attr]
+
+
+def session_settings() -> tuple[str, str]:
+    """What the reused connection carries between requests (read without our prefix)."""
+    row = connections["default"].connection.execute(  # type: ignore[union-attr]
+        "SELECT current_setting('qiro.company_id', true), current_setting('search_path')"
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+def login(client: Client, host: str, email: str) -> None:
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": email, "password": PASSWORD}, HTTP_HOST=host
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+
+
+def test_each_company_host_shows_only_its_company(live_db, two_companies):
+    a, b = two_companies
+    client = Client()
+    page_a = client.get("/", HTTP_HOST=a.host).content.decode()
+    page_b = client.get("/", HTTP_HOST=b.host).content.decode()
+    assert a.company.name in page_a and b.company.name not in page_a
+    assert b.company.name in page_b and a.company.name not in page_b
+
+
+def test_reused_connection_carries_no_context_from_a_into_b(live_db, two_companies):
+    """Attack (g): persistent connections; request A then request B on the same backend."""
+    a, b = two_companies
+    assert connections["default"].settings_dict["CONN_MAX_AGE"] > 0
+    client_a, client_b = Client(), Client()
+    login(client_a, a.host, a.owner.email)
+    login(client_b, b.host, b.owner.email)
+
+    users_a = client_a.get("/admin/sysauth/user/", HTTP_HOST=a.host).content.decode()
+    pid = backend_pid()
+    assert session_settings()[0] == ""  # nothing left at session level
+    users_b = client_b.get("/admin/sysauth/user/", HTTP_HOST=b.host).content.decode()
+    assert backend_pid() == pid, "the test needs the same server connection for both requests"
+    assert session_settings()[0] == ""
+
+    assert a.member.email in users_a and b.member.email not in users_a
+    assert b.member.email in users_b and a.member.email not in users_b
+
+
+def test_session_cookie_of_a_is_worthless_on_b(live_db, two_companies):
+    """Attack (h): B's host with A's session cookie."""
+    a, b = two_companies
+    client = Client()
+    login(client, a.host, a.owner.email)
+    assert client.get("/admin/sysauth/user/", HTTP_HOST=a.host).status_code == 200
+
+    response = client.get("/admin/sysauth/user/", HTTP_HOST=b.host)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    response = client.get("/admin/", HTTP_HOST=b.host, follow=True)
+    assert b.member.email not in response.content.decode()
+
+
+def test_user_of_a_cannot_sign_in_on_b(live_db, two_companies):
+    a, b = two_companies
+    client = Client()
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": a.owner.email, "password": PASSWORD},
+        HTTP_HOST=b.host,
+    )  # fmt: skip
+    assert response.status_code == 200  # the form again, with its error
+    assert response.context["form"].errors
+    assert client.get("/admin/", HTTP_HOST=b.host).status_code == 302
+
+
+def test_platform_admin_is_not_reachable_through_a_company_host(live_db, two_companies):
+    a, _ = two_companies
+    response = Client().get("/admin/tenants/company/", HTTP_HOST=a.host)
+    assert response.status_code in (302, 404)
+    if response.status_code == 302:
+        assert "/admin/login/" in response["Location"]
+    # even a company superuser finds no platform models there
+    client = Client()
+    login(client, a.host, a.owner.email)
+    assert client.get("/admin/tenants/company/", HTTP_HOST=a.host).status_code == 404
+
+
+def test_unknown_host_gets_a_clear_404(live_db):
+    response = Client().get("/", HTTP_HOST="nobody.localhost")
+    assert response.status_code == 404
+    assert "nobody.localhost" in response.content.decode()
+
+
+@pytest.mark.parametrize("host", ["localhost", "acme.localhost", "nobody.localhost"])
+def test_health_answers_without_database(host, live_db, two_companies):
+    response = Client().get("/health/", HTTP_HOST=host)
+    if host == "nobody.localhost":
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 200 and response.json() == {"status": "ok"}
