@@ -27,7 +27,7 @@ STAMP = VENV / ".qiro-installed"
 
 def sh(*args: str | Path) -> int:
     """Run a command; Ctrl-C reaches it through the terminal and we wait for it to clean up."""
-    child = subprocess.Popen([str(a) for a in args], cwd=ROOT)
+    child = subprocess.Popen([str(a) for a in args], cwd=ROOT)  # noqa: S603 - our own commands
     while True:
         try:
             return child.wait()
@@ -41,12 +41,14 @@ def ensure_venv() -> None:
     if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
         return
     if sys.version_info[:2] != (3, 11):
-        print(f"warning: QIRO targets Python 3.11; this is {sys.version.split()[0]}", file=sys.stderr)
+        print(
+            f"warning: QIRO targets Python 3.11; this is {sys.version.split()[0]}", file=sys.stderr
+        )
     if not PYTHON.exists():
         print("Creating .venv …", flush=True)
         venv.create(VENV, with_pip=True)
     print("Installing dependencies (first run takes a minute) …", flush=True)
-    pip = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    pip: list[str | Path] = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     if sh(*pip, "--upgrade", "pip") or sh(*pip, "-e", ".[dev]"):
         sys.exit("error: installing the dependencies failed (see pip's message above)")
     STAMP.write_text(wanted)
@@ -57,11 +59,12 @@ def run(args: list[str]) -> int:
 
 
 def lint() -> int:
-    for command in (
+    commands: list[list[str | Path]] = [
         [PYTHON, "-m", "ruff", "check", "."],
         [PYTHON, "-m", "ruff", "format", "--check", "."],
         [PYTHON, "-m", "mypy", "."],
-    ):
+    ]
+    for command in commands:
         print("$", " ".join(str(c) for c in command[2:]), flush=True)
         if code := sh(*command):
             return code
@@ -74,7 +77,8 @@ def test(args: list[str]) -> int:
     if not skip_lint and (code := lint()):
         return code
     workers = ["-n", os.environ.get("QIRO_TEST_WORKERS", "auto")]
-    return sh(PYTHON, "-m", "qiro.embedded", "exec", "--", PYTHON, "-m", "pytest", *workers, *args)
+    pytest: list[str | Path] = [PYTHON, "-m", "pytest", *workers, *args]
+    return sh(PYTHON, "-m", "qiro.embedded", "exec", "--", *pytest)
 
 
 def main() -> int:

@@ -128,7 +128,9 @@ def _ensure_database(socket_dir: Path) -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(host=str(socket_dir), user=SUPERUSER, dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=str(socket_dir), user=SUPERUSER, dbname="postgres", autocommit=True
+    ) as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
         ).fetchone()

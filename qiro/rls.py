@@ -59,7 +59,9 @@ class CurrentCompanyId(models.Func):
 
 def protected_models() -> list[type[models.Model]]:
     """Every installed model that declares ``row_security``."""
-    return [m for m in apps.get_models() if isinstance(getattr(m, "row_security", None), RowSecurity)]
+    return [
+        m for m in apps.get_models() if isinstance(getattr(m, "row_security", None), RowSecurity)
+    ]
 
 
 def isolation_predicate(column: str) -> sql.Composed:
@@ -139,8 +141,9 @@ def enable_statements(
         sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t),
         sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(t),
         sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(ISOLATION_POLICY), t),
-        sql.SQL("CREATE POLICY {} ON {} AS PERMISSIVE FOR ALL TO PUBLIC USING ({}) WITH CHECK ({})")
-        .format(sql.Identifier(ISOLATION_POLICY), t, predicate, predicate),
+        sql.SQL(
+            "CREATE POLICY {} ON {} AS PERMISSIVE FOR ALL TO PUBLIC USING ({}) WITH CHECK ({})"
+        ).format(sql.Identifier(ISOLATION_POLICY), t, predicate, predicate),
         sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(PLATFORM_POLICY), t),
     ]
     if platform is not None and in_public:
@@ -216,4 +219,3 @@ def missing_row_security(cursor: Any) -> list[tuple[str, str, str]]:
         [ISOLATION_POLICY, ISOLATION_POLICY, tables],
     )
     return list(cursor.fetchall())
-

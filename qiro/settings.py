@@ -27,12 +27,16 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # Production (DEBUG off) refuses to start without a real key.
 SECRET_KEY = (
-    env.str("DJANGO_SECRET_KEY", default="insecure-local-only-key-set-DJANGO_SECRET_KEY-in-production")
+    env.str(
+        "DJANGO_SECRET_KEY", default="insecure-local-only-key-set-DJANGO_SECRET_KEY-in-production"
+    )
     if DEBUG
     else env.str("DJANGO_SECRET_KEY")
 )
 BASE_DOMAIN = env.str("QIRO_BASE_DOMAIN", default="localhost")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1"])
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1"]
+)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 SHARED_APPS = [

@@ -59,7 +59,7 @@ def current_alias() -> str:
 
 
 def current_context() -> TenantContext:
-    return connections[current_alias()].tenant_context  # type: ignore[attr-defined,no-any-return]
+    return connections[current_alias()].tenant_context  # type: ignore[attr-defined]
 
 
 def _activate(context: TenantContext, alias: str) -> None:

@@ -58,11 +58,13 @@ class User(AbstractBaseUser):
     )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(
-        _("may use the admin"), default=False,
+        _("may use the admin"),
+        default=False,
         help_text=_("Whether the user can sign in to this site's admin."),
     )
     is_superuser = models.BooleanField(
-        _("all permissions"), default=False,
+        _("all permissions"),
+        default=False,
         help_text=_("Has every permission without roles being assigned."),
     )
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
@@ -90,17 +92,14 @@ class User(AbstractBaseUser):
         return self.full_name or self.email
 
     # Permissions come from the authentication backends (roles in sysauth).
-    def has_perm(self, perm: str, obj: object = None) -> bool:
+    def has_perm(self, perm: str, obj: models.Model | None = None) -> bool:
         from django.contrib.auth import get_backends
 
         if self.is_active and self.is_superuser:
             return True
-        return any(
-            getattr(backend, "has_perm", None) and backend.has_perm(self, perm, obj)
-            for backend in get_backends()
-        )
+        return any(backend.has_perm(self, perm, obj) for backend in get_backends())
 
-    def has_perms(self, perm_list: Any, obj: object = None) -> bool:
+    def has_perms(self, perm_list: Any, obj: models.Model | None = None) -> bool:
         return all(self.has_perm(perm, obj) for perm in perm_list)
 
     def has_module_perms(self, app_label: str) -> bool:
@@ -109,6 +108,6 @@ class User(AbstractBaseUser):
         if self.is_active and self.is_superuser:
             return True
         return any(
-            getattr(backend, "has_module_perms", None) and backend.has_module_perms(self, app_label)
+            getattr(backend, "has_module_perms", lambda user, label: False)(self, app_label)
             for backend in get_backends()
         )

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from qiro import tenant_context
 from sysauth.models import User, UserType
@@ -27,21 +28,25 @@ from tenants.services import create_company_with_migrations
 PASSWORD = "correct-horse-battery-staple-42"
 
 
-def _maintenance_dsn() -> dict[str, str]:
-    owner = connections["owner"]
-    params = owner.get_connection_params()
+def _maintenance_dsn() -> str:
+    params = connections["owner"].get_connection_params()
     params["dbname"] = "postgres"
-    return {k: str(v) for k, v in params.items() if k in {"host", "port", "user", "password", "dbname"} and v}
+    keys = {"host", "port", "user", "password", "dbname"}
+    return make_conninfo(**{k: str(v) for k, v in params.items() if k in keys and v})
 
 
 def _drop(cursor: psycopg.Cursor, database: str, roles: list[str]) -> None:
-    cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+    cursor.execute(
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+    )
     for role in roles:
         cursor.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_test_environment: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+def django_db_setup(
+    django_test_environment: None, django_db_blocker: pytest.FixtureRequest
+) -> Iterator[None]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"test_{settings.DATABASES['owner']['NAME']}_{worker}"[:50]
     users = {"default": f"{name}_app", "platform": f"{name}_platform"}
@@ -54,7 +59,7 @@ def django_db_setup(django_test_environment: None, django_db_blocker: pytest.Fix
             connections[alias].settings_dict["USER"] = users[alias]
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         dsn = _maintenance_dsn()
-        with psycopg.connect(**dsn, autocommit=True) as conn, conn.cursor() as cursor:
+        with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cursor:
             _drop(cursor, name, list(users.values()))
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         call_command("bootstrap", no_superuser=True, verbosity=0)
@@ -62,7 +67,7 @@ def django_db_setup(django_test_environment: None, django_db_blocker: pytest.Fix
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         for alias in connections:
             connections[alias].close()
-        with psycopg.connect(**dsn, autocommit=True) as conn, conn.cursor() as cursor:
+        with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cursor:
             _drop(cursor, name, list(users.values()))
 
 

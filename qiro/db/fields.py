@@ -8,7 +8,7 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 
-class EnumField(models.CharField):  # type: ignore[type-arg]
+class EnumField(models.CharField):
     """A column of a PostgreSQL ENUM type, mirrored by ``TextChoices``.
 
     The type itself is created by ``qiro.db.operations.CreateEnumType`` in the

@@ -26,8 +26,12 @@ class CreateEnumType(migrations.RunSQL):
             reverse_sql=_render(sql.SQL("DROP TYPE IF EXISTS {}").format(sql.Identifier(name))),
         )
 
-    def deconstruct(self):  # type: ignore[no-untyped-def]
-        return ("qiro.db.operations.CreateEnumType", [], {"name": self.enum_name, "values": self.values})
+    def deconstruct(self) -> tuple[str, list[object], dict[str, object]]:
+        return (
+            "qiro.db.operations.CreateEnumType",
+            [],
+            {"name": self.enum_name, "values": self.values},
+        )
 
     def describe(self) -> str:
         return f"Create ENUM type {self.enum_name}"

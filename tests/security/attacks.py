@@ -8,8 +8,8 @@ same functions run against deliberately weakened walls to prove they can fail.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.db import DatabaseError, connections, transaction
 from psycopg import sql
@@ -35,11 +35,13 @@ def emails(c: CompanyWithUsers) -> set[str]:
     return {c.owner.email, c.member.email}
 
 
-def query(statement: str | sql.Composable, params: list[object] | None = None) -> set[str] | None:
+def query(statement: str | sql.Composable, params: Sequence[Any] | None = None) -> set[str] | None:
     """First column of the last statement's rows, as the runtime role; None when refused."""
     with connections["default"].cursor() as cursor:
         try:
-            with transaction.atomic(using="default"):  # a refusal must not abort the caller's transaction
+            with transaction.atomic(
+                using="default"
+            ):  # a refusal must not abort the caller's transaction
                 cursor.execute(statement, params)
         except DatabaseError:
             return None
@@ -51,7 +53,9 @@ def query(statement: str | sql.Composable, params: list[object] | None = None) -
                 return rows
 
 
-def rows_changed(statement: str | sql.Composable, params: list[object] | None = None) -> int | None:
+def rows_changed(
+    statement: str | sql.Composable, params: Sequence[Any] | None = None
+) -> int | None:
     with connections["default"].cursor() as cursor:
         try:
             with transaction.atomic(using="default"):
@@ -128,7 +132,9 @@ def writes_into_b(a: CompanyWithUsers, b: CompanyWithUsers) -> list[str]:
         sql.Identifier(b_schema, "sysauth_user")))  # fmt: skip
     if changed:
         findings.append(f"d/update: {changed} of B's rows updated")
-    changed = rows_changed(sql.SQL("DELETE FROM {}").format(sql.Identifier(b_schema, "sysauth_user")))
+    changed = rows_changed(
+        sql.SQL("DELETE FROM {}").format(sql.Identifier(b_schema, "sysauth_user"))
+    )
     if changed:
         findings.append(f"d/delete: {changed} of B's rows deleted")
     moved = rows_changed(

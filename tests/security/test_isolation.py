@@ -15,9 +15,7 @@ from tests.security.attacks import ATTACKS, run_attack_matrix
 
 def test_runtime_role_is_the_one_attacked(live_db, two_companies):
     with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
-        )
+        cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
         assert cursor.fetchone() == (False, False)
 
 

@@ -21,4 +21,4 @@ class EmbeddedServerMixin:
             from qiro import embedded
 
             self.settings_dict["HOST"] = str(embedded.ensure_server(Path(data_dir)))
-        return super().get_connection_params()  # type: ignore[misc,no-any-return]
+        return super().get_connection_params()  # type: ignore[misc]

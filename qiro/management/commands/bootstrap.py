@@ -39,7 +39,9 @@ class Command(BaseCommand):
                     "tables, which force row-level security on everyone else."
                 )
             ensure_roles(cursor)
-        call_command("migrate_schemas", interactive=False, verbosity=max(options["verbosity"] - 1, 0))
+        call_command(
+            "migrate_schemas", interactive=False, verbosity=max(options["verbosity"] - 1, 0)
+        )
         connection.set_schema_to_public()  # type: ignore[attr-defined]
         with connection.cursor() as cursor:
             apply_public_grants(cursor)

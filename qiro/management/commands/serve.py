@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--bind", default=os.environ.get("QIRO_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 3)))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 3))
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("bootstrap", verbosity=options["verbosity"])

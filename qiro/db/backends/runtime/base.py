@@ -38,10 +38,14 @@ SAVEPOINT_STATEMENTS = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOI
 
 def render_context_sql(conn: psycopg.Connection[Any], context: TenantContext) -> str:
     """The ``SET LOCAL`` statements for a context, quoted by psycopg."""
-    schemas = [context.schema_name] if context.schema_name == "public" else [
-        context.schema_name,
-        "public",
-    ]
+    schemas = (
+        [context.schema_name]
+        if context.schema_name == "public"
+        else [
+            context.schema_name,
+            "public",
+        ]
+    )
     statement = sql.SQL(
         "SET LOCAL search_path = {schemas}; "
         "SET LOCAL qiro.company_id = {company}; "
@@ -126,20 +130,20 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
 
     def _commit(self) -> None:
         self._forget_context()
-        super()._commit()
+        super()._commit()  # type: ignore[misc]
 
     def _rollback(self) -> None:
         self._forget_context()
-        super()._rollback()
+        super()._rollback()  # type: ignore[misc]
 
     def _savepoint_rollback(self, sid: str) -> None:
         # ROLLBACK TO SAVEPOINT also undoes a SET LOCAL issued after the savepoint.
-        super()._savepoint_rollback(sid)
+        super()._savepoint_rollback(sid)  # type: ignore[misc]
         self._forget_context()
 
     def _set_autocommit(self, autocommit: bool) -> None:
         self._forget_context()
-        super()._set_autocommit(autocommit)
+        super()._set_autocommit(autocommit)  # type: ignore[misc]
 
     def connect(self) -> None:
         self._forget_context()
