@@ -60,13 +60,10 @@ def check_runtime_backends(app_configs: Any, **kwargs: Any) -> list[checks.Check
     ]
 
 
-@checks.register(checks.Tags.models)
-def check_company_models_declare_row_security(
-    app_configs: Any, **kwargs: Any
-) -> list[checks.CheckMessage]:
+def company_models_without_row_security(models: Any) -> list[checks.CheckMessage]:
     errors: list[checks.CheckMessage] = []
     tenant_apps = {a.rsplit(".", 1)[-1] for a in settings.TENANT_APPS}
-    for model in apps.get_models():
+    for model in models:
         if model._meta.app_label not in tenant_apps or model._meta.db_table in SCHEMA_WALL_ONLY:
             continue
         if not isinstance(getattr(model, "row_security", None), RowSecurity):
@@ -79,6 +76,13 @@ def check_company_models_declare_row_security(
                 )
             )
     return errors
+
+
+@checks.register(checks.Tags.models)
+def check_company_models_declare_row_security(
+    app_configs: Any, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    return company_models_without_row_security(apps.get_models())
 
 
 @checks.register(checks.Tags.database)

@@ -14,7 +14,7 @@ import contextvars
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import connections
@@ -23,6 +23,7 @@ from django.shortcuts import render
 from django.urls import set_urlconf
 
 if TYPE_CHECKING:
+    from qiro.db.backends.runtime.base import DatabaseWrapper as RuntimeWrapper
     from tenants.models import Company
 
 RUNTIME_ALIAS = "default"
@@ -30,7 +31,7 @@ PLATFORM_ALIAS = "platform"
 OWNER_ALIAS = "owner"
 PUBLIC_SCHEMA = "public"
 
-SCHEMA_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+SCHEMA_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class TenantContext:
     actor_id: int | None = None
 
     def __post_init__(self) -> None:
-        if not SCHEMA_NAME_RE.match(self.schema_name) or self.schema_name.startswith("pg_"):
+        if not SCHEMA_NAME_RE.fullmatch(self.schema_name) or self.schema_name.startswith("pg_"):
             raise ValueError(f"not a valid company schema name: {self.schema_name!r}")
         if (self.company_id is None) != (self.schema_name == PUBLIC_SCHEMA):
             raise ValueError("a company context needs both its schema and its id")
@@ -58,16 +59,19 @@ def current_alias() -> str:
     return _current_alias.get()
 
 
+def runtime_connection(alias: str) -> RuntimeWrapper:
+    """This thread's connection of a runtime alias (``default`` or ``platform``)."""
+    return cast("RuntimeWrapper", connections[alias])
+
+
 def current_context() -> TenantContext:
-    return connections[current_alias()].tenant_context  # type: ignore[attr-defined]
+    return runtime_connection(current_alias()).tenant_context
 
 
 def _activate(context: TenantContext, alias: str) -> None:
     _current_alias.set(alias)
     for name in (RUNTIME_ALIAS, PLATFORM_ALIAS):
-        connections[name].set_tenant_context(  # type: ignore[attr-defined]
-            context if name == alias else NO_CONTEXT
-        )
+        runtime_connection(name).set_tenant_context(context if name == alias else NO_CONTEXT)
 
 
 def clear() -> None:
@@ -77,10 +81,8 @@ def clear() -> None:
 
 def set_actor(actor_id: int | None) -> None:
     """Record who acts (read by the permission-history trigger)."""
-    connection = connections[current_alias()]
-    connection.set_tenant_context(  # type: ignore[attr-defined]
-        replace(connection.tenant_context, actor_id=actor_id)  # type: ignore[attr-defined]
-    )
+    connection = runtime_connection(current_alias())
+    connection.set_tenant_context(replace(connection.tenant_context, actor_id=actor_id))
 
 
 def context_for(company: Company, actor_id: int | None = None) -> TenantContext:
