@@ -45,9 +45,10 @@ class Command(BaseCommand):
         connection.set_schema_to_public()  # type: ignore[attr-defined]
         with connection.cursor() as cursor:
             apply_public_grants(cursor)
-        self.stdout.write(
-            f"Roles ready: runtime {role_name('app')}, platform {role_name('platform')}."
-        )
+        if options["verbosity"] >= 1:
+            self.stdout.write(
+                f"Roles ready: runtime {role_name('app')}, platform {role_name('platform')}."
+            )
         if not options["no_superuser"]:
             self._ensure_platform_admin()
 

@@ -1,0 +1,81 @@
+"""Shared set-up for the benchmark scripts: Django, a ready database, timing, output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qiro.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("bootstrap", no_superuser=True, verbosity=0)
+
+
+def timed(fn: Callable[[], Any], runs: int) -> list[float]:
+    """Wall time of each call, in milliseconds."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "runs": len(ordered),
+        "p50_ms": round(statistics.median(ordered), 4),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 4),
+        "max_ms": round(ordered[-1], 4),
+    }
+
+
+def machine() -> dict[str, Any]:
+    from django.db import connections
+
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server = cursor.fetchone()[0]  # type: ignore[index]
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "postgresql": server,
+        "database": "embedded" if not os.environ.get("DATABASE_URL") else "DATABASE_URL",
+    }
+
+
+def report(name: str, rows: dict[str, dict[str, float]], extra: dict[str, Any]) -> None:
+    width = max(len(k) for k in rows)
+    print(f"{'':{width}}  {'runs':>6}  {'p50 ms':>9}  {'p99 ms':>9}  {'max ms':>9}")
+    for label, row in rows.items():
+        print(
+            f"{label:{width}}  {row['runs']:>6}  {row['p50_ms']:>9.4f}  "
+            f"{row['p99_ms']:>9.4f}  {row['max_ms']:>9.4f}"
+        )
+    for key, value in extra.items():
+        print(f"{key}: {value}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}.json"
+    out.write_text(
+        json.dumps({"machine": machine(), "results": rows, **extra}, indent=2, ensure_ascii=False)
+        + "\n"
+    )
+    print(f"written {out.relative_to(ROOT)}")

@@ -1,0 +1,109 @@
+"""What the per-transaction tenant context costs.
+
+Side by side in one run, interleaved in blocks so that machine noise hits
+both sides alike:
+
+* ``SELECT 1`` bare (psycopg directly), through the same Django cursor with
+  the context wrapper removed, and through the runtime backend, which prefixes the
+  ``SET LOCAL`` statements: the last two differ only by the context;
+* a five-statement transaction, where the context is set once;
+* a whole request to a company's home page (middleware, host lookup, RLS).
+
+    .venv/bin/python -m qiro.embedded exec -- .venv/bin/python bench/context.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from _common import report, setup_django, summary, timed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5000)
+    args = parser.parse_args()
+    setup_django()
+
+    from django.db import connections, transaction
+    from django.test import Client
+
+    from qiro import tenant_context
+    from tenants.models import Company
+    from tenants.services import create_company_with_migrations
+
+    company = Company.objects.using("owner").filter(schema_name="bench_context").first()
+    if company is None:
+        company = create_company_with_migrations(
+            name="Bench", business_registration_number="9999999999",
+            schema_name="bench_context", domain="bench-context.localhost",
+        )  # fmt: skip
+
+    connection = connections["default"]
+    connection.ensure_connection()
+    raw = connection.connection
+    assert raw is not None
+
+    def bare() -> None:
+        raw.execute("SELECT 1").fetchone()
+
+    context_wrapper = connection._run_in_context  # type: ignore[attr-defined]
+
+    def django_without_context() -> None:
+        # The same connection and Django cursor, minus the context prefix.
+        connection.execute_wrappers.remove(context_wrapper)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        finally:
+            connection.execute_wrappers.append(context_wrapper)
+
+    def in_context() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+
+    def five_in_a_transaction() -> None:
+        with transaction.atomic(using="default"), connection.cursor() as cursor:
+            for _ in range(5):
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+
+    client = Client()
+
+    def request() -> None:
+        assert client.get("/", HTTP_HOST="bench-context.localhost").status_code == 200
+
+    samples: dict[str, list[float]] = {
+        k: [] for k in ("bare", "django", "context", "tx", "request")
+    }
+    block = max(args.runs // 10, 1)
+    with tenant_context.company_context(company):
+        for _ in range(10):
+            samples["bare"] += timed(bare, block)
+            samples["django"] += timed(django_without_context, block)
+            samples["context"] += timed(in_context, block)
+            samples["tx"] += timed(five_in_a_transaction, block // 5 or 1)
+    for _ in range(10):
+        samples["request"] += timed(request, max(block // 10, 1))
+
+    rows = {
+        "SELECT 1, bare psycopg": summary(samples["bare"]),
+        "SELECT 1, Django cursor, no context": summary(samples["django"]),
+        "SELECT 1 with SET LOCAL context": summary(samples["context"]),
+        "5 SELECTs in one transaction": summary(samples["tx"]),
+        "GET company home (full request)": summary(samples["request"]),
+    }
+    extra = {
+        "context_cost_p50_ms": round(
+            rows["SELECT 1 with SET LOCAL context"]["p50_ms"]
+            - rows["SELECT 1, Django cursor, no context"]["p50_ms"],
+            4,
+        )
+    }
+    report("context", rows, extra)
+
+
+if __name__ == "__main__":
+    main()
