@@ -16,6 +16,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
@@ -35,6 +36,15 @@ def sh(*args: str | Path) -> int:
             continue
 
 
+def requirements() -> list[str]:
+    """The project's dependencies with the dev extras, from pyproject.toml.
+
+    Installed directly: the project runs from this folder and is never built.
+    """
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+
+
 def ensure_venv() -> None:
     """Create .venv and install the project with its dev extras when pyproject changes."""
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
@@ -49,7 +59,7 @@ def ensure_venv() -> None:
         venv.create(VENV, with_pip=True)
     print("Installing dependencies (first run takes a minute) …", flush=True)
     pip: list[str | Path] = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    if sh(*pip, "--upgrade", "pip") or sh(*pip, "-e", ".[dev]"):
+    if sh(*pip, "--upgrade", "pip") or sh(*pip, *requirements()):
         sys.exit("error: installing the dependencies failed (see pip's message above)")
     STAMP.write_text(wanted)
 

@@ -52,7 +52,8 @@ def machine() -> dict[str, Any]:
 
     with connections["owner"].cursor() as cursor:
         cursor.execute("SHOW server_version")
-        server = cursor.fetchone()[0]  # type: ignore[index]
+        row = cursor.fetchone()
+    server = row[0] if row else "?"
     return {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
