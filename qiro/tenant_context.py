@@ -179,8 +179,9 @@ class TenantContextMiddleware:
         hostname = request.get_host().split(":")[0].lower()
         if is_public_host(hostname):
             _activate(NO_CONTEXT, PLATFORM_ALIAS)
+            # No request.tenant here: django-tenants' templates read its
+            # absence as "the public schema".
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
-            request.tenant = None  # type: ignore[attr-defined]
             set_urlconf(request.urlconf)
             return self.get_response(request)
 
