@@ -48,7 +48,9 @@ def django_db_setup(
     django_test_environment: None, django_db_blocker: pytest.FixtureRequest
 ) -> Iterator[None]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"test_{settings.DATABASES['owner']['NAME']}_{worker}"[:50]
+    # QIRO_TEST_DB_SUFFIX lets several test runs share one server at once.
+    suffix = os.environ.get("QIRO_TEST_DB_SUFFIX", "")
+    name = f"test_{settings.DATABASES['owner']['NAME']}{suffix}_{worker}"[:50]
     users = {"default": f"{name}_app", "platform": f"{name}_platform"}
     for alias in ("owner", "default", "platform"):
         connections[alias].close()
