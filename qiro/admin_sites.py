@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 
@@ -16,6 +17,11 @@ class CompanyAdminSite(admin.AdminSite):
     site_header = _("Company administration")
     site_title = _("QIRO")
     index_title = _("Your company")
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Whoever's roles grant ``sysauth.use_company_admin`` (not ``is_staff``)."""
+        user = request.user
+        return bool(user.is_active and user.has_perm("sysauth.use_company_admin"))
 
 
 platform_admin = PlatformAdminSite(name="platform_admin")

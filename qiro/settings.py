@@ -45,7 +45,6 @@ SHARED_APPS = [
     "tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
     "django.contrib.staticfiles",
@@ -54,7 +53,6 @@ SHARED_APPS = [
     "deployments",
 ]
 TENANT_APPS = [
-    "django.contrib.sessions",
     "django.contrib.admin",
     "sysauth",
 ]
@@ -72,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "qiro.tenant_context.TenantContextMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "sysauth.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -81,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+    "sysauth.middleware.SessionValidationMiddleware",
 
 TEMPLATES = [
     {
@@ -170,7 +169,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = ["sysauth.backends.EmailBackend"]
-LOGIN_URL = "admin:login"
+# The company hosts' sign-in page (sysauth.urls).
+LOGIN_URL = "/accounts/login/"
 
 QIRO_PLATFORM_ADMIN_PATH = "admin/"
 QIRO_SUPERUSER_EMAIL = env.str("QIRO_SUPERUSER_EMAIL", default="admin@localhost")
@@ -214,6 +214,16 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
+# Sessions live in sysauth_session of the host's schema: each company's own,
+# the public schema's for platform staff (see sysauth/sessions/).
+SESSION_ENGINE = "sysauth.sessions.db"
+SESSION_COOKIE_AGE = env.int("QIRO_SESSION_AGE", default=60 * 60 * 24 * 14)
+# X-Forwarded-For is believed only when the direct peer is one of these.
+QIRO_TRUSTED_PROXIES = env.list("QIRO_TRUSTED_PROXIES", default=[])
+# Sign-in throttling: failures allowed per account and per IP address in the window.
+QIRO_LOGIN_FAILURES_PER_ACCOUNT = env.int("QIRO_LOGIN_FAILURES_PER_ACCOUNT", default=5)
+QIRO_LOGIN_FAILURES_PER_IP = env.int("QIRO_LOGIN_FAILURES_PER_IP", default=30)
+QIRO_LOGIN_FAILURE_WINDOW = env.int("QIRO_LOGIN_FAILURE_WINDOW", default=15 * 60)
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )

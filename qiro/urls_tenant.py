@@ -9,5 +9,6 @@ urlpatterns = [
     path("", views.company_home, name="home"),
     path("health/", views.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("sysauth.urls")),
     path("admin/", company_admin.urls),
 ]

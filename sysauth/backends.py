@@ -1,13 +1,22 @@
-"""Sign-in by e-mail within the current schema (the company's, or public for staff)."""
+"""Sign-in by e-mail within the current schema, and permissions from roles.
+
+The schema is the host's: a company's users on its host, platform staff on
+the public host. ``has_perm`` and ``has_module_perms`` (and so the admin)
+honour the permissions of the user's roles (``sysauth.RolePermission``),
+loaded once per request and cached on the user object.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.backends import BaseBackend
+from django.db import models
 from django.http import HttpRequest
 
-from sysauth.models import User
+from sysauth.models import RolePermission, User
+
+PERMISSION_CACHE = "_qiro_role_perm_cache"
 
 
 class EmailBackend(BaseBackend):
@@ -32,3 +41,28 @@ class EmailBackend(BaseBackend):
 
     def get_user(self, user_id: Any) -> User | None:
         return User.objects.filter(pk=user_id, is_active=True).first()
+
+    # --- permissions from roles ---------------------------------------------------------
+
+    def get_all_permissions(self, user_obj: Any, obj: models.Model | None = None) -> set[str]:
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        cached = getattr(user_obj, PERMISSION_CACHE, None)
+        if cached is None:
+            cached = set(
+                RolePermission.objects.filter(role__user_roles__user=user_obj)
+                .values_list("codename", flat=True)
+                .distinct()
+            )
+            setattr(user_obj, PERMISSION_CACHE, cached)
+        return cached
+
+    def get_group_permissions(self, user_obj: Any, obj: models.Model | None = None) -> set[str]:
+        return self.get_all_permissions(user_obj, obj)
+
+    def has_perm(self, user_obj: Any, perm: str, obj: models.Model | None = None) -> bool:
+        return perm in self.get_all_permissions(user_obj, obj)
+
+    def has_module_perms(self, user_obj: Any, app_label: str) -> bool:
+        prefix = f"{app_label}."
+        return any(p.startswith(prefix) for p in self.get_all_permissions(user_obj))

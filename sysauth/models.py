@@ -1,4 +1,10 @@
-"""Users: platform staff in the public schema, each company's users in its schema."""
+"""Users, sessions, roles and the permission history.
+
+Platform staff live in the public schema (company NULL), each company's users,
+sessions and roles in its own schema. Every table carries ``company_id`` and
+row security: the company of the current transaction sees its own rows only,
+the platform role only the rows without a company.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -81,6 +88,7 @@ class User(AbstractBaseUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["email"]
+        permissions = [("use_company_admin", _("Can use the company administration"))]
 
     def __str__(self) -> str:
         return self.email
@@ -111,3 +119,269 @@ class User(AbstractBaseUser):
             getattr(backend, "has_module_perms", lambda user, label: False)(self, app_label)
             for backend in get_backends()
         )
+
+
+def _company_column() -> models.BigIntegerField:
+    return models.BigIntegerField(
+        _("company"), null=True, blank=True, editable=False, db_default=CurrentCompanyId()
+    )
+
+
+# Rows of the public schema (platform staff) have no company; the platform role
+# reaches exactly those.
+PLATFORM_ROWS = "company_id IS NULL"
+
+
+class SessionStatus(models.TextChoices):
+    """Mirrors the PostgreSQL ENUM ``session_status``."""
+
+    ACTIVE = "active", _("Active")
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
+    LOGGED_OUT = "logged_out", _("Signed out")
+
+
+class Session(models.Model):
+    """A browser session (the store of ``sysauth.sessions.db``).
+
+    Only a SHA-256 hash of the cookie value is stored, so the table cannot be
+    used to take over a session. ``last_seen_at`` is written at most once a
+    minute, not on every request.
+    """
+
+    company_id = _company_column()
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
+    session_data = models.TextField(_("session data"), editable=False)
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sessions",
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("device"), max_length=400, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    status = EnumField(
+        _("status"),
+        enum_type="session_status",
+        choices=SessionStatus.choices,
+        default=SessionStatus.ACTIVE,
+    )
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User,
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["-last_seen_at"]
+        indexes = [
+            # "my active sessions" and "revoke all sessions of a user"
+            models.Index(
+                fields=["user", "-last_seen_at"],
+                condition=models.Q(status="active"),
+                name="sysauth_session_active_user",
+            ),
+            # the clean-up command: active sessions past their expiry
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(status="active"),
+                name="sysauth_session_active_exp",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user or '-'} · {self.ip_address or '?'} · {self.get_status_display()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == SessionStatus.ACTIVE and self.expires_at > timezone.now()
+
+
+class Role(models.Model):
+    """A named set of permissions, assigned to users of the company."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+    company_id = _company_column()
+    name = models.SlugField(_("name"), max_length=50)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["company_id", "name"], name="sysauth_role_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        # The default roles are named like the user types, translated.
+        return str(self.label or dict(UserType.choices).get(self.name, self.name))
+
+
+class RolePermission(models.Model):
+    """One permission (``app_label.codename``, as Django's ``has_perm`` takes it) of a role."""
+
+    company_id = _company_column()
+    role = models.ForeignKey(
+        Role, verbose_name=_("role"), on_delete=models.CASCADE, related_name="permissions"
+    )
+    codename = models.CharField(_("permission"), max_length=150)
+
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+
+    class Meta:
+        verbose_name = _("role permission")
+        verbose_name_plural = _("role permissions")
+        ordering = ["role", "codename"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["role", "codename"], name="sysauth_rolepermission_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.codename}"
+
+
+class UserRole(models.Model):
+    """A role assigned to a user (written by ``services.assign_role``)."""
+
+    company_id = _company_column()
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="user_roles"
+    )
+    role = models.ForeignKey(
+        Role, verbose_name=_("role"), on_delete=models.PROTECT, related_name="user_roles"
+    )
+    assigned_by = models.ForeignKey(
+        User,
+        verbose_name=_("assigned by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    assigned_at = models.DateTimeField(_("assigned"), default=timezone.now)
+
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        ordering = ["user", "role"]
+        constraints = [
+            # also the index of "roles of a user"
+            models.UniqueConstraint(fields=["user", "role"], name="sysauth_userrole_unique")
+        ]
+        indexes = [models.Index(fields=["role", "user"], name="sysauth_userrole_by_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.role}"
+
+
+class HistoryOperation(models.TextChoices):
+    INSERT = "INSERT", _("Added")
+    UPDATE = "UPDATE", _("Changed")
+    DELETE = "DELETE", _("Removed")
+
+
+class RolePermissionHistory(models.Model):
+    """Every change of role permissions and role assignments, append-only.
+
+    Written only by the trigger ``record_role_permissions_change`` (migration
+    0002), so raw SQL is recorded as well as the ORM. The ids are kept without
+    foreign-key constraints: the history outlives the users and roles it names.
+    The runtime roles may read and insert, never update or delete.
+    """
+
+    company_id = _company_column()
+    operation = models.CharField(_("operation"), max_length=6, choices=HistoryOperation.choices)
+    table_name = models.CharField(_("table"), max_length=63)
+    role = models.ForeignKey(
+        Role,
+        verbose_name=_("role"),
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    permission = models.CharField(_("permission"), max_length=150, blank=True)
+    old_values = models.JSONField(_("old values"), null=True)
+    new_values = models.JSONField(_("new values"), null=True)
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("changed by"),
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(_("changed"), db_default=Now())
+
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+    # Append-only: qiro.db.roles grants the runtime roles exactly this.
+    runtime_privileges = ("SELECT", "INSERT")
+
+    class Meta:
+        verbose_name = _("permission change")
+        verbose_name_plural = _("permission history")
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-changed_at"], name="sysauth_history_user"),
+            models.Index(fields=["role", "-changed_at"], name="sysauth_history_role"),
+            models.Index(fields=["-changed_at"], name="sysauth_history_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.changed_at:%Y-%m-%d %H:%M} {self.get_operation_display()}"
+
+
+class LoginFailure(models.Model):
+    """A failed sign-in, counted per account and per IP address to throttle guessing."""
+
+    company_id = _company_column()
+    email = models.CharField(_("e-mail address"), max_length=254)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True)
+    failed_at = models.DateTimeField(_("failed"), default=timezone.now)
+
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+
+    class Meta:
+        verbose_name = _("failed sign-in")
+        verbose_name_plural = _("failed sign-ins")
+        indexes = [
+            models.Index(fields=["email", "failed_at"], name="sysauth_loginfail_email"),
+            models.Index(fields=["ip_address", "failed_at"], name="sysauth_loginfail_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} · {self.ip_address or '?'}"

@@ -53,6 +53,40 @@ def app_public_access() -> dict[str, tuple[str, ...]]:
     return access
 
 
+def runtime_privileges() -> dict[str, tuple[str, ...]]:
+    """Tables on which the runtime roles get less than full DML (``runtime_privileges``).
+
+    E.g. an append-only history declares ``runtime_privileges = ("SELECT", "INSERT")``.
+    """
+    from django.apps import apps
+
+    return {
+        model._meta.db_table: tuple(model.runtime_privileges)
+        for model in apps.get_models()
+        if getattr(model, "runtime_privileges", None) is not None
+    }
+
+
+def _narrow_to_declared(cursor: Any, schema_name: str, roles: list[str]) -> None:
+    """After the broad grants: cut the declared tables down to their declared privileges."""
+    declared = runtime_privileges()
+    cursor.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+        [schema_name, list(declared)],
+    )
+    grantees = sql.SQL(", ").join(sql.Identifier(r) for r in roles)
+    for (table,) in cursor.fetchall():
+        target = sql.Identifier(schema_name, table)
+        cursor.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(target, grantees))
+        privileges = [p for p in declared[table] if p in DML]
+        if privileges:
+            cursor.execute(
+                sql.SQL("GRANT {} ON {} TO {}").format(
+                    sql.SQL(", ").join(sql.SQL(p) for p in privileges), target, grantees
+                )
+            )
+
+
 def ensure_roles(cursor: Any) -> None:
     """Create (or correct) the runtime roles and the owner's default privileges."""
     cursor.execute("SELECT current_user, current_database()")
@@ -102,6 +136,7 @@ def apply_public_grants(cursor: Any) -> None:
                 app,
             )
         )
+    _narrow_to_declared(cursor, "public", [role_name("platform")])
     _revoke_owner_only(cursor, "public")
 
 
@@ -115,6 +150,7 @@ def apply_company_schema_grants(cursor: Any, schema_name: str) -> None:
         "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {app}",
     ):
         cursor.execute(sql.SQL(statement).format(schema=schema, app=app))
+    _narrow_to_declared(cursor, schema_name, [role_name("app")])
     _revoke_owner_only(cursor, schema_name)
 
 

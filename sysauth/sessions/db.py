@@ -1,0 +1,107 @@
+"""The session store of ``SESSION_ENGINE``: rows of ``sysauth.Session`` via the ORM.
+
+The ORM goes to the alias of the request (``qiro.tenant_context``), so the
+rows are those of the host's schema and company, under row-level security.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from qiro.tenant_context import current_alias
+from sysauth.models import Session, SessionStatus
+from sysauth.sessions.base import (
+    TOUCH_INTERVAL,
+    ClientInfo,
+    SessionRecord,
+    TrackedSessionBase,
+)
+
+# How long ended sessions stay listed before the clean-up removes them.
+ENDED_RETENTION = timedelta(days=30)
+
+
+class SessionStore(TrackedSessionBase):
+    def _fetch(self, key_hash: str) -> SessionRecord | None:
+        row = (
+            Session.objects.filter(key_hash=key_hash)
+            .values_list(
+                "pk",
+                "session_data",
+                "status",
+                "expires_at",
+                "last_seen_at",
+                "user_id",
+                "user__is_active",
+            )
+            .first()
+        )
+        return SessionRecord(*row) if row else None
+
+    def _insert(
+        self,
+        key_hash: str,
+        *,
+        session_data: str,
+        user_id: int | None,
+        expires_at: datetime,
+        client: ClientInfo,
+    ) -> int:
+        now = timezone.now()
+        session = Session(
+            key_hash=key_hash,
+            session_data=session_data,
+            user_id=user_id,
+            expires_at=expires_at,
+            ip_address=client.ip_address,
+            user_agent=client.user_agent[:400],
+            created_at=now,
+            last_seen_at=now,
+        )
+        try:
+            with transaction.atomic(using=current_alias()):
+                session.save(force_insert=True)
+        except IntegrityError as error:
+            raise CreateError from error
+        return session.pk
+
+    def _update(
+        self, key_hash: str, *, session_data: str, user_id: int | None, expires_at: datetime
+    ) -> None:
+        updated = Session.objects.filter(key_hash=key_hash, status=SessionStatus.ACTIVE).update(
+            session_data=session_data, user_id=user_id, expires_at=expires_at
+        )
+        if not updated:
+            raise UpdateError
+
+    def _end(self, key_hash: str, *, status: str, reason: str) -> None:
+        active = Session.objects.filter(key_hash=key_hash, status=SessionStatus.ACTIVE)
+        if not active.filter(user__isnull=False).update(
+            status=status, ended_at=timezone.now(), revoked_reason=reason
+        ):
+            active.filter(user__isnull=True).delete()
+
+    def _touch(self, key_hash: str, *, now: datetime, client: ClientInfo) -> None:
+        Session.objects.filter(key_hash=key_hash, last_seen_at__lte=now - TOUCH_INTERVAL).update(
+            last_seen_at=now, ip_address=client.ip_address
+        )
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        """Mark active sessions past their expiry as expired; drop long-ended ones.
+
+        Works on the current company (or the public schema on the platform alias).
+        """
+        now = timezone.now()
+        Session.objects.filter(status=SessionStatus.ACTIVE, expires_at__lte=now).update(
+            status=SessionStatus.EXPIRED, ended_at=now
+        )
+        Session.objects.filter(
+            Q(ended_at__lt=now - ENDED_RETENTION)
+            | Q(user__isnull=True, status__in=[SessionStatus.EXPIRED, SessionStatus.REVOKED])
+        ).exclude(status=SessionStatus.ACTIVE).delete()

@@ -1,0 +1,51 @@
+"""Companies for the sysauth tests: each module gets its own, with the default roles."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.test import Client
+
+from qiro import tenant_context
+from sysauth import services
+from sysauth.models import Role, UserRole
+from tests.conftest import PASSWORD, CompanyWithUsers, make_company
+
+_numbers = itertools.count(1)
+
+
+def new_company(prefix: str) -> CompanyWithUsers:
+    """A company with an owner (owner role) and a member (member role)."""
+    n = next(_numbers)
+    made = make_company(f"{prefix}{n}", f"55{n:08d}", f"{prefix} {n} 주식회사")
+    with tenant_context.company_context(made.company):
+        roles = services.ensure_default_roles()
+        UserRole.objects.create(user=made.owner, role=roles[Role.OWNER])
+        UserRole.objects.create(user=made.member, role=roles[Role.MEMBER])
+        # The fixture users are superusers by default; owners here get rights from roles.
+        type(made.owner).objects.filter(pk=made.owner.pk).update(is_superuser=False)
+        made.owner.is_superuser = False
+    tenant_context.clear()
+    return made
+
+
+def sign_in(client: Client, host: str, email: str, password: str = PASSWORD) -> None:
+    response = client.post(
+        "/accounts/login/", {"username": email, "password": password}, HTTP_HOST=host
+    )
+    assert response.status_code == 302, response.content.decode()[:800]
+
+
+@pytest.fixture(scope="module")
+def company(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> CompanyWithUsers:
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        return new_company("sa")
+
+
+@pytest.fixture(scope="module")
+def other_company(
+    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
+) -> CompanyWithUsers:
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        return new_company("sb")

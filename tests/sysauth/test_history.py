@@ -1,0 +1,150 @@
+"""The permission history: written by the trigger, with the actor, append-only."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connections, transaction
+from psycopg import sql
+
+from qiro import tenant_context
+from qiro.db.roles import apply_company_schema_grants, apply_public_grants, role_name
+from sysauth import services
+from sysauth.models import Role, RolePermission, RolePermissionHistory
+
+
+
+def test_orm_assignment_is_recorded_with_its_actor(live_db, company):
+    with tenant_context.company_context(company.company):
+        admin_role = Role.objects.get(name=Role.ADMIN)
+        before = RolePermissionHistory.objects.count()
+        services.assign_role(user=company.member, role=admin_role, actor=company.owner)
+        services.unassign_role(user=company.member, role=admin_role, actor=company.owner)
+        rows = list(RolePermissionHistory.objects.order_by("id"))[before:]
+    assert [(r.operation, r.table_name) for r in rows] == [
+        ("INSERT", "sysauth_userrole"),
+        ("DELETE", "sysauth_userrole"),
+    ]
+    for row in rows:
+        assert row.user_id == company.member.pk
+        assert row.role_id == admin_role.pk
+        assert row.actor_id == company.owner.pk
+        assert row.company_id == company.company.pk
+    assert rows[0].new_values["user_id"] == company.member.pk
+    assert rows[1].old_values["role_id"] == admin_role.pk and rows[1].new_values is None
+
+
+def test_raw_sql_changes_are_recorded_too(live_db, company):
+    """Raw SQL as the runtime role, bypassing the services, is still recorded."""
+    with tenant_context.company_context(company.company, actor_id=company.owner.pk):
+        role = Role.objects.get(name=Role.MEMBER)
+        before = RolePermissionHistory.objects.count()
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO sysauth_rolepermission (role_id, codename) VALUES (%s, %s)",
+                [role.pk, "sysauth.view_session"],
+            )
+            cursor.execute(
+                "UPDATE sysauth_rolepermission SET codename = %s WHERE role_id = %s "
+                "AND codename = %s",
+                ["sysauth.view_user", role.pk, "sysauth.view_session"],
+            )
+            cursor.execute(
+                "DELETE FROM sysauth_rolepermission WHERE role_id = %s AND codename = %s",
+                [role.pk, "sysauth.view_user"],
+            )
+        rows = list(RolePermissionHistory.objects.order_by("id"))[before:]
+    assert [r.operation for r in rows] == ["INSERT", "UPDATE", "DELETE"]
+    assert [r.permission for r in rows] == [
+        "sysauth.view_session",
+        "sysauth.view_user",
+        "sysauth.view_user",
+    ]
+    assert rows[1].old_values["codename"] == "sysauth.view_session"
+    assert {r.actor_id for r in rows} == {company.owner.pk}
+    assert {r.role_id for r in rows} == {role.pk}
+
+
+def test_change_without_actor_records_none(live_db, company):
+    with tenant_context.company_context(company.company):
+        role = Role.objects.get(name=Role.MEMBER)
+        RolePermission.objects.create(role=role, codename="sysauth.view_role")
+        RolePermission.objects.filter(role=role, codename="sysauth.view_role").delete()
+        last = RolePermissionHistory.objects.order_by("-id").first()
+    assert last is not None and last.actor_id is None and last.operation == "DELETE"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE sysauth_rolepermissionhistory SET actor_id = NULL",
+        "DELETE FROM sysauth_rolepermissionhistory",
+        "TRUNCATE sysauth_rolepermissionhistory",
+    ],
+)
+def test_runtime_role_cannot_rewrite_history(live_db, company, statement):
+    """Attack: the runtime role tries to erase or alter who changed what."""
+    with tenant_context.company_context(company.company):
+        assert RolePermissionHistory.objects.exists()
+        before = RolePermissionHistory.objects.count()
+        with connections["default"].cursor() as cursor:
+            with pytest.raises(DatabaseError, match="permission denied"):
+                with transaction.atomic():
+                    cursor.execute(statement)
+        assert RolePermissionHistory.objects.count() == before
+
+
+def _privileges(schema: str, role: str) -> dict[str, bool]:
+    table = sql.Identifier(schema, "sysauth_rolepermissionhistory").as_string(None)
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT p, has_table_privilege(%s, %s, p) FROM unnest(%s::text[]) AS p",
+            [role, table, ["SELECT", "INSERT", "UPDATE", "DELETE"]],
+        )
+        return dict(cursor.fetchall())
+
+
+def test_append_only_survives_the_grants_after_every_migrate(live_db, company):
+    """apply_company_schema_grants grants DML on all tables; the declared narrowing wins."""
+    schema = company.company.schema_name
+    with connections["owner"].cursor() as cursor:
+        apply_company_schema_grants(cursor, schema)
+        apply_public_grants(cursor)
+    assert _privileges(schema, role_name("app")) == {
+        "SELECT": True,
+        "INSERT": True,
+        "UPDATE": False,
+        "DELETE": False,
+    }
+    # The other company tables keep full DML.
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT has_table_privilege(%s, %s, 'DELETE')",
+            [role_name("app"), sql.Identifier(schema, "sysauth_userrole").as_string(None)],
+        )
+        assert cursor.fetchone()[0] is True
+    assert _privileges("public", role_name("platform"))["UPDATE"] is False
+    assert _privileges("public", role_name("platform"))["DELETE"] is False
+
+
+def test_the_history_of_b_is_not_visible_from_a(live_db, company, other_company):
+    """Both walls: A's context never reads B's history, even naming B's schema."""
+    with tenant_context.company_context(other_company.company, actor_id=other_company.owner.pk):
+        role = Role.objects.get(name=Role.ADMIN)
+        services.assign_role(user=other_company.member, role=role)
+    with tenant_context.company_context(company.company):
+        seen = {r.company_id for r in RolePermissionHistory.objects.all()}
+        with connections["default"].cursor() as cursor:
+            try:
+                with transaction.atomic():
+                    cursor.execute(
+                        sql.SQL("SELECT count(*) FROM {}").format(
+                            sql.Identifier(
+                                other_company.company.schema_name, "sysauth_rolepermissionhistory"
+                            )
+                        )
+                    )
+                    leaked = cursor.fetchone()[0]
+            except DatabaseError:
+                leaked = 0
+    assert seen == {company.company.pk}
+    assert leaked == 0
