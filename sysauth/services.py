@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from qiro import tenant_context
@@ -232,7 +233,9 @@ def create_user(
         raise ValidationError({"email": _("A user with this e-mail address already exists.")})
     with acting_as(actor), transaction.atomic():
         user = User(email=email, full_name=full_name)
-        user.set_password(password)
+        # Without a password: a random one nobody knows, replaced through the reset
+        # e-mail (Django's reset form ignores accounts with an unusable password).
+        user.set_password(password or get_random_string(48))
         user.save()
         for role in roles:
             UserRole.objects.create(user=user, role=role, assigned_by=actor)

@@ -12,7 +12,6 @@ from sysauth import services
 from sysauth.models import Role, RolePermission, RolePermissionHistory
 
 
-
 def test_orm_assignment_is_recorded_with_its_actor(live_db, company):
     with tenant_context.company_context(company.company):
         admin_role = Role.objects.get(name=Role.ADMIN)
@@ -148,3 +147,44 @@ def test_the_history_of_b_is_not_visible_from_a(live_db, company, other_company)
                 leaked = 0
     assert seen == {company.company.pk}
     assert leaked == 0
+
+
+def _trigger_count(schema: str) -> int:
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND t.tgname = 'record_role_permissions_change'",
+            [schema],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_migration_0002_runs_backwards_and_forwards(live_db):
+    """The raw SQL of the trigger and the row security reverse cleanly."""
+    from django.core.management import call_command
+
+    from tests.sysauth.conftest import new_company
+
+    made = new_company("smig")
+    schema = made.company.schema_name
+    assert _trigger_count(schema) == 2
+    call_command(
+        "migrate_schemas", "sysauth", "0001", schema_name=schema, interactive=False, verbosity=0
+    )
+    assert _trigger_count(schema) == 0
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+            [schema, ["sysauth_session", "sysauth_rolepermissionhistory", "sysauth_role"]],
+        )
+        assert cursor.fetchone()[0] == 0
+        cursor.execute(
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = %s AND p.proname = 'record_role_permissions_change'",
+            [schema],
+        )
+        assert cursor.fetchone()[0] == 0
+    call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=0)
+    assert _trigger_count(schema) == 2
+    connections["owner"].set_schema_to_public()  # type: ignore[attr-defined]
