@@ -29,7 +29,8 @@ def test_orm_assignment_is_recorded_with_its_actor(live_db, company):
         assert row.actor_id == company.owner.pk
         assert row.company_id == company.company.pk
     assert rows[0].new_values["user_id"] == company.member.pk
-    assert rows[1].old_values["role_id"] == admin_role.pk and rows[1].new_values is None
+    assert rows[1].old_values["role_id"] == admin_role.pk
+    assert rows[1].new_values is None
 
 
 def test_raw_sql_changes_are_recorded_too(live_db, company):
@@ -69,7 +70,9 @@ def test_change_without_actor_records_none(live_db, company):
         RolePermission.objects.create(role=role, codename="sysauth.view_role")
         RolePermission.objects.filter(role=role, codename="sysauth.view_role").delete()
         last = RolePermissionHistory.objects.order_by("-id").first()
-    assert last is not None and last.actor_id is None and last.operation == "DELETE"
+    assert last is not None
+    assert last.actor_id is None
+    assert last.operation == "DELETE"
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,8 @@ def test_owner_creates_assigns_watches_history_and_revokes(live_db, company, mai
         HTTP_HOST=host,
     )
     listed = list(sessions.context["cl"].result_list)
-    assert len(listed) == 1 and listed[0].user_agent == "NewHireBrowser/1.0"
+    assert len(listed) == 1
+    assert listed[0].user_agent == "NewHireBrowser/1.0"
 
     # 5. revoke it
     response = owner.post(
@@ -84,7 +85,8 @@ def test_owner_creates_assigns_watches_history_and_revokes(live_db, company, mai
     assert response.status_code == 302
     with tenant_context.company_context(company.company):
         ended = Session.objects.get(pk=listed[0].pk)
-    assert ended.status == SessionStatus.REVOKED and ended.revoked_by_id == company.owner.pk
+    assert ended.status == SessionStatus.REVOKED
+    assert ended.revoked_by_id == company.owner.pk
 
     # 6. the revoked browser's next click is signed out, with a message
     response = hire_browser.get("/admin/sysauth/user/", HTTP_HOST=host, follow=True)

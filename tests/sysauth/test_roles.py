@@ -26,7 +26,8 @@ def test_first_administrator_gets_the_owner_role_and_the_default_roles_exist(liv
         owner_perms = set(
             RolePermission.objects.filter(role__name="owner").values_list("codename", flat=True)
         )
-        assert services.ADMIN_ACCESS in owner_perms and "sysauth.change_role" in owner_perms
+        assert services.ADMIN_ACCESS in owner_perms
+        assert "sysauth.change_role" in owner_perms
         assert not RolePermission.objects.filter(role__name="member").exists()
         # Running it again (a retried provisioning) creates no second set of roles.
         services.ensure_default_roles()
@@ -71,8 +72,10 @@ def test_has_perm_follows_the_roles(live_db, company):
         services.assign_role(user=user, role=Role.objects.get(name=Role.ADMIN))
         user = User.objects.get(pk=user.pk)  # permissions are cached per object
         assert user.has_perm(services.ADMIN_ACCESS)
-        assert user.has_perm("sysauth.view_user") and not user.has_perm("sysauth.delete_user")
-        assert user.has_module_perms("sysauth") and not user.has_module_perms("tenants")
+        assert user.has_perm("sysauth.view_user")
+        assert not user.has_perm("sysauth.delete_user")
+        assert user.has_module_perms("sysauth")
+        assert not user.has_module_perms("tenants")
 
 
 def test_the_company_admin_opens_only_for_roles_that_allow_it(live_db, company):

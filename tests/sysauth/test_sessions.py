@@ -110,7 +110,8 @@ def test_session_of_a_is_refused_on_b_host(live_db, company, other_company):
     assert signed_in(client, company.host)
     row = session_row(client, company)
     response = client.get("/accounts/sessions/", HTTP_HOST=other_company.host)
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
     response = client.get("/admin/", HTTP_HOST=other_company.host, follow=True)
     assert other_company.member.email not in response.content.decode()
     # B's host did not touch A's session: the cookie simply means nothing there.
@@ -161,7 +162,9 @@ def test_my_sessions_lists_them_and_signs_out_one_or_all_others(live_db, company
     for client in (phone, laptop, tablet):
         sign_in(client, company.host, user.email)
     page = laptop.get("/accounts/sessions/", HTTP_HOST=company.host).content.decode()
-    assert "Phone" in page and "Tablet" in page and "Laptop" in page
+    assert "Phone" in page
+    assert "Tablet" in page
+    assert "Laptop" in page
     phone_row = session_row(phone, company)
     response = laptop.post(f"/accounts/sessions/{phone_row.pk}/sign-out/", HTTP_HOST=company.host)
     assert response.status_code == 302
@@ -266,4 +269,5 @@ def test_platform_staff_sessions_live_in_the_public_schema(live_db):
     assert client.get("/admin/", HTTP_HOST="localhost").status_code == 200
     key = client.cookies[settings.SESSION_COOKIE_NAME].value
     row = Session.objects.using("owner").get(key_hash=hash_session_key(key))
-    assert row.company_id is None and row.user_id == staff.pk
+    assert row.company_id is None
+    assert row.user_id == staff.pk
