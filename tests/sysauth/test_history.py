@@ -88,10 +88,12 @@ def test_runtime_role_cannot_rewrite_history(live_db, company, statement):
     with tenant_context.company_context(company.company):
         assert RolePermissionHistory.objects.exists()
         before = RolePermissionHistory.objects.count()
-        with connections["default"].cursor() as cursor:
-            with pytest.raises(DatabaseError, match="permission denied"):
-                with transaction.atomic():
-                    cursor.execute(statement)
+        with (
+            connections["default"].cursor() as cursor,
+            pytest.raises(DatabaseError, match="permission denied"),
+            transaction.atomic(),
+        ):
+            cursor.execute(statement)
         assert RolePermissionHistory.objects.count() == before
 
 
