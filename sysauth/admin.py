@@ -86,11 +86,13 @@ class CompanyUserAdmin(admin.ModelAdmin):
     inlines = (UserRoleInline, SessionInline)
     actions = ("deactivate", "send_password_reset", "revoke_sessions")
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         if obj is None:
             kwargs["form"] = UserCreateForm
             kwargs["fields"] = None
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
@@ -216,7 +218,9 @@ class RolePermissionForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["codenames"].choices = services.permission_choices()
+        codenames = self.fields["codenames"]
+        assert isinstance(codenames, forms.MultipleChoiceField)
+        codenames.choices = services.permission_choices()
         if self.instance.pk:
             self.fields["codenames"].initial = list(
                 self.instance.permissions.values_list("codename", flat=True)

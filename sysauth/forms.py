@@ -100,7 +100,7 @@ class UserCreateForm(forms.ModelForm):
                 self.add_error("password2", _("The two passwords do not match."))
             else:
                 try:
-                    validate_password(first, User(email=cleaned.get("email", "")))
+                    validate_password(str(first), User(email=cleaned.get("email", "")))
                 except ValidationError as error:
                     self.add_error("password1", error)
         return cleaned

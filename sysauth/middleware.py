@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -55,10 +56,11 @@ def client_info(request: HttpRequest) -> ClientInfo:
 class SessionMiddleware(DjangoSessionMiddleware):
     def process_request(self, request: HttpRequest) -> None:
         session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-        request.session = self.SessionStore(session_key, client=client_info(request))
+        store = cast("type[TrackedSessionBase]", self.SessionStore)
+        request.session = store(session_key, client=client_info(request))
 
 
-ENDED_MESSAGES = {
+ENDED_MESSAGES: dict[str, Any] = {
     SessionStatus.REVOKED: _("Your session was ended by an administrator. Please sign in again."),
     SessionStatus.EXPIRED: _("Your session has expired. Please sign in again."),
     SessionStatus.LOGGED_OUT: _("You have been signed out. Please sign in again."),

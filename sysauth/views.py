@@ -35,7 +35,7 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("sysauth:login")
+    next_page = "sysauth:login"
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -60,11 +60,12 @@ def runtime_privileges() -> dict[str, tuple[str, ...]]:
     """
     from django.apps import apps
 
-    return {
-        model._meta.db_table: tuple(model.runtime_privileges)
-        for model in apps.get_models()
-        if getattr(model, "runtime_privileges", None) is not None
-    }
+    declared: dict[str, tuple[str, ...]] = {}
+    for model in apps.get_models():
+        privileges = getattr(model, "runtime_privileges", None)
+        if privileges is not None:
+            declared[model._meta.db_table] = tuple(privileges)
+    return declared
 
 
 def _narrow_to_declared(cursor: Any, schema_name: str, roles: list[str]) -> None:

@@ -65,19 +65,15 @@ class TrackedSessionBase(SessionBase):
         # 32 random characters; a collision is caught by the unique key on insert.
         return get_random_string(32, VALID_KEY_CHARS)
 
-    def user_id(self) -> int | None:
-        value = self._get_session().get(SESSION_KEY)
-        return int(value) if value is not None else None
-
     def ended(self) -> str | None:
         """Load the session if needed; the status that ended it, or None."""
-        self._get_session()
+        self.keys()  # loads the session if it is not loaded yet
         return self.ended_status
 
     def load(self) -> dict[str, Any]:
         key = self.session_key
         record = self._fetch(hash_session_key(key)) if key else None
-        if record is None:
+        if key is None or record is None:
             self._session_key = None
             return {}
         now = timezone.now()
@@ -116,8 +112,8 @@ class TrackedSessionBase(SessionBase):
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
-        data = self._get_session(no_load=must_create)
-        key_hash = hash_session_key(self._get_or_create_session_key())
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
+        key_hash = hash_session_key(self._get_or_create_session_key())  # type: ignore[attr-defined]
         encoded = self.encode(data)
         user_id = data.get(SESSION_KEY)
         user_id = int(user_id) if user_id is not None else None

@@ -28,8 +28,8 @@ def test_orm_assignment_is_recorded_with_its_actor(live_db, company):
         assert row.role_id == admin_role.pk
         assert row.actor_id == company.owner.pk
         assert row.company_id == company.company.pk
-    assert rows[0].new_values["user_id"] == company.member.pk
-    assert rows[1].old_values["role_id"] == admin_role.pk
+    assert (rows[0].new_values or {})["user_id"] == company.member.pk
+    assert (rows[1].old_values or {})["role_id"] == admin_role.pk
     assert rows[1].new_values is None
 
 
@@ -59,7 +59,7 @@ def test_raw_sql_changes_are_recorded_too(live_db, company):
         "sysauth.view_user",
         "sysauth.view_user",
     ]
-    assert rows[1].old_values["codename"] == "sysauth.view_session"
+    assert (rows[1].old_values or {})["codename"] == "sysauth.view_session"
     assert {r.actor_id for r in rows} == {company.owner.pk}
     assert {r.role_id for r in rows} == {role.pk}
 
