@@ -19,7 +19,11 @@ from django.utils.translation import ngettext
 
 from qiro.admin_sites import company_admin, platform_admin
 from sysauth import services
-from sysauth.forms import CompanyAdminAuthenticationForm, UserCreateForm
+from sysauth.forms import (
+    CompanyAdminAuthenticationForm,
+    PlatformAdminAuthenticationForm,
+    UserCreateForm,
+)
 from sysauth.models import (
     Role,
     RolePermissionHistory,
@@ -29,7 +33,9 @@ from sysauth.models import (
     UserRole,
 )
 
+# Sign-in on both admin sites is throttled (failures counted in the host's schema).
 company_admin.login_form = CompanyAdminAuthenticationForm
+platform_admin.login_form = PlatformAdminAuthenticationForm
 
 
 def _error_text(error: ValidationError) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -64,6 +65,21 @@ class CompanyAdminAuthenticationForm(ThrottledAuthenticationForm):
             raise ValidationError(
                 _("Your roles do not include the company administration. Ask an owner."),
                 code="not_allowed",
+            )
+
+
+class PlatformAdminAuthenticationForm(ThrottledAuthenticationForm):
+    """The platform admin's sign-in (public host): staff only, throttled like the others."""
+
+    required_css_class = "required"
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not user.is_staff:
+            raise ValidationError(
+                AdminAuthenticationForm.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
             )
 
 

@@ -271,3 +271,22 @@ def test_platform_staff_sessions_live_in_the_public_schema(live_db):
     row = Session.objects.using("owner").get(key_hash=hash_session_key(key))
     assert row.company_id is None
     assert row.user_id == staff.pk
+
+
+@override_settings(QIRO_LOGIN_FAILURES_PER_ACCOUNT=2)
+def test_platform_admin_sign_in_is_throttled_in_the_public_schema(live_db):
+    from sysauth.models import LoginFailure, User
+
+    staff = User.objects.db_manager("owner").create_superuser("staff-throttle@localhost", PASSWORD)
+    client = Client()
+    for _ in range(2):
+        client.post(
+            "/admin/login/", {"username": staff.email, "password": "no"}, HTTP_HOST="localhost"
+        )
+    response = client.post(
+        "/admin/login/", {"username": staff.email, "password": PASSWORD}, HTTP_HOST="localhost"
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors.as_data()["__all__"][0].code == "throttled"
+    failures = LoginFailure.objects.using("owner").filter(email=staff.email)
+    assert {f.company_id for f in failures} == {None}
