@@ -144,3 +144,15 @@ def test_sign_in_is_throttled_per_address(live_db, other_company):
     assert response.context["form"].errors.as_data()["__all__"][0].code == "throttled"
     # Another address signs in normally.
     sign_in(Client(REMOTE_ADDR="192.0.2.45"), other_company.host, other_company.member.email)
+
+
+def test_ensure_default_roles_command_fills_older_companies(live_db):
+    from django.core.management import call_command
+
+    older = make_company("saold", "5599999992", "예전 주식회사")  # no roles yet
+    call_command("ensure_default_roles", verbosity=0)
+    call_command("ensure_default_roles", verbosity=0)  # idempotent
+    with tenant_context.company_context(older.company):
+        assert Role.objects.count() == 3
+        owners = UserRole.objects.filter(role__name=Role.OWNER)
+        assert [a.user_id for a in owners] == [older.owner.pk]
