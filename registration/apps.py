@@ -1,7 +1,30 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def ensure_token_partitions(using: str, **kwargs: Any) -> None:
+    """After every migrate of the public schema: token partitions exist for the months ahead."""
+    from django.conf import settings
+    from django.db import connections
+
+    if settings.DATABASES[using].get("QIRO_ROLE") != "owner":
+        return
+    if getattr(connections[using], "schema_name", "public") != "public":
+        return
+    from registration.partitions import maintain_token_partitions
+
+    # Retention is the maintenance command's job; this only creates.
+    maintain_token_partitions(
+        months_ahead=settings.QIRO_TOKEN_PARTITIONS_AHEAD, retention_months=10_000
+    )
 
 
 class RegistrationConfig(AppConfig):
     name = "registration"
     verbose_name = _("Business sign-up")
+
+    def ready(self) -> None:
+        post_migrate.connect(ensure_token_partitions, sender=self)

@@ -17,6 +17,9 @@ class Company(TenantMixin):
     """
 
     class Status(models.TextChoices):
+        # "provisioning": rows written, schema not yet verified or no administrator
+        # yet; never served (the host shows the "not available" page).
+        PROVISIONING = "provisioning", _("Being set up")
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")
 
@@ -28,6 +31,12 @@ class Company(TenantMixin):
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
     plan = models.CharField(_("plan"), max_length=32, default="standard")
+    status_reason = models.TextField(_("reason for the status"), blank=True)
+    # Kept figures, refreshed in one set-based pass (tenants.services.refresh_company_stats)
+    # and at provisioning, so the admin list never reads company schemas per request.
+    user_count = models.PositiveIntegerField(_("users"), default=0)
+    schema_size_bytes = models.BigIntegerField(_("schema size (bytes)"), default=0)
+    stats_refreshed_at = models.DateTimeField(_("figures refreshed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -44,8 +53,8 @@ class Company(TenantMixin):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["active", "suspended"]),
-                name="tenants_company_status_valid",
+                condition=models.Q(status__in=["provisioning", "active", "suspended"]),
+                name="tenants_company_status_known",
             ),
             models.CheckConstraint(
                 condition=models.Q(business_registration_number__regex=r"^[0-9]{10}$"),

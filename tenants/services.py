@@ -1,14 +1,29 @@
-"""Creating companies and their schemas (owner connection)."""
+"""Companies: the slow creation path, kept figures, suspension.
+
+The fast, all-or-nothing provisioning used at approval is ``tenants.provisioning``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.core.management import call_command
 from django.db import connections, transaction
+from django.utils import timezone
 from psycopg import sql
 
 from qiro.db.roles import apply_company_schema_grants
 from qiro.rls import reapply_for_schema
-from qiro.tenant_context import OWNER_ALIAS, owner_context
+from qiro.tenant_context import (
+    OWNER_ALIAS,
+    PLATFORM_ALIAS,
+    PUBLIC_SCHEMA,
+    company_context,
+    owner_context,
+    platform_context,
+)
+from sysauth import services as sysauth_services
 from tenants.models import Company, Domain
 
 
@@ -49,3 +64,95 @@ def create_company_with_migrations(
             cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))
         raise
     return company
+
+
+# --- kept figures -----------------------------------------------------------------
+
+STATS_CHUNK = 500  # company schemas per statement
+
+
+def refresh_company_stats(*, companies: Iterable[Company] | None = None) -> int:
+    """Recompute the kept user count and schema size of companies (all by default).
+
+    Set-based: one UPDATE for the sizes of every schema, and one UPDATE per
+    ``STATS_CHUNK`` schemas for the user counts (a UNION ALL over their user
+    tables), on the owner's connection, which reads every schema. Returns the
+    number of companies updated.
+    """
+    with owner_context(), transaction.atomic(using=OWNER_ALIAS):
+        queryset = Company.objects.exclude(schema_name=PUBLIC_SCHEMA)
+        if companies is not None:
+            queryset = queryset.filter(pk__in=[c.pk for c in companies])
+        schemas = list(queryset.values_list("schema_name", flat=True))
+        with connections[OWNER_ALIAS].cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE public.tenants_company c
+                SET schema_size_bytes = s.bytes, stats_refreshed_at = now()
+                FROM (
+                    SELECT n.nspname, coalesce(sum(pg_total_relation_size(r.oid)), 0) AS bytes
+                    FROM pg_namespace n
+                    LEFT JOIN pg_class r ON r.relnamespace = n.oid AND r.relkind IN ('r', 'm')
+                    WHERE n.nspname = ANY(%s)
+                    GROUP BY n.nspname
+                ) s
+                WHERE c.schema_name = s.nspname
+                """,
+                [schemas],
+            )
+            updated = cursor.rowcount
+            for start in range(0, len(schemas), STATS_CHUNK):
+                chunk = schemas[start : start + STATS_CHUNK]
+                with_users = _schemas_with_table(cursor, chunk, "sysauth_user")
+                if not with_users:
+                    continue
+                counts = sql.SQL(" UNION ALL ").join(
+                    sql.SQL(
+                        "SELECT {} AS schema_name, count(*) FILTER (WHERE is_active) AS n FROM {}"
+                    ).format(sql.Literal(s), sql.Identifier(s, "sysauth_user"))
+                    for s in with_users
+                )
+                cursor.execute(
+                    sql.SQL(
+                        "UPDATE public.tenants_company c SET user_count = u.n "
+                        "FROM ({}) u WHERE c.schema_name = u.schema_name"
+                    ).format(counts)
+                )
+    return updated
+
+
+def _schemas_with_table(cursor: Any, schemas: list[str], table: str) -> list[str]:
+    cursor.execute(
+        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = ANY(%s) AND c.relname = %s ORDER BY 1",
+        [schemas, table],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+# --- suspension -------------------------------------------------------------------
+
+
+def suspend_company(*, company: Company, reason: str) -> bool:
+    """Suspend an active company and end its users' sessions. False if it was not active.
+
+    Its hosts then answer with the "suspended" page (``TenantContextMiddleware``);
+    the sessions are revoked in the company's own context with the reason given.
+    """
+    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
+        changed = Company.objects.filter(pk=company.pk, status=Company.Status.ACTIVE).update(
+            status=Company.Status.SUSPENDED, status_reason=reason, updated_at=timezone.now()
+        )
+    if changed:
+        with company_context(company):
+            sysauth_services.revoke_company_sessions(reason=reason)
+    return bool(changed)
+
+
+def reactivate_company(*, company: Company) -> bool:
+    """Make a suspended company active again. False if it was not suspended."""
+    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
+        changed = Company.objects.filter(pk=company.pk, status=Company.Status.SUSPENDED).update(
+            status=Company.Status.ACTIVE, status_reason="", updated_at=timezone.now()
+        )
+    return bool(changed)

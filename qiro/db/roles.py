@@ -10,6 +10,9 @@ platform  platform-admin role: DML on public tables (row policies still
 Role names come from the database aliases' ``USER`` (``<db>_app`` and
 ``<db>_platform`` unless set), so several databases can share one server.
 Everything here is idempotent: ``bootstrap`` and every migration run re-apply it.
+A model may narrow the runtime roles' rights on its table with
+``runtime_privileges`` (e.g. an append-only history: ``("SELECT", "INSERT")``);
+that narrowing is applied after the broad grants, every time.
 """
 
 from __future__ import annotations

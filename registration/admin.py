@@ -1,0 +1,250 @@
+"""Review of applications in the platform admin: list, detail, approve, reject with a reason.
+
+Decisions go through ``registration.services``; every one is a review event.
+Approve and reject always pass a confirmation page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from qiro.admin_sites import platform_admin
+from registration import services
+from registration.models import Application, ApplicationStatus, ReviewEvent
+from registration.validators import format_brn, host_for
+from tenants.provisioning import ProvisioningError
+
+
+class RejectionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the rejection"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The applicant receives this text by e-mail."),
+    )
+
+
+class ReviewEventInline(admin.TabularInline):
+    model = ReviewEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "decision", "actor", "reason")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def company_site_url(request: HttpRequest, subdomain: str) -> str:
+    port = request.get_port()
+    suffix = "" if port in ("80", "443") else f":{port}"
+    return f"{request.scheme}://{host_for(subdomain)}{suffix}/"
+
+
+@admin.register(Application, site=platform_admin)
+class ApplicationAdmin(admin.ModelAdmin):
+    list_display = (
+        "company_name",
+        "brn",
+        "subdomain",
+        "contact_email",
+        "status",
+        "brn_status",
+        "submitted_at",
+    )
+    list_filter = ("status", "brn_status")
+    search_fields = ("company_name", "business_registration_number", "contact_email", "admin_email")
+    date_hierarchy = "submitted_at"
+    ordering = ("-submitted_at",)
+    inlines = [ReviewEventInline]
+    actions = ["approve_selected", "reject_selected"]
+    change_form_template = "registration/admin/application_change_form.html"
+    fieldsets = (
+        (
+            _("Company"),
+            {
+                "fields": (
+                    "company_name",
+                    "business_registration_number",
+                    "brn_status",
+                    "brn_checked_by",
+                    "representative_name",
+                    "business_type",
+                    "address",
+                    "contact_email",
+                    "phone",
+                    "subdomain",
+                )
+            },
+        ),
+        (_("First administrator"), {"fields": ("admin_full_name", "admin_email")}),
+        (
+            _("Review"),
+            {
+                "fields": (
+                    "status",
+                    "submitted_at",
+                    "email_verified_at",
+                    "decided_at",
+                    "reviewed_by",
+                    "rejection_reason",
+                    "company",
+                    "language",
+                    "terms_accepted_at",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description=_("business registration number"), ordering="business_registration_number")
+    def brn(self, obj: Application) -> str:
+        return format_brn(obj.business_registration_number)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        # A BRN typed with dashes finds the stored digits.
+        digits = search_term.replace("-", "").strip()
+        if digits.isdigit():
+            search_term = digits
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f for fs in self.fieldsets for f in fs[1]["fields"]]  # type: ignore[index]
+
+    # --- decisions -----------------------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path("<uuid:pk>/approve/", view(self.approve_view), name="registration_application_approve"),
+            path("<uuid:pk>/reject/", view(self.reject_view), name="registration_application_reject"),
+            *super().get_urls(),
+        ]  # fmt: skip
+
+    @admin.action(description=_("Approve selected applications"))
+    def approve_selected(
+        self, request: HttpRequest, queryset: QuerySet[Application]
+    ) -> HttpResponse | None:
+        return self._confirm(request, list(queryset), "approve")
+
+    @admin.action(description=_("Reject selected applications"))
+    def reject_selected(
+        self, request: HttpRequest, queryset: QuerySet[Application]
+    ) -> HttpResponse | None:
+        return self._confirm(request, list(queryset), "reject")
+
+    def approve_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
+        return self._confirm(request, list(Application.objects.filter(pk=pk)), "approve") or (
+            HttpResponseRedirect(reverse("platform_admin:registration_application_change", args=[pk]))
+        )
+
+    def reject_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
+        return self._confirm(request, list(Application.objects.filter(pk=pk)), "reject") or (
+            HttpResponseRedirect(reverse("platform_admin:registration_application_change", args=[pk]))
+        )
+
+    def _confirm(
+        self, request: HttpRequest, applications: list[Application], decision: str
+    ) -> HttpResponse | None:
+        """The confirmation page; on its POST (``confirm``) the decision is made."""
+        if not self.has_change_permission(request):
+            messages.error(request, _("You may not review applications."))
+            return None
+        form = RejectionForm(request.POST if "confirm" in request.POST else None)
+        if request.method == "POST" and "confirm" in request.POST:
+            if decision == "approve":
+                self._approve(request, applications)
+                return None
+            if form.is_valid():
+                self._reject(request, applications, form.cleaned_data["reason"])
+                return None
+        return TemplateResponse(
+            request,
+            "registration/admin/confirm_decision.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Approve applications") if decision == "approve" else _("Reject applications"),
+                "decision": decision,
+                "applications": applications,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action": request.POST.get("action", ""),
+            },
+        )  # fmt: skip
+
+    def _approve(self, request: HttpRequest, applications: list[Application]) -> None:
+        done = 0
+        for application in applications:
+            try:
+                services.approve_application(
+                    application_id=application.pk,
+                    reviewer=request.user,  # type: ignore[arg-type]
+                    site_url=company_site_url(request, application.subdomain),
+                )
+                done += 1
+            except services.ReviewError as error:
+                messages.warning(request, f"{application.company_name}: {error}")
+            except ProvisioningError as error:
+                messages.error(
+                    request,
+                    _(
+                        "%(name)s is approved but its company could not be set up (%(error)s); "
+                        "nothing was kept. Approve it again to retry."
+                    )
+                    % {"name": application.company_name, "error": error},
+                )
+        if done:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d application approved; its company is ready.",
+                    "%(count)d applications approved; their companies are ready.",
+                    done,
+                )
+                % {"count": done},
+            )
+
+    def _reject(self, request: HttpRequest, applications: list[Application], reason: str) -> None:
+        done = 0
+        for application in applications:
+            try:
+                services.reject_application(
+                    application_id=application.pk,
+                    reviewer=request.user,  # type: ignore[arg-type]
+                    reason=reason,
+                )
+                done += 1
+            except services.ReviewError as error:
+                messages.warning(request, f"{application.company_name}: {error}")
+        if done:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d application rejected; the applicant was told why.",
+                    "%(count)d applications rejected; the applicants were told why.",
+                    done,
+                )
+                % {"count": done},
+            )
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> HttpResponse:
+        obj = context.get("original")
+        context["can_approve"] = obj is not None and obj.status in (ApplicationStatus.EMAIL_VERIFIED, ApplicationStatus.APPROVED)
+        context["can_reject"] = obj is not None and obj.status in (ApplicationStatus.SUBMITTED, ApplicationStatus.EMAIL_VERIFIED, ApplicationStatus.APPROVED)
+        return super().render_change_form(request, context, *args, **kwargs)  # fmt: skip

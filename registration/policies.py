@@ -1,0 +1,95 @@
+"""Least privilege for the anonymous sign-up flow, declared once.
+
+The sign-up pages run as the runtime role without company context
+(``qiro.tenant_context.anonymous_context``). On the registration tables that
+role may only:
+
+* INSERT a new application in status ``submitted`` with no review data;
+* INSERT its first e-mail token, unused and pending.
+
+It can read, change or delete nothing there. The three questions the flow
+must ask of existing rows go through SECURITY DEFINER functions that answer
+only that question (``registration.selectors``):
+
+* ``registration_availability``      is this BRN / sub-domain already taken?
+* ``registration_consume_email_token`` use the token whose hash I hold;
+* ``registration_issue_resend_token``  a new token for my e-mail, rate limited.
+
+The platform role (staff on the public host) reads and decides through its
+own policy. The owner (provisioning) bypasses row security.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import sql
+
+from qiro.db.roles import role_name
+
+PLATFORM_POLICY = "registration_platform_access"
+SIGNUP_POLICY = "registration_signup_insert"
+
+# table -> the row the anonymous sign-up may insert (None: nothing)
+SIGNUP_INSERT_CHECKS: dict[str, str | None] = {
+    "registration_application": (
+        "status = 'submitted' AND reviewed_by_id IS NULL AND decided_at IS NULL "
+        "AND email_verified_at IS NULL AND company_id IS NULL AND rejection_reason = ''"
+    ),
+    "registration_emailverificationtoken": "status = 'pending' AND used_at IS NULL",
+    "registration_reviewevent": None,
+}
+SIGNUP_FUNCTIONS = (
+    "registration_availability(text, text, text, text)",
+    "registration_consume_email_token(text)",
+    "registration_issue_resend_token(text, text, integer, integer, integer)",
+)
+
+
+def enable_statements() -> list[sql.Composed]:
+    app, platform = sql.Identifier(role_name("app")), sql.Identifier(role_name("platform"))
+    statements: list[sql.Composed] = []
+    for table, check in SIGNUP_INSERT_CHECKS.items():
+        t = sql.Identifier("public", table)
+        statements += [
+            sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t),
+            sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(t),
+            sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(PLATFORM_POLICY), t),
+            sql.SQL(
+                "CREATE POLICY {} ON {} FOR ALL TO {} USING (true) WITH CHECK (true)"
+            ).format(sql.Identifier(PLATFORM_POLICY), t, platform),
+            sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(SIGNUP_POLICY), t),
+        ]
+        if check is not None:
+            statements.append(
+                sql.SQL("CREATE POLICY {} ON {} FOR INSERT TO {} WITH CHECK ({})").format(
+                    sql.Identifier(SIGNUP_POLICY),
+                    t,
+                    app,
+                    sql.SQL(check),  # a literal of this module, never input
+                )
+            )
+    for function in SIGNUP_FUNCTIONS:
+        statements += [
+            sql.SQL("REVOKE ALL ON FUNCTION {} FROM PUBLIC").format(sql.SQL(function)),
+            sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(function), app),
+        ]
+    return statements
+
+
+def disable_statements() -> list[sql.Composed]:
+    statements: list[sql.Composed] = []
+    for table in SIGNUP_INSERT_CHECKS:
+        t = sql.Identifier("public", table)
+        statements += [
+            sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(SIGNUP_POLICY), t),
+            sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(PLATFORM_POLICY), t),
+            sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY").format(t),
+            sql.SQL("ALTER TABLE {} DISABLE ROW LEVEL SECURITY").format(t),
+        ]
+    return statements
+
+
+def apply(cursor: Any, statements: list[sql.Composed]) -> None:
+    for statement in statements:
+        cursor.execute(statement)

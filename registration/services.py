@@ -1,0 +1,332 @@
+"""Sign-up, e-mail verification and review of applications.
+
+Anonymous steps (submit, verify, resend) run as the runtime role without
+company context, with the narrow rights of ``registration.policies``.
+Review steps run as the platform role; approval then provisions the company
+(``tenants.provisioning``), whose activation also marks the application
+provisioned, in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, connections, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from qiro.tenant_context import (
+    PLATFORM_ALIAS,
+    RUNTIME_ALIAS,
+    anonymous_context,
+    platform_context,
+)
+from registration import emails
+from registration.models import (
+    Application,
+    ApplicationStatus,
+    EmailVerificationToken,
+    ReviewEvent,
+)
+from registration.validators import host_for, schema_name_for
+from registration.verifiers import get_verifier
+from sysauth.models import User
+from tenants.models import Company
+from tenants.provisioning import FirstAdministrator, provision_company
+
+# Database constraint -> (form field, message): the database decides between
+# concurrent sign-ups; the losers get the same sentence as the form check.
+CONFLICTS = {
+    "registration_application_brn_once": (
+        "business_registration_number",
+        _("An application or a company with this business registration number already exists."),
+    ),
+    "registration_application_subdomain_once": (
+        "subdomain",
+        _("This sub-domain is already taken; please choose another."),
+    ),
+}
+
+
+class SignupConflict(Exception):
+    """Another application holds the BRN or the sub-domain."""
+
+    def __init__(self, field: str, message: Any) -> None:
+        super().__init__(str(message))
+        self.field = field
+        self.message = message
+
+
+class ReviewError(Exception):
+    """A review decision that the application's status does not allow."""
+
+
+@dataclass(frozen=True)
+class SignupData:
+    """A sign-up, already validated and normalised by the form."""
+
+    company_name: str
+    business_registration_number: str
+    representative_name: str
+    business_type: str
+    address: str
+    contact_email: str
+    phone: str
+    subdomain: str
+    admin_full_name: str
+    admin_email: str
+    language: str
+
+
+def new_token() -> tuple[str, str]:
+    """A URL-safe secret and the SHA-256 hex digest that is stored instead."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _token_lifetime() -> timedelta:
+    return timedelta(hours=settings.QIRO_SIGNUP_TOKEN_HOURS)
+
+
+def _send_verification(*, to: str, language: str, url: str, company_name: str = "") -> None:
+    emails.send(
+        "verify",
+        to=to,
+        language=language,
+        context={
+            "url": url,
+            "company_name": company_name,
+            "hours": settings.QIRO_SIGNUP_TOKEN_HOURS,
+        },
+    )
+
+
+# --- anonymous steps (runtime role, no company) --------------------------------
+
+
+def submit_application(*, data: SignupData, password: str, verify_url: Any) -> Application:
+    """Store an application and its first verification token, then mail the link.
+
+    ``password`` is hashed here and never stored; ``verify_url(token)`` builds the
+    link. Raises ``SignupConflict`` when another pending or active application
+    holds the BRN or the sub-domain (decided by unique indexes, so concurrent
+    sign-ups cannot both win).
+    """
+    brn_status = get_verifier().check(data.business_registration_number)
+    token, digest = new_token()
+    now = timezone.now()
+    application = Application(
+        **asdict(data),
+        admin_password_hash=make_password(password),
+        terms_accepted_at=now,
+        submitted_at=now,
+        brn_status=brn_status.status,
+        brn_checked_by=brn_status.checked_by,
+    )
+    with anonymous_context():
+        try:
+            with transaction.atomic(using=RUNTIME_ALIAS):
+                application.save(force_insert=True, using=RUNTIME_ALIAS)
+                EmailVerificationToken(
+                    application=application,
+                    token_hash=digest,
+                    created_at=now,
+                    expires_at=now + _token_lifetime(),
+                ).save(force_insert=True, using=RUNTIME_ALIAS)
+        except IntegrityError as error:
+            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+            if constraint in CONFLICTS:
+                raise SignupConflict(*CONFLICTS[constraint]) from error
+            raise
+    _send_verification(
+        to=data.contact_email,
+        language=data.language,
+        url=verify_url(token),
+        company_name=data.company_name,
+    )
+    return application
+
+
+def verify_email(*, token: str) -> str:
+    """Use a verification token: ``verified``, ``used``, ``expired`` or ``unknown``."""
+    with (
+        anonymous_context(),
+        transaction.atomic(using=RUNTIME_ALIAS),
+        connections[RUNTIME_ALIAS].cursor() as cursor,
+    ):
+        cursor.execute(
+            "SELECT outcome FROM registration_consume_email_token(%s)", [token_hash(token)]
+        )
+        row = cursor.fetchone()
+    return str(row[0]) if row else "unknown"
+
+
+def resend_verification(*, email: str, verify_url: Any) -> str:
+    """A new link for the application awaiting verification at ``email``, rate limited.
+
+    Returns ``sent``, ``rate_limited`` or ``unknown`` (the page shows the same
+    words for ``sent`` and ``unknown``, so it does not tell who applied).
+    """
+    token, digest = new_token()
+    with (
+        anonymous_context(),
+        transaction.atomic(using=RUNTIME_ALIAS),
+        connections[RUNTIME_ALIAS].cursor() as cursor,
+    ):
+        cursor.execute(
+            "SELECT outcome, language FROM registration_issue_resend_token(%s, %s, %s, %s, %s)",
+            [
+                email.strip(),
+                digest,
+                int(_token_lifetime().total_seconds()),
+                settings.QIRO_SIGNUP_RESEND_WINDOW,
+                settings.QIRO_SIGNUP_RESEND_LIMIT,
+            ],
+        )
+        row = cursor.fetchone()
+    outcome, language = (str(row[0]), row[1]) if row else ("unknown", None)
+    if outcome == "sent":
+        _send_verification(to=email.strip(), language=language or "", url=verify_url(token))
+    return outcome
+
+
+# --- review (platform role) -------------------------------------------------------
+
+
+def _decide(
+    *, application_id: Any, reviewer: User, decision: str, allowed: set[str], reason: str = ""
+) -> Application:
+    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
+        application = Application.objects.select_for_update().get(pk=application_id)
+        if application.status not in allowed:
+            raise ReviewError(
+                _("This application is %(status)s; that decision is no longer possible.")
+                % {"status": application.get_status_display()}
+            )
+        application.status = decision
+        application.decided_at = timezone.now()
+        application.reviewed_by = reviewer
+        fields = ["status", "decided_at", "reviewed_by"]
+        if decision == ApplicationStatus.REJECTED:
+            application.rejection_reason = reason
+            application.admin_password_hash = ""
+            fields += ["rejection_reason", "admin_password_hash"]
+        application.save(update_fields=fields)
+        ReviewEvent.objects.create(
+            application=application, decision=decision, actor=reviewer, reason=reason
+        )
+    return application
+
+
+def _provisioning_lock(application_id: Any) -> None:
+    """Serialise approvals of one application (held until the surrounding transaction ends)."""
+    with connections[PLATFORM_ALIAS].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"registration.provision:{application_id}"]
+        )
+
+
+def approve_application(*, application_id: Any, reviewer: User, site_url: str = "") -> Company:
+    """Approve an application whose e-mail is verified and provision its company.
+
+    The decision is recorded first (a review event); if provisioning then fails,
+    nothing of the company is kept, the application stays ``approved`` and the
+    same call provisions it again. On success the application becomes
+    ``provisioned`` together with the company's activation, its password hash is
+    cleared, and the applicant is e-mailed. ``site_url`` is the company's
+    address for that e-mail (e.g. ``http://acme.localhost:8000/``).
+    """
+    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
+        _provisioning_lock(application_id)
+        status = Application.objects.values_list("status", flat=True).get(pk=application_id)
+        if status == ApplicationStatus.EMAIL_VERIFIED:
+            _decide(
+                application_id=application_id,
+                reviewer=reviewer,
+                decision=ApplicationStatus.APPROVED,
+                allowed={ApplicationStatus.EMAIL_VERIFIED},
+            )
+    # The decision is committed; provisioning runs under the same lock, retried
+    # by calling this again if it fails.
+    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
+        _provisioning_lock(application_id)
+        application = Application.objects.get(pk=application_id)
+        if application.status != ApplicationStatus.APPROVED:
+            raise ReviewError(
+                _("Only applications whose e-mail address is verified can be approved.")
+                if application.status == ApplicationStatus.SUBMITTED
+                else _("This application is %(status)s; that decision is no longer possible.")
+                % {"status": application.get_status_display()}
+            )
+
+        def mark_provisioned(company: Company) -> None:
+            # Runs in the owner transaction that activates the company.
+            Application.objects.filter(pk=application.pk).update(
+                status=ApplicationStatus.PROVISIONED, company=company, admin_password_hash=""
+            )
+            ReviewEvent.objects.create(
+                application_id=application.pk,
+                decision=ApplicationStatus.PROVISIONED,
+                actor_id=reviewer.pk,
+            )
+
+        company = provision_company(
+            name=application.company_name,
+            business_registration_number=application.business_registration_number,
+            schema_name=schema_name_for(application.subdomain),
+            domain=host_for(application.subdomain),
+            first_admin=FirstAdministrator(
+                email=application.admin_email,
+                full_name=application.admin_full_name,
+                password_hash=application.admin_password_hash,
+            ),
+            on_activate=mark_provisioned,
+        )
+    emails.send(
+        "approved",
+        to=application.contact_email,
+        language=application.language,
+        context={
+            "company_name": application.company_name,
+            "site_url": site_url or f"http://{host_for(application.subdomain)}/",
+            "admin_email": application.admin_email,
+        },
+    )
+    return company
+
+
+def reject_application(*, application_id: Any, reviewer: User, reason: str) -> Application:
+    """Reject an application with a reason the applicant receives; frees its BRN and sub-domain."""
+    reason = reason.strip()
+    if not reason:
+        raise ReviewError(_("Give the reason for the rejection; the applicant receives it."))
+    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
+        _provisioning_lock(application_id)
+        application = _decide(
+            application_id=application_id,
+            reviewer=reviewer,
+            decision=ApplicationStatus.REJECTED,
+            allowed={
+                ApplicationStatus.SUBMITTED,
+                ApplicationStatus.EMAIL_VERIFIED,
+                ApplicationStatus.APPROVED,
+            },
+            reason=reason,
+        )
+    emails.send(
+        "rejected",
+        to=application.contact_email,
+        language=application.language,
+        context={"company_name": application.company_name, "reason": reason},
+    )
+    return application
