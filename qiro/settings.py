@@ -227,6 +227,30 @@ QIRO_LOGIN_FAILURE_WINDOW = env.int("QIRO_LOGIN_FAILURE_WINDOW", default=15 * 60
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
+EMAIL_FILE_PATH = env.str("DJANGO_EMAIL_FILE_PATH", default=str(BASE_DIR / ".qiro" / "mail"))
+EMAIL_HOST = env.str("DJANGO_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("DJANGO_EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("DJANGO_EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default=f"QIRO <noreply@{BASE_DOMAIN}>")
+
+# --- sign-up and provisioning (registration, tenants) ------------------------------
+
+# Dotted path of a registration.verifiers.BrnStatusVerifier; the default makes no
+# remote check (and says so to reviewers).
+QIRO_BRN_STATUS_VERIFIER = env.str(
+    "QIRO_BRN_STATUS_VERIFIER", default="registration.verifiers.FormatOnlyVerifier"
+)
+QIRO_SIGNUP_TOKEN_HOURS = env.int("QIRO_SIGNUP_TOKEN_HOURS", default=24)
+# At most this many verification e-mails per application and window (seconds).
+QIRO_SIGNUP_RESEND_LIMIT = env.int("QIRO_SIGNUP_RESEND_LIMIT", default=3)
+QIRO_SIGNUP_RESEND_WINDOW = env.int("QIRO_SIGNUP_RESEND_WINDOW", default=3600)
+# Token partitions: months created ahead, months kept after their month ended.
+QIRO_TOKEN_PARTITIONS_AHEAD = env.int("QIRO_TOKEN_PARTITIONS_AHEAD", default=3)
+QIRO_TOKEN_RETENTION_MONTHS = env.int("QIRO_TOKEN_RETENTION_MONTHS", default=6)
+# Ready, migrated schemas kept for instant provisioning (manage.py fill_schema_pool).
+QIRO_SCHEMA_POOL_SIZE = env.int("QIRO_SCHEMA_POOL_SIZE", default=3)
 
 LOGGING = {
     "version": 1,

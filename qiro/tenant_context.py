@@ -112,6 +112,21 @@ def platform_context() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def anonymous_context() -> Iterator[None]:
+    """Run the body as the runtime role without any company (anonymous public pages).
+
+    For visitors of the public host who are not platform staff (sign-up): the
+    runtime role's rights on public tables are narrower than the platform role's.
+    """
+    previous = (current_alias(), current_context())
+    _activate(NO_CONTEXT, RUNTIME_ALIAS)
+    try:
+        yield
+    finally:
+        _activate(previous[1], previous[0])
+
+
+@contextlib.contextmanager
 def owner_context() -> Iterator[None]:
     """Send the ORM to the owner's connection (provisioning, maintenance; never requests).
 

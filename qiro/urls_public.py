@@ -10,5 +10,6 @@ urlpatterns = [
     path("", views.public_home, name="home"),
     path("health/", views.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("signup/", include("registration.urls")),
     path(settings.QIRO_PLATFORM_ADMIN_PATH, platform_admin.urls),
 ]
