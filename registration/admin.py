@@ -44,9 +44,8 @@ class ReviewEventInline(admin.TabularInline):
 
 
 def company_site_url(request: HttpRequest, subdomain: str) -> str:
-    port = request.get_port()
-    suffix = "" if port in ("80", "443") else f":{port}"
-    return f"{request.scheme}://{host_for(subdomain)}{suffix}/"
+    port = request.get_host().partition(":")[2]
+    return f"{request.scheme}://{host_for(subdomain)}{':' + port if port else ''}/"
 
 
 @admin.register(Application, site=platform_admin)

@@ -47,7 +47,6 @@ class CompanyAdmin(admin.ModelAdmin):
         "user_count",
         "schema_size",
         "created_at",
-        "open_site",
     )
     list_filter = ("status", "plan")
     search_fields = ("name", "business_registration_number", "schema_name", "domains__domain")
@@ -96,20 +95,24 @@ class CompanyAdmin(admin.ModelAdmin):
     def schema_size(self, obj: Company) -> str:
         return str(filesizeformat(obj.schema_size_bytes))
 
-    @admin.display(description=_("site"))
-    def open_site(self, obj: Company) -> str:
-        domain = self.primary_domain(obj)
-        if domain == "—" or obj.status != Company.Status.ACTIVE:
-            return "—"
-        port = getattr(self, "_port_suffix", "")
-        return format_html(
-            '<a href="//{}{}/" target="_blank" rel="noopener">{}</a>', domain, port, _("Open site")
-        )
+    def get_list_display(self, request: HttpRequest) -> Any:
+        # The link keeps the port the staff member uses (e.g. :8000 in development).
+        port = request.get_host().partition(":")[2]
+        suffix = f":{port}" if port else ""
 
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        port = request.get_port()
-        self._port_suffix = "" if port in ("80", "443") else f":{port}"
-        return super().changelist_view(request, extra_context)
+        @admin.display(description=_("site"))
+        def open_site(obj: Company) -> str:
+            domain = self.primary_domain(obj)
+            if domain == "—" or obj.status != Company.Status.ACTIVE:
+                return "—"
+            return format_html(
+                '<a href="//{}{}/" target="_blank" rel="noopener">{}</a>',
+                domain,
+                suffix,
+                _("Open site"),
+            )
+
+        return (*self.list_display, open_site)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # companies are suspended, never deleted from here

@@ -142,3 +142,40 @@ def test_deactivate_action_signs_the_user_out(live_db, company):
     )
     assert response.status_code == 302
     assert leaver.get("/accounts/sessions/", HTTP_HOST=company.host).status_code == 302
+
+
+def test_owner_edits_a_roles_permissions_and_the_history_names_them(live_db, company):
+    from sysauth.models import RolePermission, RolePermissionHistory
+
+    owner = Client()
+    sign_in(owner, company.host, company.owner.email)
+    with tenant_context.company_context(company.company):
+        role = Role.objects.create(name="auditor")
+    response = owner.post(
+        f"/admin/sysauth/role/{role.pk}/change/",
+        {
+            "name": "auditor",
+            "label": "감사",
+            "description": "",
+            "codenames": ["sysauth.view_rolepermissionhistory", "sysauth.use_company_admin"],
+        },
+        HTTP_HOST=company.host,
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with tenant_context.company_context(company.company):
+        assert set(RolePermission.objects.filter(role=role).values_list("codename", flat=True)) == {
+            "sysauth.view_rolepermissionhistory",
+            "sysauth.use_company_admin",
+        }
+        recorded = RolePermissionHistory.objects.filter(role=role, operation="INSERT")
+        assert {r.actor_id for r in recorded} == {company.owner.pk}
+        assert recorded.count() == 2
+        entry = recorded.first()
+    assert entry is not None
+    # The history is read-only in the admin.
+    response = owner.post(
+        f"/admin/sysauth/rolepermissionhistory/{entry.pk}/delete/",
+        {"post": "yes"},
+        HTTP_HOST=company.host,
+    )
+    assert response.status_code == 403

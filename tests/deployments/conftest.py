@@ -1,0 +1,66 @@
+"""Helpers for the deployment tests: subprocesses on the test database, fingerprints."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from deployments import pg
+from qiro import tenant_context
+
+ROOT = Path(__file__).resolve().parents[2]
+# Tables of the platform's own deployment records (kept across a restore on purpose).
+RECORD_PREFIXES = ("public.deployments_", "public.django_tasks_database_")
+
+
+def owner_database_url() -> str:
+    """DATABASE_URL of this worker's test database (its runtime roles follow from the name)."""
+    params = pg.owner_params()
+    url = f"postgresql://{params['user']}@/{params['dbname']}?host={params['host']}"
+    if params.get("port"):
+        url += f"&port={params['port']}"
+    return url
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": owner_database_url(), "PYTHONPATH": str(ROOT)}
+    env.update(extra)
+    return env
+
+
+def manage(*args: str) -> list[str]:
+    return [sys.executable, str(ROOT / "manage.py"), *args]
+
+
+def fingerprints(*, schemas: list[str] | None = None) -> dict[str, Any]:
+    """Rows and checksums per table, leaving out the deployment records themselves."""
+    with pg.connect() as conn:
+        found = pg.table_fingerprints(conn, schemas=schemas, checksums=True)
+    return {k: v for k, v in found.items() if not k.startswith(RECORD_PREFIXES)}
+
+
+@pytest.fixture
+def platform(live_db):
+    """The platform context (platform role) in which admin requests and the worker run."""
+    with tenant_context.platform_context():
+        yield
+
+
+@pytest.fixture
+def backup_dir(tmp_path):
+    previous = settings.QIRO_BACKUP_DIR
+    settings.QIRO_BACKUP_DIR = tmp_path / "backups"
+    yield settings.QIRO_BACKUP_DIR
+    settings.QIRO_BACKUP_DIR = previous
+
+
+def owner_execute(statement: Any, params: list[Any] | None = None) -> None:
+    with pg.connect() as conn:
+        conn.execute(statement, params)
+    connections["owner"].close()

@@ -1,0 +1,126 @@
+"""E-mail verification: single use, 24 hours, clear pages, rate-limited resend, partitions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import connections
+from django.test import Client
+
+from registration import partitions, services
+from registration.models import Application, ApplicationStatus
+from tests.registration.factories import link_token, submitted
+
+
+def confirm(token: str):
+    return Client().post(f"/signup/verify/{token}/", HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
+
+
+def status_of(application: Application) -> str:
+    return Application.objects.using("owner").get(pk=application.pk).status
+
+
+def test_opening_the_link_does_not_use_it_the_button_does(live_db):
+    application, token = submitted()
+    page = Client().get(f"/signup/verify/{token}/", HTTP_HOST="localhost")
+    assert page.status_code == 200
+    assert status_of(application) == ApplicationStatus.SUBMITTED
+    response = confirm(token)
+    assert response.status_code == 200
+    assert "confirmed" in response.content.decode()
+    assert status_of(application) == ApplicationStatus.EMAIL_VERIFIED
+
+
+def test_a_used_link_gets_a_clear_page(live_db):
+    _, token = submitted()
+    confirm(token)
+    again = confirm(token)
+    assert again.status_code == 410
+    assert "already used" in again.content.decode()
+
+
+def test_an_expired_link_gets_a_clear_page_and_does_not_verify(live_db):
+    application, token = submitted()
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "UPDATE registration_emailverificationtoken SET expires_at = now() - interval '1 second' "
+            "WHERE application_id = %s",
+            [application.pk],
+        )
+    response = confirm(token)
+    assert response.status_code == 410
+    assert "expired" in response.content.decode()
+    assert status_of(application) == ApplicationStatus.SUBMITTED
+    assert confirm(token).status_code == 410
+
+
+@pytest.mark.parametrize("token", ["nonsense", "a" * 43, "%2E%2E"])
+def test_an_unknown_link_gets_a_clear_page_never_a_traceback(live_db, token):
+    response = confirm(token)
+    assert response.status_code == 404
+    assert "do not know this link" in response.content.decode()
+
+
+def resend(email: str):
+    return Client().post(
+        "/signup/resend/", {"email": email}, HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+
+def test_resend_mails_a_new_working_link_and_is_rate_limited(live_db, settings):
+    settings.QIRO_SIGNUP_RESEND_LIMIT = 3
+    application, first = submitted()
+    sent_before = len(mail.outbox)
+    assert resend(application.contact_email.upper()).status_code == 200
+    assert len(mail.outbox) == sent_before + 1
+    second = link_token(mail.outbox[-1].body)
+    assert second != first
+    assert resend(application.contact_email).status_code == 200  # third token in the hour
+    limited = resend(application.contact_email)
+    assert limited.status_code == 429
+    assert "Too many" in limited.content.decode()
+    assert len(mail.outbox) == sent_before + 2
+    assert confirm(second).status_code == 200
+    assert status_of(application) == ApplicationStatus.EMAIL_VERIFIED
+
+
+def test_resend_does_not_tell_whether_an_address_applied(live_db):
+    sent_before = len(mail.outbox)
+    unknown = resend("nobody@nowhere.example.kr")
+    assert unknown.status_code == 200
+    assert "If an application awaits verification" in unknown.content.decode()
+    assert len(mail.outbox) == sent_before
+
+
+def test_partitions_are_made_ahead_and_old_ones_dropped(live_db):
+    today = dt.date(2031, 5, 17)
+    made = partitions.maintain_token_partitions(months_ahead=2, retention_months=1, today=today)
+    assert made.created == [
+        "registration_emailverificationtoken_p2031_05",
+        "registration_emailverificationtoken_p2031_06",
+        "registration_emailverificationtoken_p2031_07",
+    ]
+    later = partitions.maintain_token_partitions(
+        months_ahead=0, retention_months=1, today=dt.date(2031, 8, 2)
+    )
+    assert "registration_emailverificationtoken_p2031_05" in later.dropped
+    assert "registration_emailverificationtoken_p2031_06" in later.dropped
+    with connections["owner"].cursor() as cursor:
+        names = partitions.existing_partitions(cursor)
+    assert "registration_emailverificationtoken_p2031_07" in names
+    assert "registration_emailverificationtoken_p2031_05" not in names
+    # tidy: the test's far-future partitions go again
+    with connections["owner"].cursor() as cursor:
+        for name in names:
+            if name.startswith("registration_emailverificationtoken_p2031"):
+                cursor.execute(f'DROP TABLE "{name}"')  # noqa: S608
+
+
+def test_the_maintenance_command_is_idempotent_and_keeps_the_current_month(live_db):
+    call_command("maintain_token_partitions", verbosity=0)
+    call_command("maintain_token_partitions", verbosity=0)
+    _, token = submitted()  # a token of today still finds its partition
+    assert services.verify_email(token=token) == "verified"
