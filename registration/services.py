@@ -38,7 +38,7 @@ from registration.validators import host_for, schema_name_for
 from registration.verifiers import get_verifier
 from sysauth.models import User
 from tenants.models import Company
-from tenants.provisioning import FirstAdministrator, provision_company
+from tenants.provisioning import FirstAdministrator, ProvisioningTimings, provision_company
 
 # Database constraint -> (form field, message): the database decides between
 # concurrent sign-ups; the losers get the same sentence as the form check.
@@ -236,7 +236,13 @@ def _provisioning_lock(application_id: Any) -> None:
         )
 
 
-def approve_application(*, application_id: Any, reviewer: User, site_url: str = "") -> Company:
+def approve_application(
+    *,
+    application_id: Any,
+    reviewer: User,
+    site_url: str = "",
+    timings: ProvisioningTimings | None = None,
+) -> Company:
     """Approve an application whose e-mail is verified and provision its company.
 
     The decision is recorded first (a review event); if provisioning then fails,
@@ -291,6 +297,7 @@ def approve_application(*, application_id: Any, reviewer: User, site_url: str = 
                 password_hash=application.admin_password_hash,
             ),
             on_activate=mark_provisioned,
+            timings=timings,
         )
     emails.send(
         "approved",

@@ -1,0 +1,157 @@
+"""Approval-to-usable time: the warm-pool fast path against migrations per schema.
+
+Side by side in one run, over ``--companies`` companies each:
+
+* fast: ``registration.services.approve_application`` on an application whose
+  e-mail is verified — decision, review events, pool schema renamed, row
+  security re-applied and verified, grants, company and domain, first
+  administrator, activation, e-mail (in memory);
+* default: django-tenants' way, ``tenants.services.create_company_with_migrations``
+  (a schema built by running every migration) plus the first administrator.
+
+The pool is filled before the fast runs (that is its point: the work is done
+ahead, off the approval); the time it took per schema is printed too. Every
+company, schema, application and user made here is removed at the end.
+
+    .venv/bin/python bench/provision.py --companies 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
+PREFIX = "bench_prov_"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--companies", type=int, default=20)
+    args = parser.parse_args()
+    os.environ["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    _common.setup_django()
+
+    from django.contrib.auth.hashers import make_password
+    from django.core import mail
+    from django.db import connections
+
+    from qiro import tenant_context
+    from registration import services
+    from registration.models import Application
+    from sysauth import services as sysauth_services
+    from sysauth.models import User
+    from tenants import schema_pool
+    from tenants.models import Company
+    from tenants.provisioning import ProvisioningTimings
+    from tenants.services import create_company_with_migrations
+
+    mail.outbox = []
+    n = args.companies
+    password_hash = make_password("bench-password-2026")
+    reviewer = User.objects.db_manager("owner").create_user(
+        f"{PREFIX}reviewer@bench.example.kr", None, is_staff=True, is_superuser=True
+    )
+    schemas: list[str] = []
+    applications: list[str] = []
+
+    def brn(i: int, kind: int) -> str:
+        from registration.validators import brn_check_digit
+
+        nine = f"9{kind}{i % 10}{(i // 10) % 100 + 1:02d}{i + 1:04d}"
+        return nine + str(brn_check_digit(nine))
+
+    try:
+        # --- fast path -------------------------------------------------------------
+        start = time.perf_counter()
+        schema_pool.fill_schema_pool(size=n)
+        fill_ms = (time.perf_counter() - start) * 1000 / n
+        verified = []
+        for i in range(n):
+            subdomain = f"{PREFIX}fast-{i}".replace("_", "-")
+            data = services.SignupData(
+                company_name=f"벤치 빠른 회사 {i}", business_registration_number=brn(i, 1),
+                representative_name="대표", business_type="서비스업", address="서울",
+                contact_email=f"fast{i}@bench.example.kr", phone="010-1234-5678",
+                subdomain=subdomain, admin_full_name="관리자",
+                admin_email=f"admin{i}@bench.example.kr", language="ko",
+            )  # fmt: skip
+            app = services.submit_application(data=data, password="x", verify_url=lambda t: t)
+            applications.append(str(app.pk))
+            with connections["owner"].cursor() as cursor:
+                cursor.execute(
+                    "UPDATE registration_application SET status = 'email_verified', "
+                    "email_verified_at = now(), admin_password_hash = %s WHERE id = %s",
+                    [password_hash, app.pk],
+                )
+            verified.append(app)
+            schemas.append(subdomain.replace("-", "_"))
+        fast: list[float] = []
+        with connections["owner"].cursor() as cursor:
+            pool_before = len(schema_pool.pool_schemas(cursor, current_only=True))
+        steps: dict[str, list[float]] = {}
+        for app in verified:
+            timings = ProvisioningTimings()
+            begin = time.perf_counter()
+            company = services.approve_application(
+                application_id=app.pk, reviewer=reviewer, timings=timings
+            )
+            fast.append((time.perf_counter() - begin) * 1000)
+            for step, ms in timings.steps.items():
+                steps.setdefault(step, []).append(ms)
+            assert company.status == Company.Status.ACTIVE
+            with tenant_context.company_context(company):
+                assert User.objects.filter(user_type="owner").exists()
+        with connections["owner"].cursor() as cursor:
+            from_pool = pool_before - len(schema_pool.pool_schemas(cursor, current_only=True))
+
+        # --- django-tenants' default: migrations per schema ----------------------------
+        default: list[float] = []
+        for i in range(n):
+            schema = f"{PREFIX}slow_{i}"
+            schemas.append(schema)
+            begin = time.perf_counter()
+            company = create_company_with_migrations(
+                name=f"벤치 느린 회사 {i}", business_registration_number=brn(i, 2),
+                schema_name=schema, domain=f"{schema.replace('_', '-')}.localhost",
+            )  # fmt: skip
+            with tenant_context.company_context(company):
+                sysauth_services.create_first_administrator(
+                    email=f"slow{i}@bench.example.kr", full_name="관리자", password_hash=password_hash
+                )
+            default.append((time.perf_counter() - begin) * 1000)
+    finally:
+        with tenant_context.owner_context():
+            Company.objects.filter(schema_name__in=schemas).delete()
+            Application.objects.filter(pk__in=applications).delete()
+            for schema in schemas:
+                schema_pool.drop_schema(schema)
+            User.objects.filter(pk=reviewer.pk).delete()
+
+    rows = {
+        "fast path (warm pool) approval-to-usable": _common.summary(fast),
+        **{f"  of which: {step}": _common.summary(ms) for step, ms in steps.items()},
+        "default (migrations per schema)": _common.summary(default),
+    }
+    speedup = rows["default (migrations per schema)"]["p50_ms"] / rows[
+        "fast path (warm pool) approval-to-usable"
+    ]["p50_ms"]
+    _common.report(
+        "provision",
+        rows,
+        {
+            "companies_each": n,
+            "p50_speedup": round(speedup, 1),
+            "fast_path_schemas_taken_from_pool": from_pool,
+            "pool_fill_ms_per_schema_ahead_of_time": round(fill_ms, 1),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
