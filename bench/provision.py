@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
+import _common
 
 PREFIX = "bench_prov_"
 
@@ -81,7 +81,9 @@ def main() -> None:
                 subdomain=subdomain, admin_full_name="관리자",
                 admin_email=f"admin{i}@bench.example.kr", language="ko",
             )  # fmt: skip
-            app = services.submit_application(data=data, password="x", verify_url=lambda t: t)
+            app = services.submit_application(
+                data=data, password=password_hash, verify_url=lambda t: t
+            )
             applications.append(str(app.pk))
             with connections["owner"].cursor() as cursor:
                 cursor.execute(
@@ -122,7 +124,9 @@ def main() -> None:
             )  # fmt: skip
             with tenant_context.company_context(company):
                 sysauth_services.create_first_administrator(
-                    email=f"slow{i}@bench.example.kr", full_name="관리자", password_hash=password_hash
+                    email=f"slow{i}@bench.example.kr",
+                    full_name="관리자",
+                    password_hash=password_hash,
                 )
             default.append((time.perf_counter() - begin) * 1000)
     finally:
@@ -138,9 +142,10 @@ def main() -> None:
         **{f"  of which: {step}": _common.summary(ms) for step, ms in steps.items()},
         "default (migrations per schema)": _common.summary(default),
     }
-    speedup = rows["default (migrations per schema)"]["p50_ms"] / rows[
-        "fast path (warm pool) approval-to-usable"
-    ]["p50_ms"]
+    speedup = (
+        rows["default (migrations per schema)"]["p50_ms"]
+        / rows["fast path (warm pool) approval-to-usable"]["p50_ms"]
+    )
     _common.report(
         "provision",
         rows,

@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -103,7 +104,9 @@ class ApplicationAdmin(admin.ModelAdmin):
         ),
     )
 
-    @admin.display(description=_("business registration number"), ordering="business_registration_number")
+    @admin.display(
+        description=_("business registration number"), ordering="business_registration_number"
+    )
     def brn(self, obj: Application) -> str:
         return format_brn(obj.business_registration_number)
 
@@ -123,17 +126,18 @@ class ApplicationAdmin(admin.ModelAdmin):
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f for fs in self.fieldsets for f in fs[1]["fields"]]  # type: ignore[index]
+        return [str(f) for _name, options in self.fieldsets for f in options["fields"]]
 
     # --- decisions -----------------------------------------------------------------
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view
+        prefix = "registration_application"
         return [
-            path("<uuid:pk>/approve/", view(self.approve_view), name="registration_application_approve"),
-            path("<uuid:pk>/reject/", view(self.reject_view), name="registration_application_reject"),
+            path("<uuid:pk>/approve/", view(self.approve_view), name=f"{prefix}_approve"),
+            path("<uuid:pk>/reject/", view(self.reject_view), name=f"{prefix}_reject"),
             *super().get_urls(),
-        ]  # fmt: skip
+        ]
 
     @admin.action(description=_("Approve selected applications"))
     def approve_selected(
@@ -149,12 +153,16 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     def approve_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
         return self._confirm(request, list(Application.objects.filter(pk=pk)), "approve") or (
-            HttpResponseRedirect(reverse("platform_admin:registration_application_change", args=[pk]))
+            HttpResponseRedirect(
+                reverse("platform_admin:registration_application_change", args=[pk])
+            )
         )
 
     def reject_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
         return self._confirm(request, list(Application.objects.filter(pk=pk)), "reject") or (
-            HttpResponseRedirect(reverse("platform_admin:registration_application_change", args=[pk]))
+            HttpResponseRedirect(
+                reverse("platform_admin:registration_application_change", args=[pk])
+            )
         )
 
     def _confirm(
@@ -177,12 +185,14 @@ class ApplicationAdmin(admin.ModelAdmin):
             "registration/admin/confirm_decision.html",
             {
                 **self.admin_site.each_context(request),
-                "title": _("Approve applications") if decision == "approve" else _("Reject applications"),
+                "title": (
+                    _("Approve applications") if decision == "approve" else _("Reject applications")
+                ),
                 "decision": decision,
                 "applications": applications,
                 "form": form,
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "action": request.POST.get("action", ""),
             },
         )  # fmt: skip
@@ -242,8 +252,17 @@ class ApplicationAdmin(admin.ModelAdmin):
                 % {"count": done},
             )
 
-    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> HttpResponse:
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         obj = context.get("original")
-        context["can_approve"] = obj is not None and obj.status in (ApplicationStatus.EMAIL_VERIFIED, ApplicationStatus.APPROVED)
-        context["can_reject"] = obj is not None and obj.status in (ApplicationStatus.SUBMITTED, ApplicationStatus.EMAIL_VERIFIED, ApplicationStatus.APPROVED)
+        context["can_approve"] = obj is not None and obj.status in (
+            ApplicationStatus.EMAIL_VERIFIED,
+            ApplicationStatus.APPROVED,
+        )
+        context["can_reject"] = obj is not None and obj.status in (
+            ApplicationStatus.SUBMITTED,
+            ApplicationStatus.EMAIL_VERIFIED,
+            ApplicationStatus.APPROVED,
+        )
         return super().render_change_form(request, context, *args, **kwargs)  # fmt: skip

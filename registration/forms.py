@@ -101,7 +101,9 @@ class SignupForm(forms.Form):
         if password1 and password2 and password1 != password2:
             self.add_error("password2", _("The two passwords differ."))
         elif password1:
-            candidate = User(email=data.get("admin_email", ""), full_name=data.get("admin_full_name", ""))
+            candidate = User(
+                email=data.get("admin_email", ""), full_name=data.get("admin_full_name", "")
+            )
             try:
                 password_validation.validate_password(password1, user=candidate)
             except ValidationError as error:

@@ -162,6 +162,9 @@ class EmailVerificationToken(models.Model):
         verbose_name = _("e-mail verification token")
         verbose_name_plural = _("e-mail verification tokens")
 
+    def __str__(self) -> str:
+        return f"{self.application_id} @ {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class ReviewEvent(models.Model):
     """Audit of every review decision: who, when, what, why."""

@@ -55,9 +55,9 @@ def enable_statements() -> list[sql.Composed]:
             sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t),
             sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(t),
             sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(PLATFORM_POLICY), t),
-            sql.SQL(
-                "CREATE POLICY {} ON {} FOR ALL TO {} USING (true) WITH CHECK (true)"
-            ).format(sql.Identifier(PLATFORM_POLICY), t, platform),
+            sql.SQL("CREATE POLICY {} ON {} FOR ALL TO {} USING (true) WITH CHECK (true)").format(
+                sql.Identifier(PLATFORM_POLICY), t, platform
+            ),
             sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(SIGNUP_POLICY), t),
         ]
         if check is not None:

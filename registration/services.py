@@ -232,7 +232,8 @@ def _provisioning_lock(application_id: Any) -> None:
     """Serialise approvals of one application (held until the surrounding transaction ends)."""
     with connections[PLATFORM_ALIAS].cursor() as cursor:
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"registration.provision:{application_id}"]
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"registration.provision:{application_id}"],
         )
 
 

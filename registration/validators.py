@@ -6,6 +6,7 @@ translated sentence saying what to fix.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from django.conf import settings
@@ -149,10 +150,8 @@ def subdomain_candidates(company_name: str, brn: str) -> list[str]:
     base = slugify(company_name)[:40].strip("-")
     candidates = []
     if base and base[0].isalpha():
-        try:
+        with contextlib.suppress(ValidationError):
             candidates.append(normalize_subdomain(base))
-        except ValidationError:
-            pass
     candidates.append(f"biz-{brn}")
     first = candidates[0]
     candidates += [f"{first}-{n}" for n in range(2, 10)]

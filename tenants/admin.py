@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
@@ -150,9 +151,7 @@ class CompanyAdmin(admin.ModelAdmin):
             done = sum(services.reactivate_company(company=c) for c in queryset)
             self.message_user(
                 request,
-                ngettext(
-                    "%(count)d company reactivated.", "%(count)d companies reactivated.", done
-                )
+                ngettext("%(count)d company reactivated.", "%(count)d companies reactivated.", done)
                 % {"count": done},
                 messages.SUCCESS,
             )
@@ -185,12 +184,14 @@ class CompanyAdmin(admin.ModelAdmin):
             "tenants/admin/confirm_status.html",
             {
                 **self.admin_site.each_context(request),
-                "title": _("Suspend companies") if decision == "suspend" else _("Reactivate companies"),
+                "title": (
+                    _("Suspend companies") if decision == "suspend" else _("Reactivate companies")
+                ),
                 "decision": decision,
                 "companies": list(queryset),
                 "form": form,
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "action": request.POST.get("action", ""),
             },
         )  # fmt: skip

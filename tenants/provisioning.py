@@ -73,9 +73,7 @@ def prepare_schema(schema_name: str) -> bool:
 def company_tables() -> set[str]:
     """Tables every company schema must hold with row security (declared on the models)."""
     tenant_apps = {app.rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
-    return {
-        m._meta.db_table for m in rls.protected_models() if m._meta.app_label in tenant_apps
-    }
+    return {m._meta.db_table for m in rls.protected_models() if m._meta.app_label in tenant_apps}
 
 
 def verify_schema(cursor: Any, schema_name: str) -> None:
@@ -133,9 +131,7 @@ def activate(company: Company, on_activate: Callable[[Company], None] | None) ->
 def discard(schema_name: str) -> None:
     """Remove every trace of a company being provisioned under ``schema_name`` (owner)."""
     with owner_context(), transaction.atomic(using=OWNER_ALIAS):
-        Company.objects.filter(
-            schema_name=schema_name, status=Company.Status.PROVISIONING
-        ).delete()
+        Company.objects.filter(schema_name=schema_name, status=Company.Status.PROVISIONING).delete()
     schema_pool.drop_schema(schema_name)
 
 

@@ -10,7 +10,7 @@ from django.db import migrations, models
 import qiro.db.fields
 import qiro.db.operations
 
-TOKEN_TABLE_SQL = """
+PARTITIONED_TABLE_SQL = """
 CREATE TABLE registration_emailverificationtoken (
     id uuid NOT NULL,
     created_at timestamp with time zone NOT NULL,
@@ -31,11 +31,10 @@ CREATE INDEX registration_emailverificationtoken_application
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenants', '0002_company_figures_and_provisioning_status'),
+        ("tenants", "0002_company_figures_and_provisioning_status"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -48,36 +47,123 @@ class Migration(migrations.Migration):
             name="verification_status", values=["pending", "verified", "rejected", "expired"]
         ),
         migrations.CreateModel(
-            name='Application',
+            name="Application",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('company_name', models.CharField(max_length=200, verbose_name='company name')),
-                ('business_registration_number', models.CharField(max_length=10, verbose_name='business registration number')),
-                ('representative_name', models.CharField(max_length=100, verbose_name='representative')),
-                ('business_type', models.CharField(max_length=200, verbose_name='business type and category')),
-                ('address', models.CharField(max_length=300, verbose_name='address')),
-                ('contact_email', models.EmailField(max_length=254, verbose_name='contact e-mail')),
-                ('phone', models.CharField(max_length=20, verbose_name='phone')),
-                ('subdomain', models.CharField(max_length=63, verbose_name='sub-domain')),
-                ('admin_full_name', models.CharField(max_length=150, verbose_name="administrator's name")),
-                ('admin_email', models.EmailField(max_length=254, verbose_name="administrator's e-mail")),
-                ('admin_password_hash', models.CharField(blank=True, editable=False, max_length=256)),
-                ('language', models.CharField(default='ko', max_length=8, verbose_name='language')),
-                ('terms_accepted_at', models.DateTimeField(verbose_name='terms accepted')),
-                ('status', qiro.db.fields.EnumField(choices=[('submitted', 'Submitted'), ('email_verified', 'E-mail verified'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('provisioned', 'Provisioned')], default='submitted', enum_type='application_status', max_length=32, verbose_name='status')),
-                ('brn_status', qiro.db.fields.EnumField(choices=[('pending', 'Pending'), ('verified', 'Verified'), ('rejected', 'Rejected'), ('expired', 'Expired')], default='pending', enum_type='verification_status', help_text='Pending means no remote status check was made.', max_length=32, verbose_name='BRN status check')),
-                ('brn_checked_by', models.CharField(blank=True, max_length=100, verbose_name='BRN checked by')),
-                ('submitted_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='submitted')),
-                ('email_verified_at', models.DateTimeField(blank=True, null=True, verbose_name='e-mail verified')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided')),
-                ('rejection_reason', models.TextField(blank=True, verbose_name='reason for rejection')),
-                ('company', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='tenants.company', verbose_name='company')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='reviewed by')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("company_name", models.CharField(max_length=200, verbose_name="company name")),
+                (
+                    "business_registration_number",
+                    models.CharField(max_length=10, verbose_name="business registration number"),
+                ),
+                (
+                    "representative_name",
+                    models.CharField(max_length=100, verbose_name="representative"),
+                ),
+                (
+                    "business_type",
+                    models.CharField(max_length=200, verbose_name="business type and category"),
+                ),
+                ("address", models.CharField(max_length=300, verbose_name="address")),
+                ("contact_email", models.EmailField(max_length=254, verbose_name="contact e-mail")),
+                ("phone", models.CharField(max_length=20, verbose_name="phone")),
+                ("subdomain", models.CharField(max_length=63, verbose_name="sub-domain")),
+                (
+                    "admin_full_name",
+                    models.CharField(max_length=150, verbose_name="administrator's name"),
+                ),
+                (
+                    "admin_email",
+                    models.EmailField(max_length=254, verbose_name="administrator's e-mail"),
+                ),
+                (
+                    "admin_password_hash",
+                    models.CharField(blank=True, editable=False, max_length=256),
+                ),
+                ("language", models.CharField(default="ko", max_length=8, verbose_name="language")),
+                ("terms_accepted_at", models.DateTimeField(verbose_name="terms accepted")),
+                (
+                    "status",
+                    qiro.db.fields.EnumField(
+                        choices=[
+                            ("submitted", "Submitted"),
+                            ("email_verified", "E-mail verified"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("provisioned", "Provisioned"),
+                        ],
+                        default="submitted",
+                        enum_type="application_status",
+                        max_length=32,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "brn_status",
+                    qiro.db.fields.EnumField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("verified", "Verified"),
+                            ("rejected", "Rejected"),
+                            ("expired", "Expired"),
+                        ],
+                        default="pending",
+                        enum_type="verification_status",
+                        help_text="Pending means no remote status check was made.",
+                        max_length=32,
+                        verbose_name="BRN status check",
+                    ),
+                ),
+                (
+                    "brn_checked_by",
+                    models.CharField(blank=True, max_length=100, verbose_name="BRN checked by"),
+                ),
+                (
+                    "submitted_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="submitted"
+                    ),
+                ),
+                (
+                    "email_verified_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="e-mail verified"),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided")),
+                (
+                    "rejection_reason",
+                    models.TextField(blank=True, verbose_name="reason for rejection"),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="tenants.company",
+                        verbose_name="company",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="reviewed by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'application',
-                'verbose_name_plural': 'applications',
-                'ordering': ['-submitted_at'],
+                "verbose_name": "application",
+                "verbose_name_plural": "applications",
+                "ordering": ["-submitted_at"],
             },
         ),
         # Partitioned by month on created_at, so the partition key is part of the
@@ -85,64 +171,150 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.CreateModel(
-                    name='EmailVerificationToken',
+                    name="EmailVerificationToken",
                     fields=[
-                        ('pk', models.CompositePrimaryKey('id', 'created_at', blank=True, editable=False, primary_key=True, serialize=False)),
-                        ('id', models.UUIDField(default=uuid.uuid4, editable=False)),
-                        ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                        ('token_hash', models.CharField(max_length=64)),
-                        ('expires_at', models.DateTimeField()),
-                        ('used_at', models.DateTimeField(blank=True, null=True)),
-                        ('status', qiro.db.fields.EnumField(choices=[('pending', 'Pending'), ('verified', 'Verified'), ('rejected', 'Rejected'), ('expired', 'Expired')], default='pending', enum_type='verification_status', max_length=32)),
-                        ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='registration.application')),
+                        (
+                            "pk",
+                            models.CompositePrimaryKey(
+                                "id",
+                                "created_at",
+                                blank=True,
+                                editable=False,
+                                primary_key=True,
+                                serialize=False,
+                            ),
+                        ),
+                        ("id", models.UUIDField(default=uuid.uuid4, editable=False)),
+                        (
+                            "created_at",
+                            models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                        ),
+                        ("token_hash", models.CharField(max_length=64)),
+                        ("expires_at", models.DateTimeField()),
+                        ("used_at", models.DateTimeField(blank=True, null=True)),
+                        (
+                            "status",
+                            qiro.db.fields.EnumField(
+                                choices=[
+                                    ("pending", "Pending"),
+                                    ("verified", "Verified"),
+                                    ("rejected", "Rejected"),
+                                    ("expired", "Expired"),
+                                ],
+                                default="pending",
+                                enum_type="verification_status",
+                                max_length=32,
+                            ),
+                        ),
+                        (
+                            "application",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.CASCADE,
+                                related_name="+",
+                                to="registration.application",
+                            ),
+                        ),
                     ],
                     options={
-                        'verbose_name': 'e-mail verification token',
-                        'verbose_name_plural': 'e-mail verification tokens',
+                        "verbose_name": "e-mail verification token",
+                        "verbose_name_plural": "e-mail verification tokens",
                     },
                 ),
             ],
             database_operations=[
                 migrations.RunSQL(
-                    sql=TOKEN_TABLE_SQL,
+                    sql=PARTITIONED_TABLE_SQL,
                     reverse_sql="DROP TABLE IF EXISTS registration_emailverificationtoken",
                 ),
             ],
         ),
         migrations.CreateModel(
-            name='ReviewEvent',
+            name="ReviewEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', qiro.db.fields.EnumField(choices=[('submitted', 'Submitted'), ('email_verified', 'E-mail verified'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('provisioned', 'Provisioned')], enum_type='application_status', max_length=32, verbose_name='decision')),
-                ('reason', models.TextField(blank=True, verbose_name='reason')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='when')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_events', to='registration.application')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "decision",
+                    qiro.db.fields.EnumField(
+                        choices=[
+                            ("submitted", "Submitted"),
+                            ("email_verified", "E-mail verified"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("provisioned", "Provisioned"),
+                        ],
+                        enum_type="application_status",
+                        max_length=32,
+                        verbose_name="decision",
+                    ),
+                ),
+                ("reason", models.TextField(blank=True, verbose_name="reason")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="when"),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="review_events",
+                        to="registration.application",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'review event',
-                'verbose_name_plural': 'review events',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "review event",
+                "verbose_name_plural": "review events",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='application',
-            index=models.Index(fields=['status', 'submitted_at'], name='registration_app_status'),
+            model_name="application",
+            index=models.Index(fields=["status", "submitted_at"], name="registration_app_status"),
         ),
         migrations.AddConstraint(
-            model_name='application',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'rejected'), _negated=True), fields=('business_registration_number',), name='registration_application_brn_once'),
+            model_name="application",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "rejected"), _negated=True),
+                fields=("business_registration_number",),
+                name="registration_application_brn_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='application',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'rejected'), _negated=True), fields=('subdomain',), name='registration_application_subdomain_once'),
+            model_name="application",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "rejected"), _negated=True),
+                fields=("subdomain",),
+                name="registration_application_subdomain_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='application',
-            constraint=models.CheckConstraint(condition=models.Q(('business_registration_number__regex', '^[0-9]{10}$')), name='registration_application_brn_digits'),
+            model_name="application",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("business_registration_number__regex", "^[0-9]{10}$")),
+                name="registration_application_brn_digits",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='application',
-            constraint=models.CheckConstraint(condition=models.Q(('subdomain__regex', '^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$')), name='registration_application_subdomain_label'),
+            model_name="application",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("subdomain__regex", "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")),
+                name="registration_application_subdomain_label",
+            ),
         ),
     ]

@@ -4,43 +4,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0001_initial'),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='company',
-            name='tenants_company_status_valid',
+            model_name="company",
+            name="tenants_company_status_valid",
         ),
         migrations.AddField(
-            model_name='company',
-            name='schema_size_bytes',
-            field=models.BigIntegerField(default=0, verbose_name='schema size (bytes)'),
+            model_name="company",
+            name="schema_size_bytes",
+            field=models.BigIntegerField(default=0, verbose_name="schema size (bytes)"),
         ),
         migrations.AddField(
-            model_name='company',
-            name='stats_refreshed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='figures refreshed'),
+            model_name="company",
+            name="stats_refreshed_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="figures refreshed"),
         ),
         migrations.AddField(
-            model_name='company',
-            name='status_reason',
-            field=models.TextField(blank=True, verbose_name='reason for the status'),
+            model_name="company",
+            name="status_reason",
+            field=models.TextField(blank=True, verbose_name="reason for the status"),
         ),
         migrations.AddField(
-            model_name='company',
-            name='user_count',
-            field=models.PositiveIntegerField(default=0, verbose_name='users'),
+            model_name="company",
+            name="user_count",
+            field=models.PositiveIntegerField(default=0, verbose_name="users"),
         ),
         migrations.AlterField(
-            model_name='company',
-            name='status',
-            field=models.CharField(choices=[('provisioning', 'Being set up'), ('active', 'Active'), ('suspended', 'Suspended')], default='active', max_length=16, verbose_name='status'),
+            model_name="company",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("provisioning", "Being set up"),
+                    ("active", "Active"),
+                    ("suspended", "Suspended"),
+                ],
+                default="active",
+                max_length=16,
+                verbose_name="status",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='company',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['provisioning', 'active', 'suspended'])), name='tenants_company_status_known'),
+            model_name="company",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["provisioning", "active", "suspended"])),
+                name="tenants_company_status_known",
+            ),
         ),
     ]

@@ -15,7 +15,8 @@ def test_sign_up_verify_approve_and_sign_in_on_the_company_host(live_db, staff_c
     applicant = Client()
     brn = valid_brn()
     post = signup_post(
-        company_name="주식회사 바다전자", business_registration_number=f"{brn[:3]}-{brn[3:5]}-{brn[5:]}"
+        company_name="주식회사 바다전자",
+        business_registration_number=f"{brn[:3]}-{brn[3:5]}-{brn[5:]}",
     )
     response = applicant.post("/signup/", post, HTTP_HOST="localhost")
     assert response.status_code == 302, response.content.decode()[:2000]

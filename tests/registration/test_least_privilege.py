@@ -7,11 +7,12 @@ every other read or write on the registration tables must fail.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, connections, transaction
-from django.utils import timezone
 from psycopg import sql
 
 from qiro import tenant_context
@@ -20,7 +21,7 @@ from registration.models import Application, ApplicationStatus
 from tests.registration.factories import submitted, unique_label, valid_brn
 
 
-def as_signup(statement: str | sql.Composable, params: list[object] | None = None):
+def as_signup(statement: str | sql.Composable, params: list[Any] | None = None):
     with (
         tenant_context.anonymous_context(),
         transaction.atomic(using="default"),
@@ -70,7 +71,7 @@ def test_the_sign_up_role_cannot_read_a_token_partition_directly(live_db):
 
 
 @pytest.mark.parametrize(
-    "column, value",
+    ("column", "value"),
     [
         ("status", "'approved'"),
         ("status", "'provisioned'"),
@@ -82,6 +83,7 @@ def test_the_sign_up_role_cannot_insert_an_application_past_its_first_status(
     live_db, column, value
 ):
     """Attack: submit an application that claims to be approved or verified already."""
+
     def insert(**changes: str) -> str:
         columns = {
             "id": "gen_random_uuid()", "company_name": "'x'",
@@ -93,7 +95,7 @@ def test_the_sign_up_role_cannot_insert_an_application_past_its_first_status(
             "brn_status": "'pending'", "brn_checked_by": "''", "submitted_at": "now()",
             "rejection_reason": "''", **changes,
         }  # fmt: skip
-        return "INSERT INTO registration_application ({}) VALUES ({})".format(  # noqa: S608
+        return "INSERT INTO registration_application ({}) VALUES ({})".format(
             ", ".join(columns), ", ".join(columns.values())
         )
 
@@ -139,4 +141,4 @@ def test_only_a_hash_of_the_token_is_stored(live_db):
         ((stored, lifetime),) = cursor.fetchall()
     assert stored == services.token_hash(token) != token
     assert token not in stored
-    assert lifetime == timezone.timedelta(hours=24)
+    assert lifetime == dt.timedelta(hours=24)

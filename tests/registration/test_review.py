@@ -23,12 +23,23 @@ def test_the_list_filters_searches_and_has_a_date_hierarchy(live_db, staff_clien
     page = get(staff_client, LIST).content.decode()
     assert "검색 테스트 상사" in page
     assert '<nav class="toplinks">' in page  # the date hierarchy
-    for query in (f"?q={brn[:3]}-{brn[3:5]}-{brn[5:]}", f"?q={application.contact_email}", "?q=검색"):
+    for query in (
+        f"?q={brn[:3]}-{brn[3:5]}-{brn[5:]}",
+        f"?q={application.contact_email}",
+        "?q=검색",
+    ):
         assert "검색 테스트 상사" in get(staff_client, LIST + query).content.decode()
-    assert "검색 테스트 상사" in get(staff_client, LIST + "?status__exact=email_verified").content.decode()
-    assert "검색 테스트 상사" not in get(staff_client, LIST + "?status__exact=rejected").content.decode()
+    assert (
+        "검색 테스트 상사"
+        in get(staff_client, LIST + "?status__exact=email_verified").content.decode()
+    )
+    assert (
+        "검색 테스트 상사"
+        not in get(staff_client, LIST + "?status__exact=rejected").content.decode()
+    )
     detail = get(staff_client, f"{LIST}{application.pk}/change/").content.decode()
-    assert "/approve/" in detail and "/reject/" in detail
+    assert "/approve/" in detail
+    assert "/reject/" in detail
 
 
 def test_rejection_needs_a_reason_then_is_recorded_and_mailed(live_db, staff_client):  # noqa: F811
@@ -48,6 +59,7 @@ def test_rejection_needs_a_reason_then_is_recorded_and_mailed(live_db, staff_cli
     assert stored.rejection_reason == "사업자 상태 확인 불가"
     assert stored.admin_password_hash == ""
     event = ReviewEvent.objects.using("owner").get(application=application)
+    assert event.actor is not None
     assert (event.decision, event.reason, event.actor.email) == (
         "rejected", "사업자 상태 확인 불가", "platform-staff@qiro.example.kr",
     )  # fmt: skip
@@ -59,7 +71,9 @@ def test_rejection_needs_a_reason_then_is_recorded_and_mailed(live_db, staff_cli
 def test_a_rejected_brn_can_sign_up_again(live_db):
     application = verified()
     reviewer = User.objects.using("owner").filter(is_staff=True, company_id__isnull=True).first()
-    reviewer = reviewer or User.objects.db_manager("owner").create_user("r@q.kr", "x", is_staff=True)
+    reviewer = reviewer or User.objects.db_manager("owner").create_user(
+        "r@q.kr", "x", is_staff=True
+    )
     services.reject_application(application_id=application.pk, reviewer=reviewer, reason="중복")
     again, _ = submitted(business_registration_number=application.business_registration_number,
                          subdomain=application.subdomain)  # fmt: skip

@@ -45,7 +45,7 @@ def test_a_sign_up_is_stored_normalised_and_mails_a_link(live_db):
 
 
 @pytest.mark.parametrize(
-    "brn, code",
+    ("brn", "code"),
     [
         ("123-45-67890", "brn_check_digit"),
         ("1168200277", "brn_check_digit"),
@@ -76,14 +76,19 @@ def test_a_brn_already_pending_gets_a_clear_message_not_a_duplicate(live_db):
     )
     assert response.status_code == 400
     assert "already exists" in str(response.context["form"].errors["business_registration_number"])
-    assert Application.objects.using("owner").filter(
-        business_registration_number=application.business_registration_number
-    ).count() == 1
+    assert (
+        Application.objects.using("owner")
+        .filter(business_registration_number=application.business_registration_number)
+        .count()
+        == 1
+    )
 
 
 def test_a_brn_of_an_active_company_is_refused(live_db, two_companies):
     a, _ = two_companies
-    response = post(signup_post(business_registration_number=a.company.business_registration_number))
+    response = post(
+        signup_post(business_registration_number=a.company.business_registration_number)
+    )
     assert "business_registration_number" in response.context["form"].errors
 
 

@@ -67,7 +67,7 @@ def test_the_check_digit_rule_of_the_national_tax_service():
 
 
 @pytest.mark.parametrize(
-    "raw, expected",
+    ("raw", "expected"),
     [
         ("010-1234-5678", "010-1234-5678"),
         ("01012345678", "010-1234-5678"),

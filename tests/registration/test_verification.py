@@ -16,7 +16,9 @@ from tests.registration.factories import link_token, submitted
 
 
 def confirm(token: str):
-    return Client().post(f"/signup/verify/{token}/", HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
+    return Client().post(
+        f"/signup/verify/{token}/", HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en"
+    )
 
 
 def status_of(application: Application) -> str:
@@ -46,8 +48,8 @@ def test_an_expired_link_gets_a_clear_page_and_does_not_verify(live_db):
     application, token = submitted()
     with connections["owner"].cursor() as cursor:
         cursor.execute(
-            "UPDATE registration_emailverificationtoken SET expires_at = now() - interval '1 second' "
-            "WHERE application_id = %s",
+            "UPDATE registration_emailverificationtoken "
+            "SET expires_at = now() - interval '1 second' WHERE application_id = %s",
             [application.pk],
         )
     response = confirm(token)
@@ -116,7 +118,7 @@ def test_partitions_are_made_ahead_and_old_ones_dropped(live_db):
     with connections["owner"].cursor() as cursor:
         for name in names:
             if name.startswith("registration_emailverificationtoken_p2031"):
-                cursor.execute(f'DROP TABLE "{name}"')  # noqa: S608
+                cursor.execute(f'DROP TABLE "{name}"')
 
 
 def test_the_maintenance_command_is_idempotent_and_keeps_the_current_month(live_db):

@@ -73,8 +73,8 @@ def test_a_pool_schema_becomes_an_active_company_with_its_administrator(live_db)
 
 def test_a_fast_provisioned_schema_equals_a_migrated_one(live_db):
     schema_pool.fill_schema_pool(size=1)
-    fast = provision("fastcopy", "4012345671")
-    slow = services.create_company_with_migrations(
+    provision("fastcopy", "4012345671")
+    services.create_company_with_migrations(
         name="느린 회사", business_registration_number="5012345678", schema_name="slowcopy",
         domain="slowcopy.localhost",
     )  # fmt: skip
@@ -184,7 +184,7 @@ def test_outdated_pool_schemas_are_never_handed_out_and_are_replaced(live_db):
     schema_pool.fill_schema_pool(size=1)
     with connections["owner"].cursor() as cursor:
         (name,) = schema_pool.pool_schemas(cursor, current_only=True)[:1]
-        cursor.execute(f'COMMENT ON SCHEMA "{name}" IS \'qiro-pool:outdated\'')  # noqa: S608
+        cursor.execute(f"COMMENT ON SCHEMA \"{name}\" IS 'qiro-pool:outdated'")
         assert schema_pool.pool_schemas(cursor, current_only=True) == []
     schema_pool.fill_schema_pool(size=1)
     assert not schema_exists(name)

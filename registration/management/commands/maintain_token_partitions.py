@@ -10,7 +10,9 @@ class Command(BaseCommand):
     help = "Create the e-mail token partitions ahead and drop those past retention."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--months-ahead", type=int, default=settings.QIRO_TOKEN_PARTITIONS_AHEAD)
+        parser.add_argument(
+            "--months-ahead", type=int, default=settings.QIRO_TOKEN_PARTITIONS_AHEAD
+        )
         parser.add_argument(
             "--retention-months", type=int, default=settings.QIRO_TOKEN_RETENTION_MONTHS
         )
@@ -19,6 +21,6 @@ class Command(BaseCommand):
         changes = maintain_token_partitions(
             months_ahead=options["months_ahead"], retention_months=options["retention_months"]
         )
-        self.stdout.write(
-            f"created: {', '.join(changes.created) or '-'}; dropped: {', '.join(changes.dropped) or '-'}"
-        )
+        created = ", ".join(changes.created) or "-"
+        dropped = ", ".join(changes.dropped) or "-"
+        self.stdout.write(f"created: {created}; dropped: {dropped}")
