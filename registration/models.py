@@ -82,10 +82,13 @@ class Application(models.Model):
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
     email_verified_at = models.DateTimeField(_("e-mail verified"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    # DO_NOTHING: Django's deletion of any user (company users too, as the runtime
+    # role) must not read this public table; the database's foreign key still
+    # refuses to delete a reviewer.
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("reviewed by"),
-        on_delete=models.PROTECT,
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="+",
@@ -178,7 +181,7 @@ class ReviewEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),
-        on_delete=models.PROTECT,
+        on_delete=models.DO_NOTHING,  # as reviewed_by
         null=True,
         blank=True,
         related_name="+",
