@@ -14,6 +14,10 @@ def ensure_token_partitions(using: str, **kwargs: Any) -> None:
         return
     if getattr(connections[using], "schema_name", "public") != "public":
         return
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT to_regclass('public.registration_emailverificationtoken')")
+        if cursor.fetchone()[0] is None:
+            return  # migrated backwards
     from registration.partitions import maintain_token_partitions
 
     # Retention is the maintenance command's job; this only creates.
