@@ -26,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
+from psycopg import sql
 
 from qiro import rls
 from qiro.db.roles import apply_company_schema_grants, role_name
@@ -70,6 +71,40 @@ def prepare_schema(schema_name: str) -> bool:
     return False
 
 
+class StatementBatch:
+    """A cursor that sends parameterless statements together, in one round trip.
+
+    Wraps the owner's cursor around ``reapply_for_schema`` and
+    ``apply_company_schema_grants``, which issue dozens of DDL statements
+    (``psycopg.sql`` objects without parameters). A statement with parameters
+    or any fetch first sends what is pending, so order and errors are kept.
+    """
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.pending: list[sql.Composable] = []
+
+    def execute(self, statement: Any, params: Any = None) -> None:
+        if params is None and isinstance(statement, sql.Composable):
+            self.pending.append(statement)
+            return
+        self.flush()
+        self.cursor.execute(statement, params)
+
+    def flush(self) -> None:
+        if self.pending:
+            batch, self.pending = sql.SQL("; ").join(self.pending), []
+            self.cursor.execute(batch)
+
+    def fetchone(self) -> Any:
+        self.flush()
+        return self.cursor.fetchone()
+
+    def fetchall(self) -> Any:
+        self.flush()
+        return self.cursor.fetchall()
+
+
 def company_tables() -> set[str]:
     """Tables every company schema must hold with row security (declared on the models)."""
     tenant_apps = {app.rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
@@ -79,23 +114,30 @@ def company_tables() -> set[str]:
 def verify_schema(cursor: Any, schema_name: str) -> None:
     """Refuse a schema unless every company table is there with ENABLE, FORCE and its policy.
 
-    Also checks that the runtime role may use the schema and that the schema holds
-    no rows in its protected tables (a copy must not bring anybody's data).
+    Also checks that the runtime role may use the schema. One query, over this
+    schema only (``qiro.rls.missing_row_security`` reads every schema).
     """
-    missing = [m for s, t, m in rls.missing_row_security(cursor) if s == schema_name]
-    if missing:
-        raise ProvisioningError(f"row security incomplete in {schema_name}: {missing}")
     cursor.execute(
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
-        [schema_name],
+        """
+        SELECT c.relname, c.relrowsecurity AND c.relforcerowsecurity AND EXISTS (
+                   SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = %s),
+               has_schema_privilege(%s, n.oid, 'USAGE')
+        FROM pg_namespace n
+        LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
+             AND c.relname = ANY(%s)
+        WHERE n.nspname = %s
+        """,
+        [rls.ISOLATION_POLICY, role_name("app"), sorted(company_tables()), schema_name],
     )
-    absent = company_tables() - {row[0] for row in cursor.fetchall()}
-    if absent:
-        raise ProvisioningError(f"tables missing in {schema_name}: {sorted(absent)}")
-    cursor.execute("SELECT has_schema_privilege(%s, %s, 'USAGE')", [role_name("app"), schema_name])
-    if not cursor.fetchone()[0]:
+    rows = cursor.fetchall()
+    if not rows or not rows[0][2]:
         raise ProvisioningError(f"the runtime role cannot use {schema_name}")
+    protected = {table for table, secured, _ in rows if table is not None and secured}
+    unprotected = company_tables() - protected
+    if unprotected:
+        raise ProvisioningError(
+            f"tables missing or without ENABLE/FORCE/policy in {schema_name}: {sorted(unprotected)}"
+        )
 
 
 def create_company_rows(
@@ -178,8 +220,10 @@ def provision_company(
         lap("schema")
         with owner_context(), transaction.atomic(using=OWNER_ALIAS):
             with connections[OWNER_ALIAS].cursor() as cursor:
-                reapply_for_schema(cursor, schema_name)
-                apply_company_schema_grants(cursor, schema_name)
+                batch = StatementBatch(cursor)
+                reapply_for_schema(batch, schema_name)
+                apply_company_schema_grants(batch, schema_name)
+                batch.flush()
                 verify_schema(cursor, schema_name)
             lap("row_security")
             company = create_company_rows(

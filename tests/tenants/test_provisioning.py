@@ -189,3 +189,40 @@ def test_outdated_pool_schemas_are_never_handed_out_and_are_replaced(live_db):
     schema_pool.fill_schema_pool(size=1)
     assert not schema_exists(name)
     assert pool_size() == 1
+
+
+def test_row_security_lost_in_a_pool_schema_is_reapplied_before_activation(live_db):
+    """A copy may drop FORCE and policies: provisioning puts them back and checks them."""
+    with connections["owner"].cursor() as cursor:
+        for name in schema_pool.pool_schemas(cursor, current_only=False):
+            schema_pool.drop_schema(name)
+    (name,) = schema_pool.fill_schema_pool(size=1)
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{name}".sysauth_user NO FORCE ROW LEVEL SECURITY')
+        cursor.execute(f'DROP POLICY qiro_company_isolation ON "{name}".sysauth_user')
+    company = provision("healed", "2212345679")
+    try:
+        with connections["owner"].cursor() as cursor:
+            provisioning.verify_schema(cursor, "healed")
+            cursor.execute(
+                "SELECT relforcerowsecurity FROM pg_class WHERE oid = 'healed.sysauth_user'::regclass"
+            )
+            assert cursor.fetchone() == (True,)
+        assert company.status == Company.Status.ACTIVE
+    finally:
+        remove_company("healed")
+
+
+def test_verification_refuses_a_schema_without_force_or_policy(live_db, two_companies):
+    a, _ = two_companies
+    schema = a.company.schema_name
+    with connections["owner"].cursor() as cursor:
+        provisioning.verify_schema(cursor, schema)
+        cursor.execute(f'ALTER TABLE "{schema}".sysauth_user NO FORCE ROW LEVEL SECURITY')
+        try:
+            with pytest.raises(provisioning.ProvisioningError, match="sysauth_user"):
+                provisioning.verify_schema(cursor, schema)
+        finally:
+            cursor.execute(f'ALTER TABLE "{schema}".sysauth_user FORCE ROW LEVEL SECURITY')
+        with pytest.raises(provisioning.ProvisioningError, match="cannot use"):
+            provisioning.verify_schema(cursor, "no_such_schema")
