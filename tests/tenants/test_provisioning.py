@@ -205,7 +205,8 @@ def test_row_security_lost_in_a_pool_schema_is_reapplied_before_activation(live_
         with connections["owner"].cursor() as cursor:
             provisioning.verify_schema(cursor, "healed")
             cursor.execute(
-                "SELECT relforcerowsecurity FROM pg_class WHERE oid = 'healed.sysauth_user'::regclass"
+                "SELECT relforcerowsecurity FROM pg_class "
+                "WHERE oid = 'healed.sysauth_user'::regclass"
             )
             assert cursor.fetchone() == (True,)
         assert company.status == Company.Status.ACTIVE
