@@ -52,7 +52,7 @@ class SignupForm(forms.Form):
         max_length=63,
         required=False,
         help_text=_(
-            "Your site's address: <sub-domain>.%(domain)s. Leave empty and we suggest one."
+            "Your site's address, e.g. hanbit.%(domain)s. Leave it empty and we suggest one."
         ),
     )
     admin_full_name = forms.CharField(label=_("Administrator's name"), max_length=150)
