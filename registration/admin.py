@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -209,7 +210,7 @@ class ApplicationAdmin(admin.ModelAdmin):
                 done += 1
             except services.ReviewError as error:
                 messages.warning(request, f"{application.company_name}: {error}")
-            except ProvisioningError as error:
+            except (ProvisioningError, DatabaseError) as error:
                 messages.error(
                     request,
                     _(

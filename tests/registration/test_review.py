@@ -97,3 +97,41 @@ def test_the_list_action_asks_for_confirmation_first(live_db, staff_client):  # 
     assert response.status_code == 200
     assert 'name="reason"' in response.content.decode()
     assert Application.objects.using("owner").get(pk=application.pk).status == "email_verified"
+
+
+def test_a_failed_provisioning_keeps_the_approval_and_approving_again_retries(
+    live_db,
+    staff_client,  # noqa: F811
+    monkeypatch,
+):
+    from django.db import DatabaseError
+
+    from tenants import provisioning
+    from tenants.models import Company
+
+    application = verified()
+    url = f"{LIST}{application.pk}/approve/"
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("injected failure")
+
+    monkeypatch.setattr(provisioning, "create_first_administrator", broken)
+    failed = staff_client.post(
+        url, {"confirm": "yes"}, HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en", follow=True
+    )
+    assert "Approve it again to retry" in failed.content.decode()
+    stored = Application.objects.using("owner").get(pk=application.pk)
+    assert stored.status == ApplicationStatus.APPROVED
+    assert stored.admin_password_hash  # still there for the retry
+    assert (
+        not Company.objects.using("owner")
+        .filter(business_registration_number=application.business_registration_number)
+        .exists()
+    )
+
+    monkeypatch.undo()
+    assert staff_client.post(url, {"confirm": "yes"}, HTTP_HOST="localhost").status_code == 302
+    stored.refresh_from_db()
+    assert stored.status == ApplicationStatus.PROVISIONED
+    decisions = ReviewEvent.objects.using("owner").filter(application=application)
+    assert list(decisions.values_list("decision", flat=True)) == ["approved", "provisioned"]
