@@ -1,0 +1,327 @@
+"""Backups (``pg_dump -Fc``), test restores into a scratch database, live restores.
+
+Everything here runs with the owner's credentials. A backup records what a
+restore needs to trust it: SHA-256 of the file, versions, schemas, the
+archive's entry count, and the rows of every table in the dump's own snapshot
+(the counts are taken in the transaction whose snapshot pg_dump uses).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from psycopg import sql
+
+from deployments import pg
+from deployments.models import Backup, Operation
+from deployments.services import log, run_verification, step
+from qiro.tenant_context import OWNER_ALIAS
+
+# Platform records survive a live restore: the operation that restores (and
+# the history of earlier ones) is carried over into the restored database.
+RECORD_TABLE_PATTERNS = ("public.deployments_*", "public.django_tasks_database_*")
+
+
+class BackupError(RuntimeError):
+    """A backup cannot be made or used; the message says why, for people."""
+
+
+def backup_dir() -> Path:
+    folder = Path(settings.QIRO_BACKUP_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _entry_count(tool: pg.Tool, path: Path) -> int:
+    listing = pg.run_tool(tool, ["--list", str(path)]).stdout
+    return sum(1 for line in listing.splitlines() if line.strip() and not line.startswith(";"))
+
+
+def create_backup(*, company_schema: str = "", operation: Operation | None = None) -> Backup:
+    """``pg_dump -Fc`` of the whole database, or of one company's schema.
+
+    The row counts and the dump share one snapshot (``pg_export_snapshot``),
+    so a restore can be compared with the source exactly. A failure is
+    recorded on the backup row and raised.
+    """
+    with pg.connect() as probe:
+        major, version = pg.server_version(probe)
+        database = str(probe.info.dbname)
+        if company_schema and company_schema not in pg.company_schemas(probe):
+            raise BackupError(_("No company uses the schema %(s)s.") % {"s": company_schema})
+    backup = Backup.objects.create(
+        operation=operation,
+        scope=Backup.Scope.COMPANY if company_schema else Backup.Scope.DATABASE,
+        company_schema=company_schema,
+        database_name=database,
+        server_version=version,
+    )
+    started = time.monotonic()
+    try:
+        pg_dump = pg.find_tool("pg_dump", major)
+        pg_restore = pg.find_tool("pg_restore", major)
+        Backup.objects.filter(pk=backup.pk).update(
+            pg_dump_path=str(pg_dump.path), pg_dump_version=pg_dump.version
+        )
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        name = f"{database}-{company_schema or 'all'}-{stamp}-{backup.pk}.dump"
+        path = backup_dir() / name
+        with pg.connect(autocommit=False) as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+            assert row is not None
+            schemas = [company_schema] if company_schema else [*_dumped_schemas(conn)]
+            counts = pg.table_fingerprints(conn, schemas=schemas)
+            if operation is not None:
+                step(operation, f"counted rows of {len(counts)} tables")
+            args = ["--format=custom", f"--snapshot={row[0]}", f"--file={path}"]
+            if company_schema:
+                args.append(f"--schema={company_schema}")
+            pg.run_tool(pg_dump, args, dbname=database)
+            conn.rollback()
+        if operation is not None:
+            step(operation, f"pg_dump wrote {path.name}")
+        Backup.objects.filter(pk=backup.pk).update(
+            file_path=str(path),
+            size_bytes=path.stat().st_size,
+            sha256=sha256_of(path),
+            schemas=schemas,
+            entry_count=_entry_count(pg_restore, path),
+            row_counts={k: v[0] for k, v in counts.items()},
+            duration_seconds=time.monotonic() - started,
+            status=Backup.Status.OK,
+        )
+    except Exception as error:
+        Backup.objects.filter(pk=backup.pk).update(
+            status=Backup.Status.FAILED,
+            error=str(error),
+            duration_seconds=time.monotonic() - started,
+        )
+        raise
+    backup.refresh_from_db()
+    apply_retention()
+    return backup
+
+
+def _dumped_schemas(conn: psycopg.Connection[Any]) -> list[str]:
+    rows = conn.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%%' "
+        "AND nspname <> 'information_schema' ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def apply_retention(*, keep: int | None = None) -> list[int]:
+    """Delete all but the newest ``keep`` complete backups (files and rows).
+
+    Never deletes the only backup that passed a test restore: if none of the
+    kept ones is verified, the newest verified one is kept as well. Failed
+    backups older than the kept ones go too. Returns the ids deleted.
+    """
+    keep = settings.QIRO_BACKUP_KEEP if keep is None else keep
+    complete = list(Backup.objects.filter(status=Backup.Status.OK).order_by("-created_at", "-pk"))
+    kept = complete[:keep]
+    verified_kept = any(b.test_restore_ok for b in kept)
+    doomed: list[Backup] = []
+    for backup in complete[keep:]:
+        if backup.test_restore_ok and not verified_kept:
+            verified_kept = True
+            continue
+        doomed.append(backup)
+    if kept:
+        oldest_kept = kept[-1].created_at
+        doomed += list(
+            Backup.objects.filter(status=Backup.Status.FAILED, created_at__lt=oldest_kept)
+        )
+    for backup in doomed:
+        if backup.file_path:
+            Path(backup.file_path).unlink(missing_ok=True)
+    Backup.objects.filter(pk__in=[b.pk for b in doomed]).delete()
+    return [b.pk for b in doomed]
+
+
+def check_integrity(backup: Backup) -> Path:
+    """The backup's file, after proving it is complete and unchanged (SHA-256)."""
+    if backup.status != Backup.Status.OK or not backup.file_path:
+        raise BackupError(_("This backup did not complete; it cannot be restored."))
+    path = Path(backup.file_path)
+    if not path.is_file():
+        raise BackupError(_("The backup file %(path)s is missing.") % {"path": path})
+    if sha256_of(path) != backup.sha256:
+        raise BackupError(
+            _("The backup file %(path)s no longer matches its SHA-256; it will not be restored.")
+            % {"path": path}
+        )
+    return path
+
+
+def _maintenance(statement: sql.Composable) -> None:
+    with pg.connect("postgres") as conn:
+        conn.execute(statement)
+
+
+def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> Backup:
+    """Restore into a scratch database, verify it, compare rows per table, drop it.
+
+    The outcome (and why) is recorded on the backup; a mismatch is not raised
+    but recorded, a broken file or failed restore is recorded and raised.
+    """
+    path = check_integrity(backup)
+    scratch = f"{backup.database_name}_restore_{backup.pk}"[:63]
+    notes: list[str] = []
+    ok = True
+    _maintenance(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
+    _maintenance(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
+    try:
+        with pg.connect("postgres") as conn:
+            major, _version = pg.server_version(conn)
+        started = time.monotonic()
+        pg_restore = pg.find_tool("pg_restore", major)
+        pg.run_tool(pg_restore, ["--exit-on-error", f"--dbname={scratch}", str(path)])
+        notes.append(f"pg_restore: {time.monotonic() - started:.2f} s")
+        if operation is not None:
+            step(operation, f"restored into {scratch}")
+        if backup.scope == Backup.Scope.DATABASE:
+            run = run_verification(dbname=scratch, observations=False, operation=operation)
+            notes.append(f"verification: {run.status} ({run.failed} failed, {run.passed} passed)")
+            ok = ok and run.failed == 0
+        with pg.connect(scratch) as conn:
+            restored = pg.table_fingerprints(conn, schemas=backup.schemas)
+        source = backup.row_counts
+        mismatched = sorted(
+            name
+            for name in set(source) | set(restored)
+            if source.get(name) != (restored[name][0] if name in restored else None)
+        )
+        if mismatched:
+            ok = False
+            notes.append("row counts differ: " + ", ".join(mismatched[:20]))
+        else:
+            notes.append(f"row counts equal in {len(source)} tables")
+    except Exception as error:
+        Backup.objects.filter(pk=backup.pk).update(
+            verified_at=timezone.now(),
+            test_restore_ok=False,
+            test_restore_report="\n".join([*notes, str(error)]),
+        )
+        raise
+    finally:
+        _maintenance(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
+        )
+    Backup.objects.filter(pk=backup.pk).update(
+        verified_at=timezone.now(), test_restore_ok=ok, test_restore_report="\n".join(notes)
+    )
+    if operation is not None:
+        log(operation, "; ".join(notes))
+    backup.refresh_from_db()
+    return backup
+
+
+def expected_confirmation(backup: Backup) -> str:
+    """What a person must type to restore this backup over the live data."""
+    return backup.company_schema or backup.database_name
+
+
+def restore_live(*, backup: Backup, confirmation: str, operation: Operation | None = None) -> None:
+    """Replace the live database (or one company's schema) with the backup.
+
+    Only with the typed confirmation (the company's schema or the database
+    name) and only from a file whose SHA-256 still matches. One psql
+    transaction drops what the backup replaces and restores it, so a failure
+    leaves the live data as it was. Whole-database restores keep the
+    platform's deployment records (operations, backups, runs) as they are now.
+    """
+    if confirmation != expected_confirmation(backup):
+        raise BackupError(
+            _("Type %(expected)s exactly to confirm the restore.")
+            % {"expected": expected_confirmation(backup)}
+        )
+    path = check_integrity(backup)
+    with pg.connect() as conn:
+        major, _version = pg.server_version(conn)
+        database = str(conn.info.dbname)
+        live_schemas = _dumped_schemas(conn)
+    if database != backup.database_name:
+        raise BackupError(
+            _("This backup is of the database %(backup)s, not %(live)s.")
+            % {"backup": backup.database_name, "live": database}
+        )
+    pg_restore = pg.find_tool("pg_restore", major)
+    psql = pg.find_tool("psql", major)
+    pg_dump = pg.find_tool("pg_dump", major)
+    connections[OWNER_ALIAS].close()
+    with tempfile.TemporaryDirectory(prefix="qiro-restore-") as tmp:
+        folder = Path(tmp)
+        prelude, postlude = folder / "prelude.sql", folder / "postlude.sql"
+        script = folder / "restore.sql"
+        pg.run_tool(pg_restore, ["--file", str(script), str(path)])
+        if backup.scope == Backup.Scope.COMPANY:
+            drops = [
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE;").format(
+                    sql.Identifier(backup.company_schema)
+                )
+            ]
+            post: list[str] = []
+        else:
+            drops = [
+                sql.SQL("DROP SCHEMA {} CASCADE;").format(sql.Identifier(s)) for s in live_schemas
+            ]
+            drops += [
+                sql.SQL("CREATE SCHEMA public;"),
+                sql.SQL("ALTER SCHEMA public OWNER TO pg_database_owner;"),
+            ]
+            post = _record_tables_script(pg_dump, pg_restore, folder)
+        prelude.write_text("\n".join(d.as_string(None) for d in drops) + "\n")
+        postlude.write_text("\n".join(post) + "\n")
+        if operation is not None:
+            step(operation, "restore script ready; replacing the data in one transaction")
+        pg.run_tool(
+            psql,
+            [
+                "--no-psqlrc", "--quiet", "--single-transaction",
+                "--set", "ON_ERROR_STOP=1",
+                "--file", str(prelude), "--file", str(script), "--file", str(postlude),
+            ],
+        )  # fmt: skip
+    if operation is not None:
+        step(operation, "restore committed")
+
+
+def _record_tables_script(pg_dump: pg.Tool, pg_restore: pg.Tool, folder: Path) -> list[str]:
+    """SQL that puts the deployment records of now back after a whole restore."""
+    saved = folder / "records.dump"
+    args = ["--format=custom", "--data-only", f"--file={saved}"]
+    for pattern in RECORD_TABLE_PATTERNS:
+        args.append(f"--table={pattern}")
+    pg.run_tool(pg_dump, args)
+    data = folder / "records.sql"
+    pg.run_tool(pg_restore, ["--file", str(data), str(saved)])
+    with pg.connect() as conn:
+        tables = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' "
+            "AND (c.relname LIKE 'deployments\\_%%' "
+            "OR c.relname LIKE 'django\\_tasks\\_database\\_%%')"
+        ).fetchall()
+    truncate = sql.SQL("TRUNCATE {};").format(
+        sql.SQL(", ").join(sql.Identifier("public", t[0]) for t in tables)
+    )
+    return [truncate.as_string(None), f"\\i {data}"] if tables else []

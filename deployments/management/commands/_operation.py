@@ -1,0 +1,28 @@
+"""Shared by the deployment commands: run an operation here and now, as the CLI user."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from deployments.models import Operation
+from deployments.services import create_operation
+from deployments.tasks import execute
+from qiro import tenant_context
+
+
+def run_here(kind: str, parameters: dict[str, Any]) -> tuple[Operation, Any]:
+    """Record and execute an operation synchronously (platform records, owner database work)."""
+    with tenant_context.platform_context():
+        operation = create_operation(
+            kind=kind, requested_by=f"cli:{getpass.getuser()}", parameters=parameters
+        )
+        try:
+            outcome = execute(operation)
+        except Exception as error:
+            operation.refresh_from_db()
+            raise CommandError(f"{operation}: {error}") from error
+        operation.refresh_from_db()
+    return operation, outcome
