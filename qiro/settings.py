@@ -51,6 +51,8 @@ SHARED_APPS = [
     "sysauth",
     "registration",
     "deployments",
+    "django_tasks",
+    "django_tasks_db",
 ]
 TENANT_APPS = [
     "django.contrib.admin",
@@ -153,6 +155,19 @@ DATABASES = {
 }
 DATABASE_ROUTERS = ["qiro.routers.RequestRoleRouter", "django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- background work and deployments --------------------------------------------
+
+# Long jobs (backups, restores, verification, deploys) run off the request in
+# a database queue in the public schema; `manage.py worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+QIRO_BACKUP_DIR = Path(env.str("QIRO_BACKUP_DIR", default=str(BASE_DIR / ".qiro" / "backups")))
+# Retention: the newest N backups are kept (never the only verified one removed).
+QIRO_BACKUP_KEEP = env.int("QIRO_BACKUP_KEEP", default=10)
+# /health/ready/ fails when the worker has not been seen for this long.
+QIRO_WORKER_HEARTBEAT_MAX_AGE = env.int("QIRO_WORKER_HEARTBEAT_MAX_AGE", default=60)
+# Schemas that are not companies and are not orphans (SQL LIKE patterns).
+QIRO_RESERVED_SCHEMA_PATTERNS = env.list("QIRO_RESERVED_SCHEMA_PATTERNS", default=[])
 
 # --- auth -----------------------------------------------------------------------
 

@@ -43,8 +43,20 @@ class Command(BaseCommand):
             "--graceful-timeout", "5",
         ]  # fmt: skip
         server = subprocess.Popen(command)  # noqa: S603 - fixed command line
+        # Background tasks (backups, verification, deploys) run beside the web server.
+        worker = subprocess.Popen(  # noqa: S603 - fixed command line
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"]
+        )
         try:
             server.wait()
         except KeyboardInterrupt:
-            server.terminate()
-            server.wait(timeout=15)
+            pass
+        finally:
+            for process in (server, worker):
+                if process.poll() is None:
+                    process.terminate()
+            for process in (server, worker):
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
