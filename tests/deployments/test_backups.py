@@ -1,0 +1,105 @@
+"""Backups round-trip, corrupted files are refused, restores need their confirmation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deployments import backups, pg
+from deployments.models import Backup
+from qiro import tenant_context
+from sysauth.models import User
+from tests.conftest import make_company
+
+from .conftest import fingerprints
+
+
+@pytest.fixture(scope="module")
+def restorable(django_db_setup, django_db_blocker):
+    """A company whose schema is backed up and restored over."""
+    with django_db_blocker.unblock():
+        return make_company("dprestore", "1048109939", "복원 대상").company
+
+
+def test_whole_database_backup_records_what_a_restore_needs(platform, backup_dir, two_companies):
+    backup = backups.create_backup()
+    path = Path(backup.file_path)
+    assert backup.status == Backup.Status.OK
+    assert path.parent == backup_dir and path.stat().st_size == backup.size_bytes
+    assert backup.sha256 == backups.sha256_of(path)
+    assert backup.server_version and backup.pg_dump_version.startswith("pg_dump (PostgreSQL)")
+    assert {"public", "acme", "beta"} <= set(backup.schemas)
+    assert backup.entry_count and backup.entry_count > 50
+    assert backup.row_counts["acme.sysauth_user"] == 2
+    assert backup.duration_seconds is not None
+
+
+def test_backup_then_test_restore_loses_nothing(platform, backup_dir, two_companies):
+    backup = backups.create_backup()
+    backup = backups.run_test_restore(backup=backup)
+    assert backup.test_restore_ok, backup.test_restore_report
+    assert "row counts equal" in backup.test_restore_report
+    assert "verification: passed" in backup.test_restore_report
+    with pg.connect("postgres") as conn:
+        scratch = conn.execute(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE %s", [f"%_restore_{backup.pk}"]
+        ).fetchone()
+    assert scratch == (0,), "the scratch database is dropped afterwards"
+
+
+def test_a_corrupted_backup_is_refused(platform, backup_dir, restorable):
+    backup = backups.create_backup(company_schema="dprestore")
+    with open(backup.file_path, "r+b") as handle:
+        handle.seek(100)
+        byte = handle.read(1)
+        handle.seek(100)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(backups.BackupError, match="SHA-256"):
+        backups.run_test_restore(backup=backup)
+    with pytest.raises(backups.BackupError, match="SHA-256"):
+        backups.restore_live(backup=backup, confirmation="dprestore")
+
+
+def test_live_restore_of_one_company_needs_the_slug_and_leaves_others_alone(
+    platform, backup_dir, two_companies, restorable
+):
+    before = fingerprints(schemas=["dprestore"])
+    backup = backups.create_backup(company_schema="dprestore")
+    with tenant_context.company_context(restorable):
+        User.objects.create_user("late@dprestore.example.kr", "x-long-password-1")
+        User.objects.filter(email__startswith="member@").update(full_name="바뀐 이름")
+    with tenant_context.company_context(two_companies[0].company):
+        User.objects.create_user("meanwhile@acme.example.kr", "x-long-password-2")
+    others = fingerprints(schemas=["public", "acme", "beta"])
+    assert fingerprints(schemas=["dprestore"]) != before
+
+    with pytest.raises(backups.BackupError, match="dprestore"):
+        backups.restore_live(backup=backup, confirmation="acme")
+    backups.restore_live(backup=backup, confirmation="dprestore")
+
+    assert fingerprints(schemas=["dprestore"]) == before
+    assert fingerprints(schemas=["public", "acme", "beta"]) == others
+    with tenant_context.company_context(restorable):
+        assert User.objects.filter(email="late@dprestore.example.kr").count() == 0
+        assert User.objects.count() == 2
+
+
+def test_retention_keeps_the_newest_and_the_only_verified_backup(platform, backup_dir, restorable):
+    Backup.objects.all().delete()
+    made = [backups.create_backup(company_schema="dprestore") for _ in range(3)]
+    Backup.objects.filter(pk=made[0].pk).update(test_restore_ok=True)
+    deleted = backups.apply_retention(keep=1)
+    assert deleted == [made[1].pk]
+    assert set(Backup.objects.values_list("pk", flat=True)) == {made[0].pk, made[2].pk}
+    assert not Path(made[1].file_path).exists()
+    assert Path(made[0].file_path).exists()
+
+
+def test_a_missing_pg_dump_is_said_clearly(platform, backup_dir, monkeypatch, tmp_path):
+    monkeypatch.setattr(pg, "_candidate_dirs", lambda: [tmp_path])
+    with pytest.raises(pg.ToolNotFound, match="pg_dump"):
+        backups.create_backup()
+    failed = Backup.objects.order_by("-pk").first()
+    assert failed.status == Backup.Status.FAILED
+    assert "pg_dump" in failed.error

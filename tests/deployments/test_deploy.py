@@ -1,0 +1,57 @@
+"""Deploys: a good one passes every step; a failing migration is rolled back completely."""
+
+from __future__ import annotations
+
+import subprocess
+
+from deployments import deploys, pg
+from deployments.models import Deployment
+
+from .conftest import ROOT, fingerprints, manage, subprocess_env
+
+
+def test_a_deploy_records_each_step_and_succeeds(platform, backup_dir, two_companies):
+    deployment = deploys.deploy()
+    assert deployment.status == Deployment.Status.SUCCEEDED, deployment.reason
+    steps = {s["name"]: s["status"] for s in Deployment.objects.get(pk=deployment.pk).steps}
+    assert steps == {
+        "backup": "done", "migrate": "done", "verify": "done", "health": "done",
+        "restore": "skipped",
+    }  # fmt: skip
+    assert deployment.backup is not None and deployment.verification.failed == 0
+
+
+def test_a_failing_migration_is_rolled_back_to_the_database_before(
+    platform, backup_dir, two_companies
+):
+    before = fingerprints()
+    result = subprocess.run(
+        manage("deploy"),
+        cwd=ROOT,
+        env=subprocess_env(
+            DJANGO_SETTINGS_MODULE="tests.deployments.settings_failing_migration",
+            QIRO_BACKUP_DIR=str(backup_dir),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode != 0, result.stdout
+    deployment = Deployment.objects.order_by("-pk").first()
+    assert deployment.status == Deployment.Status.ROLLED_BACK, deployment.reason
+    assert "injected migration failure" in deployment.reason
+    steps = {s["name"]: s["status"] for s in deployment.steps}
+    assert steps == {"backup": "done", "migrate": "failed", "restore": "done"}
+    assert "rolled back" in result.stderr or "Failed, rolled back" in result.stderr
+
+    assert fingerprints() == before
+    with pg.connect() as conn:
+        leftovers = conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relname = 'deploy_probe_marker'"
+        ).fetchone()
+        applied = conn.execute(
+            "SELECT count(*) FROM public.django_migrations WHERE app = 'deploy_probe'"
+        ).fetchone()
+    assert leftovers == (0,)
+    assert applied == (0,)

@@ -1,0 +1,154 @@
+"""Operations run by the real worker; the admin queues them, shows progress; readiness."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from deployments import backups
+from deployments.models import Backup, Operation, VerificationRun, WorkerHeartbeat
+from deployments.services import run_verification
+from deployments.tasks import enqueue
+from deployments.worker import Heartbeat
+from qiro import tenant_context
+from sysauth.models import User
+from tests.conftest import PASSWORD
+
+from .conftest import ROOT, manage, subprocess_env
+
+
+def test_the_worker_picks_up_a_queued_operation_and_finishes_it(platform, two_companies):
+    operation = enqueue(kind=Operation.Kind.VERIFY, requested_by="test")
+    assert operation.status == Operation.Status.QUEUED and operation.task_id
+    result = subprocess.run(
+        manage("worker", "--batch", "--worker-id", "dp-test-worker"),
+        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    operation.refresh_from_db()
+    assert operation.status == Operation.Status.SUCCEEDED, operation.error
+    assert operation.steps_done == operation.steps_total > 0
+    assert "check row_security" in operation.log
+    assert VerificationRun.objects.filter(operation=operation).exists()
+    assert WorkerHeartbeat.objects.filter(worker_id="dp-test-worker").exists()
+
+
+def test_a_failing_operation_records_its_error(platform):
+    operation = enqueue(
+        kind=Operation.Kind.TEST_RESTORE, requested_by="test", parameters={"backup": 0}
+    )
+    from deployments.tasks import execute
+
+    with pytest.raises(Backup.DoesNotExist):
+        execute(operation)
+    operation.refresh_from_db()
+    assert operation.status == Operation.Status.FAILED
+    assert "DoesNotExist" in operation.error or "does not exist" in operation.error
+    assert operation.finished_at is not None
+
+
+@pytest.fixture
+def staff_client(live_db):
+    with tenant_context.owner_context():
+        staff, _ = User.objects.get_or_create(
+            email="dp-staff@qiro.example.kr",
+            defaults={"is_staff": True, "is_superuser": True, "full_name": "운영자"},
+        )
+        staff.set_password(PASSWORD)
+        staff.save()
+    client = Client()
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": staff.email, "password": PASSWORD},
+        HTTP_HOST="localhost",
+    )
+    assert response.status_code == 302
+    return client
+
+
+def test_run_verification_from_the_admin_queues_it_and_shows_progress(staff_client, two_companies):
+    response = staff_client.post("/admin/deployments/verificationrun/run/", HTTP_HOST="localhost")
+    assert response.status_code == 302
+    with tenant_context.platform_context():
+        operation = Operation.objects.order_by("-pk").first()
+    assert (
+        operation.kind == Operation.Kind.VERIFY
+        and operation.requested_by == "dp-staff@qiro.example.kr"
+    )
+    assert response["Location"].endswith(f"/deployments/operation/{operation.pk}/change/")
+    page = staff_client.get(response["Location"], HTTP_HOST="localhost")
+    assert page.status_code == 200
+    assert "progress/" in page.content.decode()
+    progress = staff_client.get(
+        f"/admin/deployments/operation/{operation.pk}/progress/", HTTP_HOST="localhost"
+    )
+    assert json.loads(progress.content)["status"] == "queued"
+
+
+def test_admin_pages_render(staff_client, two_companies, backup_dir):
+    with tenant_context.platform_context():
+        run = run_verification(observations=True)
+        backup = backups.create_backup(company_schema="acme")
+    for path in (
+        "/admin/deployments/operation/",
+        "/admin/deployments/backup/",
+        f"/admin/deployments/backup/{backup.pk}/change/",
+        "/admin/deployments/backup/start/",
+        "/admin/deployments/verificationrun/",
+        f"/admin/deployments/verificationrun/{run.pk}/change/",
+        "/admin/deployments/deployment/",
+        "/admin/deployments/operation/monitoring/",
+    ):
+        response = staff_client.get(path, HTTP_HOST="localhost")
+        assert response.status_code == 200, path
+    monitoring = staff_client.get("/admin/deployments/operation/monitoring/", HTTP_HOST="localhost")
+    assert b"acme" in monitoring.content
+
+
+def test_a_live_restore_from_the_admin_asks_for_the_typed_name_first(
+    staff_client, two_companies, backup_dir
+):
+    with tenant_context.platform_context():
+        backup = backups.create_backup(company_schema="beta")
+        count = Operation.objects.filter(kind=Operation.Kind.RESTORE).count()
+    url = f"/admin/deployments/backup/{backup.pk}/restore/"
+    page = staff_client.get(url, HTTP_HOST="localhost")
+    assert page.status_code == 200 and b"beta" in page.content
+    wrong = staff_client.post(url, {"confirmation": "acme"}, HTTP_HOST="localhost")
+    assert wrong.status_code == 200
+    with tenant_context.platform_context():
+        assert Operation.objects.filter(kind=Operation.Kind.RESTORE).count() == count
+    right = staff_client.post(url, {"confirmation": "beta"}, HTTP_HOST="localhost")
+    assert right.status_code == 302
+    with tenant_context.platform_context():
+        queued = Operation.objects.filter(kind=Operation.Kind.RESTORE).order_by("-pk").first()
+        assert queued.parameters == {"backup": backup.pk, "confirmation": "beta"}
+        queued.delete()
+
+
+def test_health_ready_needs_a_recent_worker_and_a_passing_verification(platform, two_companies):
+    client = Client()
+    run_verification(observations=False)
+    WorkerHeartbeat.objects.all().delete()
+    response = client.get("/health/ready/", HTTP_HOST="localhost")
+    assert response.status_code == 503
+    body = json.loads(response.content)
+    assert body["checks"]["worker"]["ok"] is False
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["migrations"]["ok"] is True
+
+    with tenant_context.platform_context():  # a request ends by clearing the context
+        Heartbeat("dp-health").beat()
+    response = client.get("/health/ready/", HTTP_HOST="localhost")
+    assert response.status_code == 200, response.content
+    assert json.loads(response.content)["ready"] is True
+
+    with tenant_context.platform_context():
+        WorkerHeartbeat.objects.update(last_seen=timezone.now() - timedelta(minutes=10))
+    assert client.get("/health/ready/", HTTP_HOST="localhost").status_code == 503
+    assert client.get("/health/", HTTP_HOST="localhost").status_code == 200
