@@ -26,11 +26,14 @@ def test_whole_database_backup_records_what_a_restore_needs(platform, backup_dir
     backup = backups.create_backup()
     path = Path(backup.file_path)
     assert backup.status == Backup.Status.OK
-    assert path.parent == backup_dir and path.stat().st_size == backup.size_bytes
+    assert path.parent == backup_dir
+    assert path.stat().st_size == backup.size_bytes
     assert backup.sha256 == backups.sha256_of(path)
-    assert backup.server_version and backup.pg_dump_version.startswith("pg_dump (PostgreSQL)")
+    assert backup.server_version
+    assert backup.pg_dump_version.startswith("pg_dump (PostgreSQL)")
     assert {"public", "acme", "beta"} <= set(backup.schemas)
-    assert backup.entry_count and backup.entry_count > 50
+    assert backup.entry_count
+    assert backup.entry_count > 50
     assert backup.row_counts["acme.sysauth_user"] == 2
     assert backup.duration_seconds is not None
 

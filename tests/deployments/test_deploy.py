@@ -18,7 +18,8 @@ def test_a_deploy_records_each_step_and_succeeds(platform, backup_dir, two_compa
         "backup": "done", "migrate": "done", "verify": "done", "health": "done",
         "restore": "skipped",
     }  # fmt: skip
-    assert deployment.backup is not None and deployment.verification.failed == 0
+    assert deployment.backup is not None
+    assert deployment.verification.failed == 0
 
 
 def test_a_failing_migration_is_rolled_back_to_the_database_before(

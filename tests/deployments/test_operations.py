@@ -24,7 +24,8 @@ from .conftest import ROOT, manage, subprocess_env
 
 def test_the_worker_picks_up_a_queued_operation_and_finishes_it(platform, two_companies):
     operation = enqueue(kind=Operation.Kind.VERIFY, requested_by="test")
-    assert operation.status == Operation.Status.QUEUED and operation.task_id
+    assert operation.status == Operation.Status.QUEUED
+    assert operation.task_id
     result = subprocess.run(
         manage("worker", "--batch", "--worker-id", "dp-test-worker"),
         cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=120, check=False,
@@ -76,10 +77,8 @@ def test_run_verification_from_the_admin_queues_it_and_shows_progress(staff_clie
     assert response.status_code == 302
     with tenant_context.platform_context():
         operation = Operation.objects.order_by("-pk").first()
-    assert (
-        operation.kind == Operation.Kind.VERIFY
-        and operation.requested_by == "dp-staff@qiro.example.kr"
-    )
+    assert operation.kind == Operation.Kind.VERIFY
+    assert operation.requested_by == "dp-staff@qiro.example.kr"
     assert response["Location"].endswith(f"/deployments/operation/{operation.pk}/change/")
     page = staff_client.get(response["Location"], HTTP_HOST="localhost")
     assert page.status_code == 200
@@ -118,7 +117,8 @@ def test_a_live_restore_from_the_admin_asks_for_the_typed_name_first(
         count = Operation.objects.filter(kind=Operation.Kind.RESTORE).count()
     url = f"/admin/deployments/backup/{backup.pk}/restore/"
     page = staff_client.get(url, HTTP_HOST="localhost")
-    assert page.status_code == 200 and b"beta" in page.content
+    assert page.status_code == 200
+    assert b"beta" in page.content
     wrong = staff_client.post(url, {"confirmation": "acme"}, HTTP_HOST="localhost")
     assert wrong.status_code == 200
     with tenant_context.platform_context():
