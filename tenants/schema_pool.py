@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from functools import cache
 from typing import Any
 
@@ -30,6 +31,10 @@ from qiro.tenant_context import OWNER_ALIAS
 POOL_SCHEMA_PREFIX = "qiro_pool_"
 POOL_SCHEMA_LIKE = "qiro\\_pool\\_%"
 COMMENT_PREFIX = "qiro-pool:"
+# A schema being built carries this and its start time; a build older than
+# BUILD_TIMEOUT seconds was interrupted and is dropped by the next fill.
+BUILDING_PREFIX = "qiro-pool-building:"
+BUILD_TIMEOUT = 3600
 
 
 @cache
@@ -76,7 +81,7 @@ def take_schema(cursor: Any, new_name: str) -> bool:
     return False
 
 
-def build_schema_with_migrations(schema_name: str) -> None:
+def build_schema_with_migrations(schema_name: str, *, comment: str | None = None) -> None:
     """Create ``schema_name`` and run every company migration in it (slow; owner).
 
     ``migrate_schemas`` commits on its own, so the caller drops the schema on failure.
@@ -85,6 +90,12 @@ def build_schema_with_migrations(schema_name: str) -> None:
     connection.set_schema_to_public()  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema_name)))
+        if comment is not None:
+            cursor.execute(
+                sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
+                    sql.Identifier(schema_name), sql.Literal(comment)
+                )
+            )
     call_command(
         "migrate_schemas", schema_name=schema_name, tenant=True, interactive=False, verbosity=0
     )
@@ -100,26 +111,41 @@ def drop_schema(schema_name: str) -> None:
         )
 
 
+def _build_in_progress(comment: str) -> bool:
+    """A concurrent fill is building this schema (and has not been at it for too long)."""
+    started = comment.removeprefix(BUILDING_PREFIX)
+    if started == comment or not started.isdigit():
+        return False
+    return time.time() - int(started) < BUILD_TIMEOUT
+
+
 def fill_schema_pool(*, size: int | None = None) -> list[str]:
     """Drop outdated pool schemas and build new ones until ``size`` are ready.
 
     Each new schema is fully migrated, has its row security and grants, and
     only then gets its fingerprint comment: a schema whose build failed or was
-    interrupted is never handed out (and is dropped by the next fill).
+    interrupted is never handed out, and is dropped by a later fill once its
+    build is older than ``BUILD_TIMEOUT`` (a concurrent fill's build is left alone).
     """
     target = settings.QIRO_SCHEMA_POOL_SIZE if size is None else size
     connection = connections[OWNER_ALIAS]
     connection.set_schema_to_public()  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         current = set(pool_schemas(cursor, current_only=True))
-        stale = [s for s in pool_schemas(cursor, current_only=False) if s not in current]
-    for name in stale:
-        drop_schema(name)
+        cursor.execute(
+            "SELECT n.nspname, coalesce(obj_description(n.oid, 'pg_namespace'), '') "
+            "FROM pg_namespace n WHERE n.nspname LIKE %s",
+            [POOL_SCHEMA_LIKE],
+        )
+        comments = dict(cursor.fetchall())
+    for name, comment in comments.items():
+        if name not in current and not _build_in_progress(comment):
+            drop_schema(name)
     built: list[str] = []
     for _ in range(max(0, target - len(current))):
         name = POOL_SCHEMA_PREFIX + secrets.token_hex(6)
         try:
-            build_schema_with_migrations(name)
+            build_schema_with_migrations(name, comment=f"{BUILDING_PREFIX}{int(time.time())}")
             with connection.cursor() as cursor:
                 reapply_for_schema(cursor, name)
                 apply_company_schema_grants(cursor, name)

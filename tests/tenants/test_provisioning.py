@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.db import DatabaseError, connections
@@ -227,3 +229,17 @@ def test_verification_refuses_a_schema_without_force_or_policy(live_db, two_comp
             cursor.execute(f'ALTER TABLE "{schema}".sysauth_user FORCE ROW LEVEL SECURITY')
         with pytest.raises(provisioning.ProvisioningError, match="cannot use"):
             provisioning.verify_schema(cursor, "no_such_schema")
+
+
+def test_a_fill_leaves_a_concurrent_build_alone_but_drops_an_abandoned_one(live_db):
+    with connections["owner"].cursor() as cursor:
+        for name, started in (("qiro_pool_building", time.time()), ("qiro_pool_abandoned", 0)):
+            cursor.execute(f'CREATE SCHEMA "{name}"')
+            cursor.execute(
+                f"COMMENT ON SCHEMA \"{name}\" IS '{schema_pool.BUILDING_PREFIX}{int(started)}'"
+            )
+        assert schema_pool.pool_schemas(cursor, current_only=True) == []
+    schema_pool.fill_schema_pool(size=0)
+    assert schema_exists("qiro_pool_building")
+    assert not schema_exists("qiro_pool_abandoned")
+    schema_pool.drop_schema("qiro_pool_building")
