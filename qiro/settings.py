@@ -79,9 +79,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "qiro.tenant_context.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "sysauth.middleware.SessionValidationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-    "sysauth.middleware.SessionValidationMiddleware",
 
 TEMPLATES = [
     {
@@ -214,6 +214,16 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Sessions live in sysauth_session of the host's schema: each company's own,
+# the public schema's for platform staff (see sysauth/sessions/).
+SESSION_ENGINE = "sysauth.sessions.db"
+SESSION_COOKIE_AGE = env.int("QIRO_SESSION_AGE", default=60 * 60 * 24 * 14)
+# X-Forwarded-For is believed only when the direct peer is one of these.
+QIRO_TRUSTED_PROXIES = env.list("QIRO_TRUSTED_PROXIES", default=[])
+# Sign-in throttling: failures allowed per account and per IP address in the window.
+QIRO_LOGIN_FAILURES_PER_ACCOUNT = env.int("QIRO_LOGIN_FAILURES_PER_ACCOUNT", default=5)
+QIRO_LOGIN_FAILURES_PER_IP = env.int("QIRO_LOGIN_FAILURES_PER_IP", default=30)
+QIRO_LOGIN_FAILURE_WINDOW = env.int("QIRO_LOGIN_FAILURE_WINDOW", default=15 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -229,16 +239,6 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
-# Sessions live in sysauth_session of the host's schema: each company's own,
-# the public schema's for platform staff (see sysauth/sessions/).
-SESSION_ENGINE = "sysauth.sessions.db"
-SESSION_COOKIE_AGE = env.int("QIRO_SESSION_AGE", default=60 * 60 * 24 * 14)
-# X-Forwarded-For is believed only when the direct peer is one of these.
-QIRO_TRUSTED_PROXIES = env.list("QIRO_TRUSTED_PROXIES", default=[])
-# Sign-in throttling: failures allowed per account and per IP address in the window.
-QIRO_LOGIN_FAILURES_PER_ACCOUNT = env.int("QIRO_LOGIN_FAILURES_PER_ACCOUNT", default=5)
-QIRO_LOGIN_FAILURES_PER_IP = env.int("QIRO_LOGIN_FAILURES_PER_IP", default=30)
-QIRO_LOGIN_FAILURE_WINDOW = env.int("QIRO_LOGIN_FAILURE_WINDOW", default=15 * 60)
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
