@@ -28,7 +28,7 @@ from qiro.admin_sites import platform_admin
 
 
 def _require_superuser(request: HttpRequest) -> None:
-    if not request.user.is_superuser:  # type: ignore[union-attr]
+    if not request.user.is_superuser:
         raise PermissionDenied
 
 

@@ -24,6 +24,7 @@ from psycopg import sql
 from deployments import pg
 from deployments.models import Backup, Operation
 from deployments.services import log, run_verification, step
+from qiro.db.roles import apply_company_schema_grants, apply_public_grants
 from qiro.tenant_context import OWNER_ALIAS
 
 # Platform records survive a live restore: the operation that restores (and
@@ -172,7 +173,7 @@ def check_integrity(backup: Backup) -> Path:
     return path
 
 
-def _maintenance(statement: sql.Composable) -> None:
+def _maintenance(statement: sql.Composed) -> None:
     with pg.connect("postgres") as conn:
         conn.execute(statement)
 
@@ -246,7 +247,8 @@ def restore_live(*, backup: Backup, confirmation: str, operation: Operation | No
     Only with the typed confirmation (the company's schema or the database
     name) and only from a file whose SHA-256 still matches. One psql
     transaction drops what the backup replaces and restores it, so a failure
-    leaves the live data as it was. Whole-database restores keep the
+    leaves the live data as it was; the runtime roles' rights are then reset
+    to what ``qiro.db.roles`` declares. Whole-database restores keep the
     platform's deployment records (operations, backups, runs) as they are now.
     """
     if confirmation != expected_confirmation(backup):
@@ -274,7 +276,7 @@ def restore_live(*, backup: Backup, confirmation: str, operation: Operation | No
         script = folder / "restore.sql"
         pg.run_tool(pg_restore, ["--file", str(script), str(path)])
         if backup.scope == Backup.Scope.COMPANY:
-            drops = [
+            drops: list[sql.Composable] = [
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE;").format(
                     sql.Identifier(backup.company_schema)
                 )
@@ -301,8 +303,25 @@ def restore_live(*, backup: Backup, confirmation: str, operation: Operation | No
                 "--file", str(prelude), "--file", str(script), "--file", str(postlude),
             ],
         )  # fmt: skip
+    reapply_grants([backup.company_schema] if backup.company_schema else backup.schemas)
     if operation is not None:
-        step(operation, "restore committed")
+        step(operation, "restore committed; grants re-applied as declared")
+
+
+def reapply_grants(schemas: list[str]) -> None:
+    """The runtime roles' rights as declared, for every restored schema (one transaction).
+
+    Needed because tables re-created by a restore first receive the owner's
+    default privileges (DML for the runtime role on every table) and the
+    dump's ACLs only add to those: without this, owner-only tables such as
+    ``django_migrations`` would come back writable by the runtime role.
+    """
+    with pg.connect() as conn, conn.transaction(), conn.cursor() as cursor:
+        for schema in schemas:
+            if schema == "public":
+                apply_public_grants(cursor)
+            elif not schema.startswith("pg_") and schema != "information_schema":
+                apply_company_schema_grants(cursor, schema)
 
 
 def _record_tables_script(pg_dump: pg.Tool, pg_restore: pg.Tool, folder: Path) -> list[str]:

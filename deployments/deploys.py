@@ -25,7 +25,7 @@ class DeployFailed(RuntimeError):
 
 def _record(deployment: Deployment, name: str, status: str, detail: str = "") -> None:
     steps = [s for s in deployment.steps if s["name"] != name]
-    previous = next((s for s in deployment.steps if s["name"] == name), {})
+    previous: dict[str, Any] = next((s for s in deployment.steps if s["name"] == name), {})
     now = timezone.now().isoformat()
     steps.append(
         {

@@ -36,6 +36,7 @@ from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
 from qiro.db.fields import EnumField
+from qiro.db.roles import OWNER_ONLY_TABLES, app_public_access
 from qiro.expectations import DatabaseTrigger, MonthlyPartitions, declared_expectations, model_scope
 from qiro.rls import ISOLATION_POLICY, PLATFORM_POLICY, RowSecurity, protected_models
 
@@ -63,6 +64,16 @@ class Result:
     outcome: str
     expected: str = ""
     found: str = ""
+
+
+def reserved_schema_patterns() -> list[str]:
+    """LIKE patterns of schemas that are neither companies nor orphans (e.g. the warm pool)."""
+    patterns = list(getattr(settings, "QIRO_RESERVED_SCHEMA_PATTERNS", []))
+    try:
+        from tenants.schema_pool import POOL_SCHEMA_LIKE
+    except ImportError:  # the pool is optional
+        return patterns
+    return [*patterns, POOL_SCHEMA_LIKE]
 
 
 def _scopes(model: type[models.Model]) -> list[str]:
@@ -128,6 +139,7 @@ class Verifier:
         "triggers",
         "partitions",
         "roles",
+        "privileges",
     )
     OBSERVATIONS = (
         "slow_statements",
@@ -152,7 +164,7 @@ class Verifier:
         self.companies = [
             r[0] for r in self._rows("SELECT schema_name FROM public.tenants_company ORDER BY 1")
         ]
-        reserved = list(getattr(settings, "QIRO_RESERVED_SCHEMA_PATTERNS", []))
+        reserved = reserved_schema_patterns()
         rows = self._rows(
             """
             WITH companies AS (SELECT schema_name FROM public.tenants_company),
@@ -585,6 +597,48 @@ class Verifier:
                 )
             )
         return results
+
+    def check_privileges(self) -> list[Result]:
+        """The runtime roles' table rights are what ``qiro.db.roles`` declares, no more.
+
+        Owner-only tables (``django_migrations``) are untouchable in every
+        schema; in ``public`` the runtime role has only its declared
+        ``app_public_access``; the platform role cannot use company schemas.
+        """
+        app, platform = self.runtime_roles["app"], self.runtime_roles["platform"]
+        declared = app_public_access()
+        rows = self._rows(
+            _with_schemas(
+                """
+            SELECT s.nspname, c.relname, r.rolname::text,
+                   ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p
+                         WHERE has_table_privilege(r.oid, c.oid, p)),
+                   has_schema_privilege(r.oid, n.oid, 'USAGE')
+            FROM schemas s
+            JOIN pg_namespace n ON n.nspname = s.nspname
+            JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
+            CROSS JOIN pg_roles r
+            WHERE r.rolname = ANY(%s::text[])
+              AND (s.nspname = 'public' OR c.relname = ANY(%s::text[])
+                   OR r.rolname = %s)
+            """
+            ),
+            [self.companies, [app, platform], list(OWNER_ONLY_TABLES), platform],
+        )
+        problems: dict[str, list[str]] = defaultdict(list)
+        for schema, table, role, privileges, usage in rows:
+            if not privileges:
+                continue
+            if table in OWNER_ONLY_TABLES:
+                problems[schema].append(f"{role} has {privileges} on {table}")
+            elif schema == PUBLIC and role == app:
+                extra = sorted(set(privileges) - set(declared.get(table, ())))
+                if extra:
+                    problems[schema].append(f"{role} has undeclared {extra} on {table}")
+            elif schema != PUBLIC and role == platform and usage:
+                problems[schema].append(f"{role} can use this company schema ({table})")
+        expected = dict.fromkeys(self.all_schemas, "runtime roles: declared rights only")
+        return _per_schema("privileges", self.all_schemas, problems, expected)
 
     # -- observations ---------------------------------------------------------
 

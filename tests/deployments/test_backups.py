@@ -8,6 +8,7 @@ import pytest
 
 from deployments import backups, pg
 from deployments.models import Backup
+from deployments.services import run_verification
 from qiro import tenant_context
 from sysauth.models import User
 from tests.conftest import make_company
@@ -83,6 +84,7 @@ def test_live_restore_of_one_company_needs_the_slug_and_leaves_others_alone(
 
     assert fingerprints(schemas=["dprestore"]) == before
     assert fingerprints(schemas=["public", "acme", "beta"]) == others
+    assert run_verification(observations=False).failed == 0  # rights as declared, RLS forced
     with tenant_context.company_context(restorable):
         assert User.objects.filter(email="late@dprestore.example.kr").count() == 0
         assert User.objects.count() == 2
@@ -103,6 +105,6 @@ def test_a_missing_pg_dump_is_said_clearly(platform, backup_dir, monkeypatch, tm
     monkeypatch.setattr(pg, "_candidate_dirs", lambda: [tmp_path])
     with pytest.raises(pg.ToolNotFound, match="pg_dump"):
         backups.create_backup()
-    failed = Backup.objects.order_by("-pk").first()
+    failed = Backup.objects.latest("pk")
     assert failed.status == Backup.Status.FAILED
     assert "pg_dump" in failed.error

@@ -6,6 +6,7 @@ import subprocess
 
 from deployments import deploys, pg
 from deployments.models import Deployment
+from deployments.services import run_verification
 
 from .conftest import ROOT, fingerprints, manage, subprocess_env
 
@@ -19,6 +20,7 @@ def test_a_deploy_records_each_step_and_succeeds(platform, backup_dir, two_compa
         "restore": "skipped",
     }  # fmt: skip
     assert deployment.backup is not None
+    assert deployment.verification is not None
     assert deployment.verification.failed == 0
 
 
@@ -39,7 +41,7 @@ def test_a_failing_migration_is_rolled_back_to_the_database_before(
         check=False,
     )
     assert result.returncode != 0, result.stdout
-    deployment = Deployment.objects.order_by("-pk").first()
+    deployment = Deployment.objects.latest("pk")
     assert deployment.status == Deployment.Status.ROLLED_BACK, deployment.reason
     assert "injected migration failure" in deployment.reason
     steps = {s["name"]: s["status"] for s in deployment.steps}
@@ -56,3 +58,7 @@ def test_a_failing_migration_is_rolled_back_to_the_database_before(
         ).fetchone()
     assert leftovers == (0,)
     assert applied == (0,)
+    after = run_verification(observations=False)
+    assert after.failed == 0, list(
+        after.results.filter(outcome="fail").values("schema_name", "found")
+    )

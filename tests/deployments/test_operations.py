@@ -76,7 +76,7 @@ def test_run_verification_from_the_admin_queues_it_and_shows_progress(staff_clie
     response = staff_client.post("/admin/deployments/verificationrun/run/", HTTP_HOST="localhost")
     assert response.status_code == 302
     with tenant_context.platform_context():
-        operation = Operation.objects.order_by("-pk").first()
+        operation = Operation.objects.latest("pk")
     assert operation.kind == Operation.Kind.VERIFY
     assert operation.requested_by == "dp-staff@qiro.example.kr"
     assert response["Location"].endswith(f"/deployments/operation/{operation.pk}/change/")
@@ -126,7 +126,7 @@ def test_a_live_restore_from_the_admin_asks_for_the_typed_name_first(
     right = staff_client.post(url, {"confirmation": "beta"}, HTTP_HOST="localhost")
     assert right.status_code == 302
     with tenant_context.platform_context():
-        queued = Operation.objects.filter(kind=Operation.Kind.RESTORE).order_by("-pk").first()
+        queued = Operation.objects.filter(kind=Operation.Kind.RESTORE).latest("pk")
         assert queued.parameters == {"backup": backup.pk, "confirmation": "beta"}
         queued.delete()
 

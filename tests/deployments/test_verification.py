@@ -194,6 +194,7 @@ def test_orphan_schema_and_unapplied_migration_are_caught(live_db, two_companies
             "DELETE FROM dpvictim.django_migrations WHERE app = 'sysauth' "
             "AND name = '0001_initial' RETURNING app, name, applied"
         ).fetchone()
+    assert row is not None
     try:
         results = verify()
     finally:
@@ -233,3 +234,14 @@ def test_a_run_is_stored_with_failures_first_and_the_command_exits_non_zero(
     assert (stored.check_name, stored.schema_name) == ("row_security", "dpvictim")
     assert run.results.filter(outcome=CheckResult.Outcome.INFO).exists()
     call_command("verify", "--no-observations")  # repaired: exits 0
+
+
+def test_a_runtime_role_right_on_an_owner_only_table_is_caught(live_db, two_companies, victim):
+    app = sql.Identifier(role_name("app"))
+    owner_execute(sql.SQL("GRANT INSERT ON dpvictim.django_migrations TO {}").format(app))
+    try:
+        found = failures(verify(), "privileges")
+    finally:
+        owner_execute(sql.SQL("REVOKE ALL ON dpvictim.django_migrations FROM {}").format(app))
+    assert list(found) == ["dpvictim"]
+    assert "django_migrations" in found["dpvictim"]
