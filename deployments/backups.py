@@ -195,6 +195,8 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
             major, _version = pg.server_version(conn)
         started = time.monotonic()
         pg_restore = pg.find_tool("pg_restore", major)
+        if backup.scope == Backup.Scope.COMPANY:
+            _public_structure_into(scratch, major, pg_restore)
         pg.run_tool(pg_restore, ["--exit-on-error", f"--dbname={scratch}", str(path)])
         notes.append(f"pg_restore: {time.monotonic() - started:.2f} s")
         if operation is not None:
@@ -234,6 +236,23 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
         log(operation, "; ".join(notes))
     backup.refresh_from_db()
     return backup
+
+
+def _public_structure_into(scratch: str, major: int, pg_restore: pg.Tool) -> None:
+    """The live public schema's tables (no rows) in the scratch database.
+
+    A company's tables reference public ones (content types, for example),
+    so its schema restores only beside them.
+    """
+    pg_dump = pg.find_tool("pg_dump", major)
+    with pg.connect(scratch) as conn:  # the dump of one schema creates it itself
+        conn.execute("DROP SCHEMA public CASCADE")
+    with tempfile.TemporaryDirectory(prefix="qiro-public-") as tmp:
+        structure = Path(tmp) / "public.dump"
+        pg.run_tool(
+            pg_dump, ["--format=custom", "--schema-only", "--schema=public", f"--file={structure}"]
+        )
+        pg.run_tool(pg_restore, ["--exit-on-error", f"--dbname={scratch}", str(structure)])
 
 
 def expected_confirmation(backup: Backup) -> str:

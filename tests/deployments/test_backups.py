@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from deployments import backups, pg
 from deployments.models import Backup
@@ -108,3 +109,17 @@ def test_a_missing_pg_dump_is_said_clearly(platform, backup_dir, monkeypatch, tm
     failed = Backup.objects.latest("pk")
     assert failed.status == Backup.Status.FAILED
     assert "pg_dump" in failed.error
+
+
+def test_the_commands_back_up_test_restore_and_refuse_an_unconfirmed_restore(
+    live_db, backup_dir, restorable, capsys
+):
+    call_command("backup", "--company", "dprestore")
+    with tenant_context.platform_context():
+        backup = Backup.objects.latest("pk")
+    assert backup.company_schema == "dprestore"
+    assert f"Backup #{backup.pk}" in capsys.readouterr().out
+    call_command("restore", str(backup.pk), "--test")
+    assert "row counts equal" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="--confirm dprestore"):
+        call_command("restore", str(backup.pk), "--confirm", "acme")
