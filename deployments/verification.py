@@ -26,7 +26,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from django.apps import apps
@@ -41,6 +41,7 @@ from qiro.expectations import DatabaseTrigger, MonthlyPartitions, declared_expec
 from qiro.rls import ISOLATION_POLICY, PLATFORM_POLICY, RowSecurity, protected_models
 
 PASS, FAIL, SKIP, INFO = "pass", "fail", "skip", "info"
+T = TypeVar("T")
 PUBLIC = "public"
 COMPANY = "company"
 
@@ -74,6 +75,17 @@ def reserved_schema_patterns() -> list[str]:
     except ImportError:  # the pool is optional
         return patterns
     return [*patterns, POOL_SCHEMA_LIKE]
+
+
+def _declared_of(kind: type[T]) -> list[tuple[str, str, T]]:
+    """(scope, table, expectation) of every declared expectation of one kind."""
+    return [
+        (scope, d.table, d.expectation)
+        for d in declared_expectations()
+        if isinstance(d.expectation, kind)
+        for scope, wanted in ((PUBLIC, d.in_public), (COMPANY, d.in_companies))
+        if wanted
+    ]
 
 
 def _scopes(model: type[models.Model]) -> list[str]:
@@ -457,13 +469,7 @@ class Verifier:
 
     def check_triggers(self) -> list[Result]:
         """Declared triggers exist on their tables and are enabled."""
-        declared = [
-            (scope, d.table, d.expectation.name)
-            for d in declared_expectations()
-            if isinstance(d.expectation, DatabaseTrigger)
-            for scope, wanted in ((PUBLIC, d.in_public), (COMPANY, d.in_companies))
-            if wanted
-        ]
+        declared = [(scope, table, e.name) for scope, table, e in _declared_of(DatabaseTrigger)]
         if not declared:
             return [Result("triggers", "", SKIP, "", "no triggers declared")]
         rows = self._rows(
@@ -499,13 +505,7 @@ class Verifier:
         first and its last day (12 hours in), which accepts month boundaries
         drawn in UTC or in the local time zone.
         """
-        declared = [
-            (scope, d.table, d.expectation.ahead)
-            for d in declared_expectations()
-            if isinstance(d.expectation, MonthlyPartitions)
-            for scope, wanted in ((PUBLIC, d.in_public), (COMPANY, d.in_companies))
-            if wanted
-        ]
+        declared = [(scope, table, e.ahead) for scope, table, e in _declared_of(MonthlyPartitions)]
         if not declared:
             return [Result("partitions", "", SKIP, "", "no partitioned tables declared")]
         rows = self._rows(
