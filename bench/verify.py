@@ -96,6 +96,11 @@ def clone_schemas(count: int, jobs: int) -> float:
 
     with ThreadPoolExecutor(jobs) as pool:
         list(pool.map(load, [c for c in chunks if c]))
+    # Tables created by the load got the owner's default privileges; narrow them
+    # to what is declared, as provisioning does.
+    from deployments.backups import reapply_grants
+
+    reapply_grants(names)
     from tenants.models import Company, Domain
 
     companies = Company.objects.using("owner").bulk_create(
