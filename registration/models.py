@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiro.db.fields import EnumField
+from qiro.expectations import MonthlyPartitions
 
 ACTIVE_APPLICATION = ~models.Q(status="rejected")
 
@@ -160,6 +161,8 @@ class EmailVerificationToken(models.Model):
     )
 
     app_public_access = ("INSERT",)
+    # This month's partition and the next must exist (maintain_token_partitions).
+    database_expectations = (MonthlyPartitions(ahead=1),)
 
     class Meta:
         verbose_name = _("e-mail verification token")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiro.db.fields import EnumField
+from qiro.expectations import DatabaseTrigger
 from qiro.rls import CurrentCompanyId, RowSecurity
 
 
@@ -249,6 +250,8 @@ class RolePermission(models.Model):
     codename = models.CharField(_("permission"), max_length=150)
 
     row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+    # Writes the permission-change history (migration 0002); checked by `verify`.
+    database_expectations = (DatabaseTrigger("record_role_permissions_change"),)
 
     class Meta:
         verbose_name = _("role permission")
@@ -285,6 +288,7 @@ class UserRole(models.Model):
     assigned_at = models.DateTimeField(_("assigned"), default=timezone.now)
 
     row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+    database_expectations = (DatabaseTrigger("record_role_permissions_change"),)
 
     class Meta:
         verbose_name = _("role assignment")

@@ -101,3 +101,21 @@ def test_middleware_order_is_checked():
         ]
     ):
         assert [e.id for e in checks.check_middleware_order(None)] == ["qiro.E002"]
+
+
+def test_bootstrap_migrates_every_company_schema(live_db, two_companies):
+    """A migration missing in one company schema is applied by the next bootstrap."""
+    from django.core.management import call_command
+
+    a, _ = two_companies
+    table = sql.Identifier(a.company.schema_name, "django_migrations")
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            sql.SQL("DELETE FROM {} WHERE app = 'registration' RETURNING name").format(table)
+        )
+        removed = {row[0] for row in cursor.fetchall()}
+    assert removed
+    call_command("bootstrap", no_superuser=True, verbosity=0)
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(sql.SQL("SELECT name FROM {} WHERE app = 'registration'").format(table))
+        assert {row[0] for row in cursor.fetchall()} == removed

@@ -72,7 +72,12 @@ def test_serve_bootstraps_and_serves_health_and_admin_until_interrupted(live_db)
     if "port" in parts:
         url += f"&port={parts['port']}"
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "QIRO_SUPERUSER_PASSWORD": secrets.token_urlsafe()}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "QIRO_SUPERUSER_PASSWORD": secrets.token_urlsafe(),
+        "QIRO_SCHEMA_POOL_SIZE": "0",  # other tests own this database's pool
+    }
     server = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

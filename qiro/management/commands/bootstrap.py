@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from qiro.db.roles import apply_public_grants, ensure_roles, role_name
+from qiro.tenant_context import owner_context
 
 OWNER = "owner"
 
@@ -39,12 +40,16 @@ class Command(BaseCommand):
                     "tables, which force row-level security on everyone else."
                 )
             ensure_roles(cursor)
-        call_command(
-            "migrate_schemas", interactive=False, verbosity=max(options["verbosity"] - 1, 0)
-        )
+        # django-tenants lists the company schemas through the ORM: as the owner,
+        # or the runtime role (no context, no companies) would hide them all.
+        with owner_context():
+            call_command(
+                "migrate_schemas", interactive=False, verbosity=max(options["verbosity"] - 1, 0)
+            )
         connection.set_schema_to_public()  # type: ignore[attr-defined]
         with connection.cursor() as cursor:
             apply_public_grants(cursor)
+            _create_statement_statistics(cursor)
         if options["verbosity"] >= 1:
             self.stdout.write(
                 f"Roles ready: runtime {role_name('app')}, platform {role_name('platform')}."
@@ -69,3 +74,14 @@ class Command(BaseCommand):
                 "`manage.py changepassword --database owner " + email + "`."
             )
         )
+
+
+def _create_statement_statistics(cursor: Any) -> None:
+    """pg_stat_statements, when the server preloads it (the embedded one does)."""
+    cursor.execute(
+        "SELECT 'pg_stat_statements' = ANY(string_to_array(current_setting("
+        "'shared_preload_libraries'), ', ')) AND EXISTS (SELECT 1 FROM pg_available_extensions "
+        "WHERE name = 'pg_stat_statements')"
+    )
+    if cursor.fetchone()[0]:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")

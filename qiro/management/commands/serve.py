@@ -23,6 +23,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("bootstrap", verbosity=options["verbosity"])
+        # Ready schemas for instant approvals (QIRO_SCHEMA_POOL_SIZE of them).
+        call_command("fill_schema_pool", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         host, _, port = options["bind"].rpartition(":")
         shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
