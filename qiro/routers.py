@@ -18,15 +18,25 @@ class RequestRoleRouter:
     """
 
     def db_for_read(self, model: type[Any], **hints: Any) -> str:
-        return _instance_alias(hints) or current_alias()
+        return _migration_alias(model) or _instance_alias(hints) or current_alias()
 
     def db_for_write(self, model: type[Any], **hints: Any) -> str:
-        return _instance_alias(hints) or current_alias()
+        return _migration_alias(model) or _instance_alias(hints) or current_alias()
 
     def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool | None:
         if {obj1._state.db, obj2._state.db} <= SAME_DATABASE_ALIASES:
             return True
         return None
+
+
+def _migration_alias(model: type[Any]) -> str | None:
+    """Data migrations query through historical models (module ``__fake__``).
+
+    Some (third-party ones among them) do so without ``using``: they must run
+    as the owner who migrates, never as the runtime role, which has no rights
+    there and would wait on the migration's own locks.
+    """
+    return "owner" if model.__module__ == "__fake__" else None
 
 
 def _instance_alias(hints: dict[str, Any]) -> str | None:

@@ -17,11 +17,13 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
+from django.test import Client
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from qiro import tenant_context
 from sysauth.models import User, UserType
+from tenants import schema_pool
 from tenants.models import Company
 from tenants.services import create_company_with_migrations
 
@@ -120,3 +122,36 @@ def two_companies(
         b = make_company("beta", "2208162517", "베타 상사")
         tenant_context.clear()
     return a, b
+
+
+@pytest.fixture(autouse=True)
+def drop_pool_schemas_afterwards(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Pool schemas made by a test are dropped after it: other tests see no stray schemas."""
+    yield
+    if "live_db" not in request.fixturenames:
+        return
+    with request.getfixturevalue("django_db_blocker").unblock():
+        with connections["owner"].cursor() as cursor:
+            names = schema_pool.pool_schemas(cursor, current_only=False)
+        for name in names:
+            schema_pool.drop_schema(name)
+
+
+@pytest.fixture
+def staff_client(live_db: None) -> Client:
+    """A client signed in to the platform admin as platform staff (the platform role)."""
+    with tenant_context.owner_context():
+        staff, _ = User.objects.get_or_create(
+            email="platform-staff@qiro.example.kr",
+            defaults={"is_staff": True, "is_superuser": True, "full_name": "플랫폼 관리자"},
+        )
+        staff.set_password(PASSWORD)
+        staff.save()
+    client = Client()
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": staff.email, "password": PASSWORD},
+        HTTP_HOST="localhost",
+    )
+    assert response.status_code == 302, response.content.decode()[:300]
+    return client

@@ -46,7 +46,7 @@ def test_a_failing_migration_is_rolled_back_to_the_database_before(
     assert "injected migration failure" in deployment.reason
     steps = {s["name"]: s["status"] for s in deployment.steps}
     assert steps == {"backup": "done", "migrate": "failed", "restore": "done"}
-    assert "rolled back" in result.stderr or "Failed, rolled back" in result.stderr
+    assert "injected migration failure" in result.stderr  # the reason, in any language
 
     assert fingerprints() == before
     with pg.connect() as conn:

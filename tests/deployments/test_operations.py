@@ -16,8 +16,6 @@ from deployments.services import run_verification
 from deployments.tasks import enqueue
 from deployments.worker import Heartbeat
 from qiro import tenant_context
-from sysauth.models import User
-from tests.conftest import PASSWORD
 
 from .conftest import ROOT, manage, subprocess_env
 
@@ -53,32 +51,13 @@ def test_a_failing_operation_records_its_error(platform):
     assert operation.finished_at is not None
 
 
-@pytest.fixture
-def staff_client(live_db):
-    with tenant_context.owner_context():
-        staff, _ = User.objects.get_or_create(
-            email="dp-staff@qiro.example.kr",
-            defaults={"is_staff": True, "is_superuser": True, "full_name": "운영자"},
-        )
-        staff.set_password(PASSWORD)
-        staff.save()
-    client = Client()
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": staff.email, "password": PASSWORD},
-        HTTP_HOST="localhost",
-    )
-    assert response.status_code == 302
-    return client
-
-
 def test_run_verification_from_the_admin_queues_it_and_shows_progress(staff_client, two_companies):
     response = staff_client.post("/admin/deployments/verificationrun/run/", HTTP_HOST="localhost")
     assert response.status_code == 302
     with tenant_context.platform_context():
         operation = Operation.objects.latest("pk")
     assert operation.kind == Operation.Kind.VERIFY
-    assert operation.requested_by == "dp-staff@qiro.example.kr"
+    assert operation.requested_by == "platform-staff@qiro.example.kr"
     assert response["Location"].endswith(f"/deployments/operation/{operation.pk}/change/")
     page = staff_client.get(response["Location"], HTTP_HOST="localhost")
     assert page.status_code == 200

@@ -8,10 +8,9 @@ from django.test import Client
 from registration.models import Application, ApplicationStatus, ReviewEvent
 from tenants.models import Company
 from tests.registration.factories import PASSWORD, link_token, signup_post, valid_brn
-from tests.tenants.test_platform_admin import staff_client  # noqa: F401
 
 
-def test_sign_up_verify_approve_and_sign_in_on_the_company_host(live_db, staff_client):  # noqa: F811
+def test_sign_up_verify_approve_and_sign_in_on_the_company_host(live_db, staff_client):
     applicant = Client()
     brn = valid_brn()
     post = signup_post(

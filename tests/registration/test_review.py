@@ -8,7 +8,6 @@ from registration import services
 from registration.models import Application, ApplicationStatus, ReviewEvent
 from sysauth.models import User
 from tests.registration.factories import submitted, verified
-from tests.tenants.test_platform_admin import staff_client  # noqa: F401
 
 LIST = "/admin/registration/application/"
 
@@ -17,7 +16,7 @@ def get(client, path):
     return client.get(path, HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
 
 
-def test_the_list_filters_searches_and_has_a_date_hierarchy(live_db, staff_client):  # noqa: F811
+def test_the_list_filters_searches_and_has_a_date_hierarchy(live_db, staff_client):
     application = verified(company_name="검색 테스트 상사")
     brn = application.business_registration_number
     page = get(staff_client, LIST).content.decode()
@@ -42,7 +41,7 @@ def test_the_list_filters_searches_and_has_a_date_hierarchy(live_db, staff_clien
     assert "/reject/" in detail
 
 
-def test_rejection_needs_a_reason_then_is_recorded_and_mailed(live_db, staff_client):  # noqa: F811
+def test_rejection_needs_a_reason_then_is_recorded_and_mailed(live_db, staff_client):
     application = verified()
     url = f"{LIST}{application.pk}/reject/"
     assert get(staff_client, url).status_code == 200
@@ -80,7 +79,7 @@ def test_a_rejected_brn_can_sign_up_again(live_db):
     assert again.pk != application.pk
 
 
-def test_an_unverified_application_cannot_be_approved(live_db, staff_client):  # noqa: F811
+def test_an_unverified_application_cannot_be_approved(live_db, staff_client):
     application, _ = submitted()
     url = f"{LIST}{application.pk}/approve/"
     response = staff_client.post(url, {"confirm": "yes"}, HTTP_HOST="localhost", follow=True)
@@ -88,7 +87,7 @@ def test_an_unverified_application_cannot_be_approved(live_db, staff_client):  #
     assert Application.objects.using("owner").get(pk=application.pk).status == "submitted"
 
 
-def test_the_list_action_asks_for_confirmation_first(live_db, staff_client):  # noqa: F811
+def test_the_list_action_asks_for_confirmation_first(live_db, staff_client):
     application = verified()
     response = staff_client.post(
         LIST, {"action": "reject_selected", "_selected_action": [str(application.pk)]},
@@ -101,7 +100,7 @@ def test_the_list_action_asks_for_confirmation_first(live_db, staff_client):  # 
 
 def test_a_failed_provisioning_keeps_the_approval_and_approving_again_retries(
     live_db,
-    staff_client,  # noqa: F811
+    staff_client,
     monkeypatch,
 ):
     from django.db import DatabaseError

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client, override_settings
+from django.utils import translation
 
 from qiro import tenant_context
 from sysauth import services
@@ -35,16 +36,16 @@ def test_first_administrator_gets_the_owner_role_and_the_default_roles_exist(liv
 
 
 def test_duplicate_assignment_is_refused_with_a_clear_message(live_db, company):
-    with tenant_context.company_context(company.company):
+    with tenant_context.company_context(company.company), translation.override("en"):
         member_role = Role.objects.get(name=Role.MEMBER)
         with pytest.raises(ValidationError) as refused:
             services.assign_role(user=company.member, role=member_role, actor=company.owner)
-    assert "already has the role" in " ".join(refused.value.messages)
+        assert "already has the role" in " ".join(refused.value.messages)
     assert "role" in refused.value.message_dict
 
 
 def test_the_last_owner_cannot_lose_the_role_be_deactivated_or_deleted(live_db, company):
-    with tenant_context.company_context(company.company):
+    with tenant_context.company_context(company.company), translation.override("en"):
         owner_role = Role.objects.get(name=Role.OWNER)
         with pytest.raises(ValidationError, match="at least one owner"):
             services.unassign_role(user=company.owner, role=owner_role, actor=company.owner)

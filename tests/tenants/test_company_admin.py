@@ -9,7 +9,6 @@ from sysauth.models import User
 from tenants import services
 from tenants.models import Company
 from tests.conftest import PASSWORD, make_company
-from tests.tenants.test_platform_admin import staff_client  # noqa: F401
 from tests.tenants.test_provisioning import remove_company
 
 LIST = "/admin/tenants/company/"
@@ -29,7 +28,7 @@ def test_figures_are_kept_columns_refreshed_in_one_pass(live_db, two_companies):
     assert a.company.stats_refreshed_at is not None
 
 
-def test_the_list_shows_status_domain_figures_and_a_site_link(live_db, staff_client, two_companies):  # noqa: F811
+def test_the_list_shows_status_domain_figures_and_a_site_link(live_db, staff_client, two_companies):
     a, _ = two_companies
     services.refresh_company_stats(companies=[a.company])
     page = staff_client.get(LIST, HTTP_HOST="localhost:8000", HTTP_ACCEPT_LANGUAGE="en")
@@ -43,7 +42,7 @@ def test_the_list_shows_status_domain_figures_and_a_site_link(live_db, staff_cli
 
 def test_suspension_asks_for_a_reason_signs_users_out_and_shows_the_suspended_page(
     live_db,
-    staff_client,  # noqa: F811
+    staff_client,
 ):
     c = make_company("suspendme", "2112345672", "정지 예정 회사")
     try:
@@ -86,7 +85,7 @@ def test_suspension_asks_for_a_reason_signs_users_out_and_shows_the_suspended_pa
         remove_company("suspendme")
 
 
-def test_staff_cannot_change_status_or_figures_by_hand(live_db, staff_client, two_companies):  # noqa: F811
+def test_staff_cannot_change_status_or_figures_by_hand(live_db, staff_client, two_companies):
     a, _ = two_companies
     page = staff_client.get(f"{LIST}{a.company.pk}/change/", HTTP_HOST="localhost")
     html = page.content.decode()

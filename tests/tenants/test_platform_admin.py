@@ -5,29 +5,6 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from qiro import tenant_context
-from sysauth.models import User
-from tests.conftest import PASSWORD
-
-
-@pytest.fixture
-def staff_client(live_db):
-    with tenant_context.owner_context():
-        staff, _ = User.objects.get_or_create(
-            email="platform-staff@qiro.example.kr",
-            defaults={"is_staff": True, "is_superuser": True, "full_name": "플랫폼 관리자"},
-        )
-        staff.set_password(PASSWORD)
-        staff.save()
-    client = Client()
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": staff.email, "password": PASSWORD},
-        HTTP_HOST="localhost",
-    )
-    assert response.status_code == 302, response.content.decode()[:300]
-    return client
-
 
 @pytest.mark.parametrize(
     "path",
