@@ -95,8 +95,14 @@ def tool_version(path: Path) -> tuple[int, str] | None:
 
 
 def find_tool(name: str, server_major: int) -> Tool:
-    """The first ``name`` whose major version is at least the server's."""
+    """The ``name`` closest in major version to the server, and never older.
+
+    pg_dump must be at least as new as the server; the closest one is best,
+    because a newer pg_restore/psql writes settings an older server does not
+    know (pg_restore 18 sets ``transaction_timeout``, which PostgreSQL 15 refuses).
+    """
     seen: list[str] = []
+    usable: list[Tool] = []
     for folder in _candidate_dirs():
         path = folder / name
         if not path.is_file() or not os.access(path, os.X_OK):
@@ -106,7 +112,9 @@ def find_tool(name: str, server_major: int) -> Tool:
             continue
         seen.append(f"{path} ({version[1]})")
         if version[0] >= server_major:
-            return Tool(path, version[0], version[1])
+            usable.append(Tool(path, version[0], version[1]))
+    if usable:
+        return min(usable, key=lambda tool: tool.major)  # first found wins among equals
     raise ToolNotFound(
         _(
             "No %(tool)s of version %(major)s or newer was found (looked at: %(seen)s). "
