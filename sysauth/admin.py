@@ -42,6 +42,24 @@ def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
+class RefusalsAsMessages(admin.ModelAdmin):
+    """A rule a service enforces (e.g. the last owner) shows as a message, not an error page."""
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+            return HttpResponseRedirect(request.path.rsplit("/delete/", 1)[0] + "/")
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        try:
+            return super().changelist_view(request, extra_context)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+            return HttpResponseRedirect(request.get_full_path())
+
+
 class PlatformUserAdmin(admin.ModelAdmin):
     list_display = ("email", "full_name", "user_type", "is_active", "is_staff", "date_joined")
     list_filter = ("user_type", "is_active", "is_staff")
@@ -82,7 +100,7 @@ class SessionInline(admin.TabularInline):
 
 
 @admin.register(User, site=company_admin)
-class CompanyUserAdmin(admin.ModelAdmin):
+class CompanyUserAdmin(RefusalsAsMessages):
     list_display = ("email", "full_name", "is_active", "last_login", "date_joined")
     list_filter = ("is_active", "user_roles__role")
     search_fields = ("email", "full_name")
@@ -157,20 +175,6 @@ class CompanyUserAdmin(admin.ModelAdmin):
         for user in queryset:
             services.delete_user(user=user, actor=request.user)  # type: ignore[arg-type]
 
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except ValidationError as error:
-            messages.error(request, _error_text(error))
-            return HttpResponseRedirect(request.path.rsplit("/delete/", 1)[0] + "/")
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        try:
-            return super().changelist_view(request, extra_context)
-        except ValidationError as error:
-            messages.error(request, _error_text(error))
-            return HttpResponseRedirect(request.get_full_path())
-
     @admin.action(description=_("Deactivate the selected users (ends their sessions)"))
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         done = 0
@@ -234,7 +238,7 @@ class RolePermissionForm(forms.ModelForm):
 
 
 @admin.register(Role, site=company_admin)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(RefusalsAsMessages):
     form = RolePermissionForm
     list_display = ("__str__", "name", "permission_count", "user_count")
     search_fields = ("name", "label")
@@ -263,13 +267,6 @@ class RoleAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Role]) -> None:
         for role in queryset:
             services.delete_role(role=role, actor=request.user)  # type: ignore[arg-type]
-
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except ValidationError as error:
-            messages.error(request, _error_text(error))
-            return HttpResponseRedirect(request.path.rsplit("/delete/", 1)[0] + "/")
 
 
 class UserRoleForm(forms.ModelForm):
