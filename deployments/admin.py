@@ -24,7 +24,7 @@ from deployments import selectors
 from deployments.backups import expected_confirmation
 from deployments.models import Backup, Deployment, Operation, VerificationRun
 from deployments.tasks import enqueue
-from qiro.admin_sites import platform_admin
+from qiro.admin_sites import ReadOnlyAdmin, platform_admin
 
 
 def _require_superuser(request: HttpRequest) -> None:
@@ -43,17 +43,6 @@ def _start(request: HttpRequest, kind: str, parameters: dict[str, Any]) -> HttpR
     return HttpResponseRedirect(
         reverse("platform_admin:deployments_operation_change", args=[operation.pk])
     )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Operation, site=platform_admin)

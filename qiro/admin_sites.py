@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -26,3 +28,16 @@ class CompanyAdminSite(admin.AdminSite):
 
 platform_admin = PlatformAdminSite(name="platform_admin")
 company_admin = CompanyAdminSite(name="company_admin")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by services or the database (history, operations): shown, never edited."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from qiro.admin_sites import company_admin, platform_admin
+from qiro.admin_sites import ReadOnlyAdmin, company_admin, platform_admin
 from sysauth import services
 from sysauth.forms import (
     CompanyAdminAuthenticationForm,
@@ -50,7 +50,11 @@ class RefusalsAsMessages(admin.ModelAdmin):
             return super().delete_view(request, object_id, extra_context)
         except ValidationError as error:
             messages.error(request, _error_text(error))
-            return HttpResponseRedirect(request.path.rsplit("/delete/", 1)[0] + "/")
+            return HttpResponseRedirect(self.after_refused_delete(request))
+
+    def after_refused_delete(self, request: HttpRequest) -> str:
+        """Where a refused deletion lands: the object's page."""
+        return request.path.rsplit("/delete/", 1)[0] + "/"
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         try:
@@ -288,7 +292,7 @@ class UserRoleForm(forms.ModelForm):
 
 
 @admin.register(UserRole, site=company_admin)
-class UserRoleAdmin(admin.ModelAdmin):
+class UserRoleAdmin(RefusalsAsMessages):
     form = UserRoleForm
     list_display = ("user", "role", "assigned_by", "assigned_at")
     list_filter = ("role",)
@@ -316,19 +320,9 @@ class UserRoleAdmin(admin.ModelAdmin):
                 actor=request.user,  # type: ignore[arg-type]
             )
 
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except ValidationError as error:
-            messages.error(request, _error_text(error))
-            return HttpResponseRedirect(request.path.rsplit("/", 3)[0] + "/")
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        try:
-            return super().changelist_view(request, extra_context)
-        except ValidationError as error:
-            messages.error(request, _error_text(error))
-            return HttpResponseRedirect(request.get_full_path())
+    def after_refused_delete(self, request: HttpRequest) -> str:
+        """An assignment has no page worth returning to: back to the list."""
+        return request.path.rsplit("/", 3)[0] + "/"
 
 
 @admin.register(Session, site=company_admin)
@@ -374,7 +368,7 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(RolePermissionHistory, site=company_admin)
-class RolePermissionHistoryAdmin(admin.ModelAdmin):
+class RolePermissionHistoryAdmin(ReadOnlyAdmin):
     """Read-only: the rows are written by the database trigger, never by hand."""
 
     list_display = ("changed_at", "operation", "table_name", "role", "user", "permission", "actor")
@@ -399,15 +393,6 @@ class RolePermissionHistoryAdmin(admin.ModelAdmin):
         "new_values",
     )
     fields = readonly_fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 platform_admin.register(User, PlatformUserAdmin)
