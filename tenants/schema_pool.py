@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connections
+from django.db import connections, transaction
 from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
@@ -88,7 +88,9 @@ def build_schema_with_migrations(schema_name: str, *, comment: str | None = None
     """
     connection = connections[OWNER_ALIAS]
     connection.set_schema_to_public()  # type: ignore[attr-defined]
-    with connection.cursor() as cursor:
+    # Schema and comment in one transaction: a concurrent fill never sees the
+    # schema without its "being built" mark, which it would drop as stale.
+    with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
         cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema_name)))
         if comment is not None:
             cursor.execute(
