@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 
-from sysauth.models import Role, Session, SessionStatus, User
+from sysauth.models import Role, RolePermission, RolePermissionHistory, Session, SessionStatus, User
 
 
 def active_sessions_of(*, user: User) -> QuerySet[Session]:
@@ -24,3 +27,31 @@ def roles_of(*, user: User) -> list[str]:
 
 def users_with_role(*, role: Role) -> QuerySet[User]:
     return User.objects.filter(user_roles__role=role)
+
+
+def users_with_roles() -> QuerySet[User]:
+    """Users with the sorted names of their roles as ``role_names``.
+
+    A correlated ``ARRAY(SELECT ...)`` per user rather than a GROUP BY over the
+    join: a page of users ordered by e-mail is read from the e-mail index and
+    only that page's roles are looked up, whatever the company's size.
+    """
+    names = Role.objects.filter(user_roles__user=OuterRef("pk")).order_by("name").values("name")
+    return User.objects.annotate(role_names=ArraySubquery(names))
+
+
+def recent_permission_changes(*, days: int = 30) -> QuerySet[RolePermissionHistory]:
+    """The last ``days`` days of permission history, newest first, with the user,
+    role and actor joined and the role's current permissions as ``role_permissions``."""
+    since = timezone.now() - dt.timedelta(days=days)
+    permissions = (
+        RolePermission.objects.filter(role=OuterRef("role_id"))
+        .order_by("codename")
+        .values("codename")
+    )
+    return (
+        RolePermissionHistory.objects.filter(changed_at__gte=since)
+        .select_related("user", "role", "actor")
+        .annotate(role_permissions=ArraySubquery(permissions))
+        .order_by("-changed_at", "-id")
+    )

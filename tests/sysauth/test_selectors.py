@@ -1,0 +1,61 @@
+"""The list reads: users with their roles, and the recent permission history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from qiro import tenant_context
+from sysauth import selectors, services
+from sysauth.models import Role, RolePermission, RolePermissionHistory, UserRole
+
+
+def test_users_with_roles_names_each_users_roles_in_one_query(live_db, company, other_company):
+    with tenant_context.company_context(company.company):
+        admin = Role.objects.get(name=Role.ADMIN)
+        services.assign_role(user=company.member, role=admin)
+        with CaptureQueriesContext(connection) as queries:
+            users = dict(selectors.users_with_roles().values_list("email", "role_names"))  # type: ignore[misc]
+        try:
+            # one SELECT (the runtime backend's context statements ride along with it)
+            assert len([q for q in queries if "sysauth_user" in q["sql"]]) == 1
+            assert users[company.owner.email] == ["owner"]
+            assert users[company.member.email] == ["admin", "member"]
+            assert other_company.owner.email not in users
+        finally:
+            UserRole.objects.filter(user=company.member, role=admin).delete()
+
+
+def test_recent_permission_changes_keeps_to_the_window_newest_first(live_db, company):
+    with tenant_context.company_context(company.company):
+        member = Role.objects.get(name=Role.MEMBER)
+        services.assign_role(user=company.owner, role=member)
+        recent = list(selectors.recent_permission_changes(days=30)[:50])
+        assert recent, "the assignment above is in the history"
+        assert recent == sorted(recent, key=lambda h: (h.changed_at, h.pk), reverse=True)
+        newest = recent[0]
+        assert newest.user_id == company.owner.pk
+        assert newest.role == member
+        permissions = (
+            selectors.recent_permission_changes(days=30)
+            .filter(pk=newest.pk)
+            .values_list("role_permissions", flat=True)  # type: ignore[misc]
+            .get()
+        )
+        assert permissions == sorted(
+            RolePermission.objects.filter(role=member).values_list("codename", flat=True)
+        )
+        # Move every row out of the window: the owner may rewrite history, the runtime may not.
+        ids = [h.pk for h in recent]
+    with tenant_context.owner_context():
+        connections["owner"].set_schema(company.company.schema_name)  # type: ignore[attr-defined]
+        RolePermissionHistory.objects.using("owner").filter(pk__in=ids).update(
+            changed_at=timezone.now() - dt.timedelta(days=31)
+        )
+        connections["owner"].set_schema_to_public()  # type: ignore[attr-defined]
+    with tenant_context.company_context(company.company):
+        assert not selectors.recent_permission_changes(days=30).filter(pk__in=ids).exists()
+        UserRole.objects.filter(user=company.owner, role=member).delete()
