@@ -16,15 +16,61 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 
-def setup_django() -> None:
+def bench_database_url(name: str) -> str:
+    """The URL of database ``name`` on the configured server (embedded when unset)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        sys.path.insert(0, str(ROOT))
+        from qiro import embedded
+
+        url = embedded.database_url()
+        os.environ["QIRO_BENCH_SERVER"] = "embedded"
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def create_database(url: str, *, drop: bool) -> bool:
+    """Create the database of ``url`` (dropped first if ``drop``); True if it was made."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        if drop:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+
+
+def use_database(name: str) -> None:
+    """Point this process (and the processes it starts) at database ``name``.
+
+    The runtime roles follow the database's name (``<name>_app``), so a bench
+    database never shares roles with the development database.
+    """
+    os.environ["DATABASE_URL"] = bench_database_url(name)
+
+
+def setup_django(*, bootstrap: bool = True) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qiro.settings")
     import django
 
     django.setup()
-    from django.core.management import call_command
+    if bootstrap:
+        from django.core.management import call_command
 
-    call_command("bootstrap", no_superuser=True, verbosity=0)
+        call_command("bootstrap", no_superuser=True, verbosity=0)
 
 
 def timed(fn: Callable[[], Any], runs: int) -> list[float]:
@@ -59,7 +105,12 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "postgresql": server,
-        "database": "embedded" if not os.environ.get("DATABASE_URL") else "DATABASE_URL",
+        "database": (
+            "embedded"
+            if os.environ.get("QIRO_BENCH_SERVER") == "embedded"
+            or not os.environ.get("DATABASE_URL")
+            else "DATABASE_URL"
+        ),
     }
 
 
@@ -73,10 +124,13 @@ def report(name: str, rows: dict[str, dict[str, float]], extra: dict[str, Any]) 
         )
     for key, value in extra.items():
         print(f"{key}: {value}")
+    write_json(name, {"results": rows, **extra})
+
+
+def write_json(name: str, payload: dict[str, Any]) -> None:
+    """``bench/results/<name>.json``: the machine, then ``payload``."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{name}.json"
-    out.write_text(
-        json.dumps({"machine": machine(), "results": rows, **extra}, indent=2, ensure_ascii=False)
-        + "\n"
-    )
+    document = {"machine": machine(), **payload}
+    out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     print(f"written {out.relative_to(ROOT)}")
