@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+# QIRO_BENCH_RESULTS sends the JSON elsewhere (the smoke test keeps the committed figures).
+RESULTS = Path(os.environ.get("QIRO_BENCH_RESULTS", ROOT / "bench" / "results"))
 
 
 def bench_database_url(name: str) -> str:
@@ -133,4 +134,4 @@ def write_json(name: str, payload: dict[str, Any]) -> None:
     out = RESULTS / f"{name}.json"
     document = {"machine": machine(), **payload}
     out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    print(f"written {out.relative_to(ROOT)}")
+    print(f"written {out}")

@@ -19,8 +19,9 @@ precomputed password hash). The history trigger is disabled for the bulk
 load only, so that history rows carry dates spread over the year instead of
 the load's minute; it is enabled again in the same transaction.
 
-The database is ``qiro_bench_<scale>`` on the configured server (the embedded
-one when ``DATABASE_URL`` is unset), with its own runtime roles. An existing,
+The database is ``qiro_bench_<scale>`` (or ``QIRO_BENCH_DATABASE``) on the
+configured server (the embedded one when ``DATABASE_URL`` is unset), with its
+own runtime roles. An existing,
 complete build is reused unless ``--rebuild``; the build's summary is kept as
 the database's comment, which ``bench/queries.py`` and ``bench/http.py`` read.
 
@@ -473,7 +474,7 @@ def counts() -> dict[str, int]:
 def ensure_scale(name: str, *, rebuild: bool = False, jobs: int = 2) -> dict[str, Any]:
     """Point this process at the scale's database, building it first if needed."""
     scale = SCALES[name]
-    _common.use_database(f"qiro_bench_{name}")
+    _common.use_database(os.environ.get("QIRO_BENCH_DATABASE", f"qiro_bench_{name}"))
     _common.create_database(os.environ["DATABASE_URL"], drop=rebuild)
     marker = read_marker()
     if marker and marker.get("scale") == asdict(scale):

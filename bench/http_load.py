@@ -13,31 +13,28 @@ is started here on a free 127.0.0.1 port against the scale's database, and:
 * ``--logins`` sign-ins at once (POST /accounts/login/, Argon2): success
   rate and p50/p99.
 
-    .venv/bin/python bench/http.py large [--runs 200] [--browsers 50] [--logins 100]
+    .venv/bin/python bench/http_load.py large [--runs 200] [--browsers 50] [--logins 100]
 """
 
 from __future__ import annotations
 
+import argparse
+import http.client
+import os
+import re
+import socket
+import subprocess
 import sys
+import threading
+import time
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
-# This file's folder comes first on sys.path and its name would hide the
-# standard library's ``http`` package: import that first, then put it back.
-_BENCH = sys.path.pop(0)
-import argparse  # noqa: E402
-import http.client  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from http.cookies import SimpleCookie  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlencode  # noqa: E402
-
-sys.path.insert(0, _BENCH)
-import _common  # noqa: E402
-import data  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common
+import data
 
 PLATFORM_HOST = "localhost"
 PLATFORM_ADMIN = "platform-admin@bench.example.kr"
