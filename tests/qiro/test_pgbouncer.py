@@ -1,0 +1,461 @@
+"""Through PgBouncer in transaction pooling mode, the tenant context still holds.
+
+A PgBouncer is started per test in front of the test database with one server
+connection for the database (``default_pool_size = max_db_connections = 1``),
+so every client — companies A and B, each on its own Django connection as the
+runtime role — takes turns on the same PostgreSQL session. In transaction
+mode PgBouncer resets nothing between clients (``server_reset_query`` is not
+used), so whatever a client leaves at session level, the next one inherits.
+The tests show that:
+
+(a) A's and B's requests, interleaved on that one server session, each see
+    only their own rows — and a backend that set the context once per
+    connection at session level (django-tenants' way) is caught mixing them;
+(b) once A's transaction is over, the next statement on that session, sent by
+    another client with no context, finds the defaults and no company row
+    (fail closed) — and a backend that used ``SET`` instead of ``SET LOCAL``
+    is caught by the same check;
+(c) Django with psycopg 3 works through it: repeated queries, ``iterator()``
+    and writes, with no server-side prepared statement or held cursor left.
+
+PgBouncer (a Debian package) runs from a temporary folder on a free port of
+127.0.0.1 and is stopped after each test. It refuses to run as root, so as
+root it is started with ``-u``: as the owner of the embedded server's socket
+folder (which only that user may enter), or as ``nobody`` for a TCP server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connections, transaction
+from psycopg import sql
+
+from qiro import tenant_context
+from qiro.db.backends.runtime import base as runtime_base
+from sysauth.models import User
+from tenants.models import Company
+from tests.conftest import PASSWORD, CompanyWithUsers
+
+
+def find_pgbouncer() -> str | None:
+    found = shutil.which("pgbouncer")
+    if found is None and os.access("/usr/sbin/pgbouncer", os.X_OK):
+        found = "/usr/sbin/pgbouncer"
+    return found
+
+
+PGBOUNCER = find_pgbouncer()
+pytestmark = pytest.mark.skipif(
+    PGBOUNCER is None,
+    reason="no pgbouncer binary on PATH or in /usr/sbin (Debian: apt-get install pgbouncer)",
+)
+
+ROUNDS = 12  # requests per company in the interleaving test
+RENDER_CONTEXT_SQL = runtime_base.render_context_sql  # the real one, before any monkeypatch
+STARTUP_SECONDS = 15
+
+CONFIG = """\
+[databases]
+{alias} = host={host} port={port} dbname={dbname}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {listen_port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {folder}/users.txt
+pool_mode = transaction
+default_pool_size = 1
+min_pool_size = 0
+reserve_pool_size = 0
+max_db_connections = 1
+max_client_conn = 8
+query_wait_timeout = 30
+server_reset_query =
+logfile = {folder}/pgbouncer.log
+"""
+
+
+@dataclass(frozen=True)
+class Bouncer:
+    port: int
+    dbname: str
+    runtime_user: str
+    # search_path of a fresh server session of the runtime role (the default)
+    fresh_search_path: str
+
+    def settings_for(self, alias: str) -> dict[str, Any]:
+        """The settings of ``alias`` (a runtime alias), pointed at PgBouncer."""
+        settings_dict = copy.deepcopy(connections[alias].settings_dict)
+        settings_dict.pop("QIRO_EMBEDDED_DATA_DIR", None)  # else the backend resets HOST
+        settings_dict.update(HOST="127.0.0.1", PORT=str(self.port), NAME=self.dbname)
+        return settings_dict
+
+    def raw_connection(self) -> psycopg.Connection[Any]:
+        """A client of PgBouncer that sets no context at all (not Django's backend)."""
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            dbname=self.dbname,
+            user=self.runtime_user,
+            autocommit=True,
+            prepare_threshold=None,
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def server_address() -> tuple[str, int, str]:
+    """Host (a socket folder or an address), port and database of the test database."""
+    owner = connections["owner"]
+    owner.ensure_connection()
+    info = owner.connection.info
+    return info.host, info.port, info.dbname
+
+
+def run_as(host: str) -> str | None:
+    """The user PgBouncer switches to when started by root (it refuses to run as root)."""
+    if os.geteuid() != 0:
+        return None
+    if host.startswith("/"):  # a Unix socket folder, readable by its owner only
+        return pwd.getpwuid(os.stat(host).st_uid).pw_name
+    return "nobody"
+
+
+@contextlib.contextmanager
+def running_pgbouncer(host: str, port: int, dbname: str, users: list[str]) -> Iterator[int]:
+    assert PGBOUNCER is not None
+    folder = Path(tempfile.mkdtemp(prefix="qiro-pgbouncer-"))
+    listen_port = free_port()
+    (folder / "users.txt").write_text("".join(f'"{user}" ""\n' for user in users))
+    (folder / "pgbouncer.ini").write_text(
+        CONFIG.format(
+            alias=dbname, host=host, port=port, dbname=dbname, listen_port=listen_port,
+            folder=folder,
+        )
+    )  # fmt: skip
+    command = [PGBOUNCER, str(folder / "pgbouncer.ini")]
+    user = run_as(host)
+    if user is not None:
+        account = pwd.getpwnam(user)
+        for path in (folder, *folder.iterdir()):
+            os.chown(path, account.pw_uid, account.pw_gid)
+        command[1:1] = ["-u", user]
+    with open(folder / "stderr.log", "w") as stderr:
+        process = subprocess.Popen(command, stdout=stderr, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                logs = [(folder / name) for name in ("stderr.log", "pgbouncer.log")]
+                text = "\n".join(p.read_text(errors="replace") for p in logs if p.exists())
+                pytest.fail(f"pgbouncer did not start ({' '.join(command)}):\n{text}")
+            try:
+                socket.create_connection(("127.0.0.1", listen_port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield listen_port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def pgbouncer(live_db: None, two_companies: Any) -> Iterator[Bouncer]:
+    host, port, dbname = server_address()
+    runtime_user = connections["default"].settings_dict["USER"]
+    with running_pgbouncer(host, port, dbname, [runtime_user]) as listen_port:
+        # Read on the fresh server session, before any client of the test used it.
+        with psycopg.connect(
+            host="127.0.0.1", port=listen_port, dbname=dbname, user=runtime_user
+        ) as raw:
+            row = raw.execute("SELECT current_setting('search_path')").fetchone()
+        assert row is not None
+        yield Bouncer(listen_port, dbname, runtime_user, fresh_search_path=row[0])
+
+
+@contextlib.contextmanager
+def default_alias_through(bouncer: Bouncer) -> Iterator[runtime_base.DatabaseWrapper]:
+    """This thread's ``default`` alias goes through PgBouncer for the block.
+
+    A wrapper of the project's runtime backend, so ``company_context`` and the
+    ORM work as in a request; other threads keep their own connections.
+    """
+    wrapper = runtime_base.DatabaseWrapper(bouncer.settings_for("default"), "default")
+    previous = tenant_context.runtime_connection("default")
+    wrapper.set_tenant_context(previous.tenant_context)
+    connections["default"] = wrapper
+    try:
+        yield wrapper
+    finally:
+        wrapper.close()
+        connections["default"] = previous
+
+
+def server_session() -> tuple[int, str]:
+    """Backend pid of the server session and the company id it runs with (via the backend)."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid(), current_setting('qiro.company_id', true)")
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0]), str(row[1])
+
+
+def emails(member: CompanyWithUsers) -> set[str]:
+    return {member.owner.email, member.member.email}
+
+
+# --- (a) interleaved companies on one server connection -----------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    company: str
+    pid: int
+
+
+def requests_of(
+    member: CompanyWithUsers,
+    bouncer: Bouncer,
+    barrier: threading.Barrier,
+    turns: list[Turn],
+    lock: threading.Lock,
+) -> list[str]:
+    """ROUNDS requests of one company, each waiting for the other company's turn."""
+    findings: list[str] = []
+    name = member.company.schema_name
+    try:
+        with default_alias_through(bouncer), tenant_context.company_context(member.company):
+            for number in range(ROUNDS):
+                barrier.wait(timeout=60)
+                # A request in a transaction (the view), then statements in
+                # autocommit (as middleware and lazy loads run them).
+                with transaction.atomic(using="default"):
+                    seen = set(User.objects.values_list("email", flat=True))
+                    pid, company_id = server_session()
+                if seen != emails(member):
+                    findings.append(f"{name} #{number}: saw {sorted(seen)} in a transaction")
+                if company_id != str(member.company.pk):
+                    findings.append(f"{name} #{number}: ran as company {company_id!r}")
+                seen = set(User.objects.values_list("email", flat=True))
+                if seen != emails(member):
+                    findings.append(f"{name} #{number}: saw {sorted(seen)} in autocommit")
+                companies = set(Company.objects.values_list("pk", flat=True))
+                if companies != {member.company.pk}:
+                    findings.append(f"{name} #{number}: saw companies {sorted(companies)}")
+                with lock:
+                    turns.append(Turn(name, pid))
+    except BaseException:
+        barrier.abort()
+        raise
+    return findings
+
+
+def interleave(
+    a: CompanyWithUsers, b: CompanyWithUsers, bouncer: Bouncer
+) -> tuple[list[str], list[Turn]]:
+    """A's and B's requests at once, each on its own client of PgBouncer."""
+    barrier, lock = threading.Barrier(2), threading.Lock()
+    turns: list[Turn] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [
+            pool.submit(requests_of, member, bouncer, barrier, turns, lock) for member in (a, b)
+        ]
+        findings = [finding for future in futures for finding in future.result(timeout=300)]
+    return findings, turns
+
+
+def test_companies_interleaved_on_one_server_connection_see_only_their_rows(
+    pgbouncer, two_companies
+):
+    a, b = two_companies
+    findings, turns = interleave(a, b, pgbouncer)
+    assert findings == []
+    # The proof is only worth something if both really shared one server
+    # session, taking turns: one backend pid, and the company changed between
+    # requests (the barrier lets neither start a round before both ended the last).
+    assert len(turns) == 2 * ROUNDS
+    assert len({turn.pid for turn in turns}) == 1, turns
+    switches = sum(1 for one, two in itertools.pairwise(turns) if one.company != two.company)
+    assert switches >= ROUNDS, turns
+
+
+def session_level_sql(conn: psycopg.Connection[Any], context: tenant_context.TenantContext) -> str:
+    """The backend's context statements made session-level: the mistake to catch."""
+    return RENDER_CONTEXT_SQL(conn, context).replace("SET LOCAL ", "SET ")
+
+
+def test_a_context_set_once_per_connection_would_be_caught(pgbouncer, two_companies, monkeypatch):
+    """django-tenants' way (a session-level SET when the connection's tenant
+    changes) mixes the companies up behind a transaction pooler: the check sees it."""
+
+    def once_per_connection(self: Any, execute: Any, sql_text: Any, params: Any, many: bool,
+                            context: dict[str, Any]) -> Any:  # fmt: skip
+        wanted = session_level_sql(self.connection, self.tenant_context)
+        if getattr(self, "session_context", None) != wanted:
+            context["cursor"].cursor.execute(wanted)
+            self.session_context = wanted
+        return execute(sql_text, params, many, context)
+
+    monkeypatch.setattr(runtime_base.DatabaseWrapper, "_run_in_context", once_per_connection)
+    a, b = two_companies
+    findings, _ = interleave(a, b, pgbouncer)
+    other = {"acme": "@beta.example.kr", "beta": "@acme.example.kr"}
+    leaks = [f for f in findings if other[f.split(" ", 1)[0]] in f]
+    assert leaks, findings
+
+
+# --- (b) nothing is left on the pooled session --------------------------------------
+
+
+def rows_seen(raw: psycopg.Connection[Any], count: sql.SQL | sql.Composed) -> int:
+    """The count a statement returns; a refusal (no right on the table) sees nothing."""
+    try:
+        row = raw.execute(count).fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        return 0
+    assert row is not None
+    return int(row[0])
+
+
+def left_on_the_session(bouncer: Bouncer, member: CompanyWithUsers, pid: int) -> list[str]:
+    """What another client without context finds on the server session ``member`` used."""
+    findings = []
+    with bouncer.raw_connection() as raw:
+        row = raw.execute(
+            "SELECT pg_backend_pid(), current_setting('search_path'), "
+            "current_setting('qiro.company_id', true), current_setting('qiro.actor_id', true)"
+        ).fetchone()
+        assert row is not None
+        own_users = sql.SQL("SELECT count(*) FROM {}").format(
+            sql.Identifier(member.company.schema_name, "sysauth_user")
+        )
+        counts = [
+            rows_seen(raw, statement)
+            for statement in (
+                own_users,
+                sql.SQL("SELECT count(*) FROM sysauth_user"),
+                sql.SQL("SELECT count(*) FROM tenants_company"),
+            )
+        ]
+    session_pid, search_path, company_id, actor_id = row
+    if session_pid != pid:
+        findings.append(f"not the same server session ({session_pid} != {pid}): proves nothing")
+    if search_path != bouncer.fresh_search_path:
+        findings.append(f"search_path left as {search_path!r}")
+    if company_id:
+        findings.append(f"qiro.company_id left as {company_id!r}")
+    if actor_id:
+        findings.append(f"qiro.actor_id left as {actor_id!r}")
+    names = ("the company's users", "users on the search_path", "companies")
+    for label, count in zip(names, counts, strict=True):
+        if count:
+            findings.append(f"{label}: {count} rows seen without context")
+    return findings
+
+
+def work_of_a_company(bouncer: Bouncer, member: CompanyWithUsers) -> int:
+    """One request of ``member`` through PgBouncer: a transaction and an autocommit read."""
+    with (
+        default_alias_through(bouncer),
+        tenant_context.company_context(member.company, actor_id=member.owner.pk),
+    ):
+        with transaction.atomic(using="default"):
+            assert set(User.objects.values_list("email", flat=True)) == emails(member)
+            pid, company_id = server_session()
+            assert company_id == str(member.company.pk)
+        assert User.objects.count() == 2
+        assert server_session() == (pid, str(member.company.pk))
+    return pid
+
+
+def test_after_a_transaction_the_pooled_session_carries_no_context(pgbouncer, two_companies):
+    a, _ = two_companies
+    pid = work_of_a_company(pgbouncer, a)
+    assert left_on_the_session(pgbouncer, a, pid) == []
+
+
+def test_a_session_level_context_would_be_caught(pgbouncer, two_companies, monkeypatch):
+    """The same check fails for a backend that sets the context with plain ``SET``."""
+    a, _ = two_companies
+    monkeypatch.setattr(runtime_base, "render_context_sql", session_level_sql)
+    pid = work_of_a_company(pgbouncer, a)
+    findings = left_on_the_session(pgbouncer, a, pid)
+    assert any("qiro.company_id left" in f for f in findings), findings
+    assert any("the company's users: 2 rows" in f for f in findings), findings
+
+
+# --- (c) Django and psycopg 3 through a transaction pooler -------------------------
+
+
+def kept_by_the_session(bouncer: Bouncer) -> tuple[int, int, int]:
+    """Backend pid, prepared statements and open cursors of the pooled server session.
+
+    Read by another client: with one server connection it lands on the same
+    session, where anything a client kept would meet the next client.
+    """
+    with bouncer.raw_connection() as raw:
+        row = raw.execute(
+            "SELECT pg_backend_pid(), (SELECT count(*) FROM pg_prepared_statements), "
+            "(SELECT count(*) FROM pg_cursors)"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def test_orm_reads_and_writes_work_through_transaction_pooling(pgbouncer, two_companies):
+    a, _ = two_companies
+    with default_alias_through(pgbouncer) as wrapper, tenant_context.company_context(a.company):
+        assert wrapper.settings_dict["DISABLE_SERVER_SIDE_CURSORS"] is True
+        pid, _ = server_session()
+        # More runs of one query than psycopg's prepare threshold (5): were
+        # statements prepared on the server, the pooled session would keep them.
+        for _ in range(8):
+            assert User.objects.filter(email=a.member.email).count() == 1
+        # Half-way through an iterator, no cursor is held open on the server
+        # (a WITH HOLD cursor would be, and could be fetched from another client's
+        # server connection under a bigger pool).
+        rows = User.objects.order_by("email").iterator(chunk_size=1)
+        assert next(rows).email == min(emails(a))
+        assert kept_by_the_session(pgbouncer) == (pid, 0, 0)
+        assert [u.email for u in rows] == sorted(emails(a))[1:]
+        # Writes: autocommit, a transaction, a savepoint rolled back.
+        user = User.objects.create_user("pooled@acme.example.kr", PASSWORD, full_name="풀")
+        with transaction.atomic(using="default"):
+            User.objects.filter(pk=user.pk).update(full_name="풀링")
+            with contextlib.suppress(RuntimeError), transaction.atomic(using="default"):
+                User.objects.filter(pk=user.pk).update(full_name="되돌림")
+                raise RuntimeError("roll back to the savepoint")
+        user.refresh_from_db()
+        assert (user.full_name, user.company_id) == ("풀링", a.company.pk)
+        user.delete()
+        assert not User.objects.filter(email="pooled@acme.example.kr").exists()
+    assert kept_by_the_session(pgbouncer) == (pid, 0, 0)
