@@ -144,6 +144,14 @@ def _runtime_database(owner: dict[str, Any], role: str) -> dict[str, Any]:
         "OPTIONS": dict(owner.get("OPTIONS", {})),
         "TEST": {"NAME": None},
     }
+    # A connection pooler in transaction mode may sit in front of the runtime
+    # roles only (docs/scaling.md); the owner keeps its own session.
+    host = env.str("QIRO_RUNTIME_DB_HOST", default="")
+    port = env.str("QIRO_RUNTIME_DB_PORT", default="")
+    if host or port:
+        config["HOST"] = host or owner["HOST"]
+        config["PORT"] = port or owner["PORT"]
+        config.pop("QIRO_EMBEDDED_DATA_DIR", None)
     return config
 
 
