@@ -228,6 +228,8 @@ class VerificationRunAdmin(ReadOnlyAdmin):
 class DeploymentAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "status", "backup", "started_at", "finished_at")
     list_filter = ("status",)
+    # The backup may be empty, so Django's own select_related() would not follow it.
+    list_select_related = ("backup",)
     readonly_fields = (
         "status", "operation", "backup", "verification", "steps", "reason", "started_at",
         "finished_at",

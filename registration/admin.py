@@ -41,6 +41,10 @@ class ReviewEventInline(admin.TabularInline):
     fields = ("created_at", "decision", "actor", "reason")
     readonly_fields = fields
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReviewEvent]:
+        # Each row shows its reviewer: joined, not fetched per row.
+        return super().get_queryset(request).select_related("actor")
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
