@@ -1,4 +1,11 @@
-"""Make a database ready: roles, migrations in every schema, grants, a platform admin."""
+"""Make a database ready: roles, migrations in every schema, grants, a platform admin.
+
+Run on every start (``serve``), so it migrates only what needs it: the public
+schema always (its ``post_migrate`` work, e.g. token partitions ahead, is
+wanted on each start), company schemas only when ``qiro.migration_state``
+finds one lacking a migration (one set-based query over all of them).
+``--all-schemas`` migrates every company schema as ``migrate_schemas`` does.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from qiro.db.roles import apply_public_grants, ensure_roles, role_name
+from qiro.db.roles import (
+    RUNTIME_ROLES,
+    apply_company_schema_grants,
+    apply_public_grants,
+    ensure_roles,
+    role_name,
+)
+from qiro.migration_state import company_migration_state, company_schemas
 from qiro.tenant_context import owner_context
 
 OWNER = "owner"
@@ -18,13 +32,19 @@ OWNER = "owner"
 
 class Command(BaseCommand):
     help = (
-        "Create the runtime roles, migrate the public and every company schema, "
-        "apply grants and make sure a platform administrator exists. Idempotent."
+        "Create the runtime roles, migrate the public schema and every company schema "
+        "that lacks a migration, apply grants and make sure a platform administrator "
+        "exists. Idempotent."
     )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--no-superuser", action="store_true", help="Do not create a platform administrator."
+        )
+        parser.add_argument(
+            "--all-schemas",
+            action="store_true",
+            help="Run the migrations of every company schema, even those already up to date.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,13 +59,13 @@ class Command(BaseCommand):
                     "The DATABASE_URL user must be a superuser or have BYPASSRLS: it owns the "
                     "tables, which force row-level security on everyone else."
                 )
-            ensure_roles(cursor)
-        # django-tenants lists the company schemas through the ORM: as the owner,
-        # or the runtime role (no context, no companies) would hide them all.
-        with owner_context():
-            call_command(
-                "migrate_schemas", interactive=False, verbosity=max(options["verbosity"] - 1, 0)
+            cursor.execute(
+                "SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)",
+                [[role_name(kind) for kind in RUNTIME_ROLES]],
             )
+            roles_made = cursor.fetchone()[0] < len(RUNTIME_ROLES)
+            ensure_roles(cursor)
+        self._migrate(options, roles_made=roles_made)
         connection.set_schema_to_public()  # type: ignore[attr-defined]
         with connection.cursor() as cursor:
             apply_public_grants(cursor)
@@ -56,6 +76,50 @@ class Command(BaseCommand):
             )
         if not options["no_superuser"]:
             self._ensure_platform_admin()
+
+    def _migrate(self, options: dict[str, Any], *, roles_made: bool) -> None:
+        """The public schema, then the company schemas that need it (or all of them)."""
+        verbosity = max(options["verbosity"] - 1, 0)
+        connection = connections[OWNER]
+        # django-tenants lists the company schemas through the ORM: as the owner,
+        # or the runtime role (no context, no companies) would hide them all.
+        with owner_context():
+            if options["all_schemas"]:
+                call_command("migrate_schemas", interactive=False, verbosity=verbosity)
+                connection.set_schema_to_public()  # type: ignore[attr-defined]
+                with connection.cursor() as cursor:
+                    count = len(company_schemas(cursor))
+                if options["verbosity"] >= 1:
+                    self.stdout.write(f"Company schemas: {count} migrated (--all-schemas).")
+                return
+            call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
+            connection.set_schema_to_public()  # type: ignore[attr-defined]
+            with connection.cursor() as cursor:
+                state = company_migration_state(cursor)
+            for schema, missing in state.outdated.items():
+                if options["verbosity"] >= 2:
+                    shown = ", ".join(sorted(f"{app}.{name}" for app, name in missing)[:5])
+                    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+                    self.stdout.write(f"Migrating {schema}, which lacks {shown}{more}.")
+                # Re-applies the schema's grants too (post_migrate).
+                call_command(
+                    "migrate_schemas",
+                    schema_name=schema,
+                    tenant=True,
+                    interactive=False,
+                    verbosity=verbosity,
+                )
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
+        if roles_made and state.up_to_date:
+            # A runtime role made just now has no rights in the schemas not migrated above.
+            with connection.cursor() as cursor:
+                for schema in state.up_to_date:
+                    apply_company_schema_grants(cursor, schema)
+        if options["verbosity"] >= 1:
+            self.stdout.write(
+                f"Company schemas: {len(state.up_to_date)} up to date, "
+                f"{len(state.outdated)} migrated."
+            )
 
     def _ensure_platform_admin(self) -> None:
         from sysauth.models import User
