@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from qiro.admin_sites import ReadOnlyAdmin, company_admin, platform_admin
-from sysauth import services
+from sysauth import selectors, services
 from sysauth.forms import (
     CompanyAdminAuthenticationForm,
     PlatformAdminAuthenticationForm,
@@ -36,6 +36,7 @@ from sysauth.models import (
     SessionStatus,
     User,
     UserRole,
+    UserType,
 )
 
 # Sign-in on both admin sites is throttled (failures counted in the host's schema).
@@ -118,7 +119,7 @@ class SessionInline(admin.TabularInline):
 
 @admin.register(User, site=company_admin)
 class CompanyUserAdmin(RefusalsAsMessages):
-    list_display = ("email", "full_name", "is_active", "last_login", "date_joined")
+    list_display = ("email", "full_name", "roles", "is_active", "last_login", "date_joined")
     list_filter = ("is_active", "user_roles__role")
     search_fields = ("email", "full_name")
     ordering = ("email",)
@@ -129,6 +130,19 @@ class CompanyUserAdmin(RefusalsAsMessages):
     readonly_fields = ("is_active", "last_login", "date_joined")
     inlines = (UserRoleInline, SessionInline)
     actions = ("deactivate", "send_password_reset", "revoke_sessions")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        # The page's users with their role names, in the list's one query.
+        return super().get_queryset(request).annotate(role_names=selectors.role_names())
+
+    @admin.display(description=_("roles"))
+    def roles(self, user: User) -> str:
+        names = getattr(user, "role_names", None)
+        if names is None:  # not from the list's queryset
+            names = selectors.roles_of(user=user)
+        # The default roles are named like the user types: shown translated.
+        types = dict(UserType.choices)
+        return ", ".join(str(types.get(name, name)) for name in names)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

@@ -29,15 +29,21 @@ def users_with_role(*, role: Role) -> QuerySet[User]:
     return User.objects.filter(user_roles__role=role)
 
 
-def users_with_roles() -> QuerySet[User]:
-    """Users with the sorted names of their roles as ``role_names``.
+def role_names() -> ArraySubquery:
+    """The sorted names of the outer user's roles, as an annotation.
 
     A correlated ``ARRAY(SELECT ...)`` per user rather than a GROUP BY over the
     join: a page of users ordered by e-mail is read from the e-mail index and
     only that page's roles are looked up, whatever the company's size.
     """
-    names = Role.objects.filter(user_roles__user=OuterRef("pk")).order_by("name").values("name")
-    return User.objects.annotate(role_names=ArraySubquery(names))
+    return ArraySubquery(
+        Role.objects.filter(user_roles__user=OuterRef("pk")).order_by("name").values("name")
+    )
+
+
+def users_with_roles() -> QuerySet[User]:
+    """Users with the sorted names of their roles as ``role_names``, in one query."""
+    return User.objects.annotate(role_names=role_names())
 
 
 def recent_permission_changes(*, days: int = 30) -> QuerySet[RolePermissionHistory]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection, connections
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from qiro import tenant_context
 from sysauth import selectors, services
 from sysauth.models import Role, RolePermission, RolePermissionHistory, UserRole
+from tests.sysauth.conftest import sign_in
 
 
 def test_users_with_roles_names_each_users_roles_in_one_query(live_db, company, other_company):
@@ -59,3 +61,21 @@ def test_recent_permission_changes_keeps_to_the_window_newest_first(live_db, com
     with tenant_context.company_context(company.company):
         assert not selectors.recent_permission_changes(days=30).filter(pk__in=ids).exists()
         UserRole.objects.filter(user=company.owner, role=member).delete()
+
+
+def test_the_company_users_list_shows_each_users_roles(live_db, company):
+    browser = Client()
+    sign_in(browser, company.host, company.owner.email)
+    with translation.override("en"):
+        page = browser.get(
+            "/admin/sysauth/user/", HTTP_HOST=company.host, HTTP_ACCEPT_LANGUAGE="en"
+        )
+    assert page.status_code == 200
+    rows = {
+        row.split("</th>")[0]: row
+        for row in page.content.decode().split('<th class="field-email">')[1:]
+    }
+    owner_row = next(r for key, r in rows.items() if company.owner.email in key)
+    member_row = next(r for key, r in rows.items() if company.member.email in key)
+    assert '<td class="field-roles">Owner</td>' in owner_row
+    assert '<td class="field-roles">Member</td>' in member_row
