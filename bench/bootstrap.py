@@ -32,11 +32,6 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
 
-# Some bench scripts are named like standard modules (bench/http.py would hide
-# ``http``): with _common imported, this folder leaves the path.
-BENCH = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != BENCH]
-
 SUFFIX = "_bench_bootstrap"
 
 
