@@ -383,9 +383,12 @@ class UserRoleAdmin(RefusalsAsMessages):
 @admin.register(Session, site=company_admin)
 class SessionAdmin(admin.ModelAdmin):
     list_display = ("user", "status", "ip_address", "user_agent", "last_seen_at", "expires_at")
-    list_filter = ("status", ("user", admin.RelatedOnlyFieldListFilter))
+    # A user is found by searching the e-mail: a "by user" sidebar would list
+    # every signed-in user of the company (tens of thousands) on each page view.
+    list_filter = ("status",)
     search_fields = ("user__email", "ip_address")
     list_select_related = ("user", "revoked_by")
+    show_full_result_count = False
     fields = (
         "user",
         "status",
@@ -486,18 +489,17 @@ class RolePermissionHistoryAdmin(ReadOnlyAdmin):
     """Read-only: the rows are written by the database trigger, never by hand.
 
     Millions of rows: the list is not counted twice (``show_full_result_count``)
-    and, unfiltered, not counted at all (``EstimatedCountPaginator``).
+    and, unfiltered, not counted at all (``EstimatedCountPaginator``); no
+    filter reads the whole table to draw itself.
     """
 
     list_display = ("changed_at", "operation", "table_name", "role", "user", "permission", "actor")
-    list_filter = (
-        "role",
-        ("user", admin.RelatedOnlyFieldListFilter),
-        "operation",
-        ("changed_at", admin.DateFieldListFilter),
-    )
+    # No "by user" sidebar and no date hierarchy: both read every row of the
+    # history on each page view (about 1 s and 0.7 s at three million rows).
+    # Users are found by searching their e-mail; dates by the period filter,
+    # which needs no query.
+    list_filter = ("role", "operation", ("changed_at", admin.DateFieldListFilter))
     search_fields = ("user__email", "permission")
-    date_hierarchy = "changed_at"
     list_select_related = ("role", "user", "actor")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
