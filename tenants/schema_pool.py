@@ -1,10 +1,20 @@
 """A warm pool of ready company schemas, renamed to a company's name at approval.
 
-Building a schema by running every migration takes seconds; renaming a
-ready one takes milliseconds. Pool schemas are named ``qiro_pool_<hex>`` and
-carry in ``COMMENT ON SCHEMA`` the fingerprint of the company-schema
-migrations they were built with: after a deploy adds migrations, older pool
-schemas are never handed out, and ``fill_schema_pool`` replaces them.
+Building a schema by running every migration takes about half a second (much
+more under load); renaming a ready one takes milliseconds. Pool schemas are
+named ``qiro_pool_<hex>`` and carry in ``COMMENT ON SCHEMA`` the fingerprint of
+the company-schema migrations they were built with: after a deploy adds
+migrations, older pool schemas are never handed out, and ``fill_schema_pool``
+replaces them.
+
+A fill runs the migrations for one schema at most. That schema (or, if the
+pool already holds one built with today's migrations, that one) is the
+template: ``pg_dump --schema-only`` writes its DDL once, and every other new
+schema is that script with the template's name replaced, replayed in ONE
+transaction together with the template's migration records, row security,
+grants and the fingerprint comment. A clone is thus either whole and ready or
+absent. Without a usable ``pg_dump`` the fill builds every schema by
+migrations, as before, and logs a warning.
 
 Pool schemas hold no rows. They are not companies: the verification of
 orphan schemas must skip ``POOL_SCHEMA_LIKE``.
@@ -12,21 +22,31 @@ orphan schemas must skip ``POOL_SCHEMA_LIKE``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
+import re
 import secrets
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections, transaction
 from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
+from deployments import pg
 from qiro.db.roles import apply_company_schema_grants
 from qiro.rls import reapply_for_schema
 from qiro.tenant_context import OWNER_ALIAS
+
+logger = logging.getLogger(__name__)
 
 POOL_SCHEMA_PREFIX = "qiro_pool_"
 POOL_SCHEMA_LIKE = "qiro\\_pool\\_%"
@@ -35,6 +55,11 @@ COMMENT_PREFIX = "qiro-pool:"
 # BUILD_TIMEOUT seconds was interrupted and is dropped by the next fill.
 BUILDING_PREFIX = "qiro-pool-building:"
 BUILD_TIMEOUT = 3600
+# The only names a template may have: a random token that no other identifier,
+# keyword or literal of a dump can contain as a whole word.
+POOL_NAME_RE = re.compile(r"qiro_pool_[0-9a-f]{12}")
+# psql meta-commands pg_dump writes around its script (the server knows no such statement).
+PSQL_ONLY_LINES = ("\\restrict ", "\\unrestrict ")
 
 
 @cache
@@ -121,13 +146,187 @@ def _build_in_progress(comment: str) -> bool:
     return time.time() - int(started) < BUILD_TIMEOUT
 
 
-def fill_schema_pool(*, size: int | None = None) -> list[str]:
-    """Drop outdated pool schemas and build new ones until ``size`` are ready.
+def _secure(cursor: Any, schema_name: str) -> None:
+    """Row security and the runtime role's rights, as provisioning applies them (batched)."""
+    from tenants.provisioning import StatementBatch  # provisioning imports this module
 
-    Each new schema is fully migrated, has its row security and grants, and
-    only then gets its fingerprint comment: a schema whose build failed or was
-    interrupted is never handed out, and is dropped by a later fill once its
-    build is older than ``BUILD_TIMEOUT`` (a concurrent fill's build is left alone).
+    batch = StatementBatch(cursor)
+    reapply_for_schema(batch, schema_name)
+    apply_company_schema_grants(batch, schema_name)
+    batch.flush()
+
+
+def _mark_ready(cursor: Any, schema_name: str) -> None:
+    """The fingerprint comment: from now on the schema may be handed out."""
+    cursor.execute(
+        sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
+            sql.Identifier(schema_name), sql.Literal(COMMENT_PREFIX + migrations_fingerprint())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Template:
+    """What new pool schemas are cloned from: a ready schema's DDL and migration records."""
+
+    name: str
+    ddl: str  # pg_dump --schema-only of ``name``, without psql meta-commands
+    migrations: list[tuple[str, str, datetime]]  # (app, name, applied), in order
+
+    def ddl_for(self, new_name: str) -> str:
+        """The script with the template's name replaced by ``new_name`` wherever it stands.
+
+        A whole identifier only, bare or quoted, in qualified names and in
+        literals alike (e.g. a ``regclass`` default); never part of a longer
+        name. Pool names are random tokens, so nothing else can match.
+        """
+        if not POOL_NAME_RE.fullmatch(self.name) or not POOL_NAME_RE.fullmatch(new_name):
+            raise ValueError(f"not pool schema names: {self.name!r}, {new_name!r}")
+        token = re.compile(rf"(?<![\w$]){re.escape(self.name)}(?![\w$])")
+        return token.sub(lambda _: new_name, self.ddl)
+
+
+def pg_dump_tool() -> pg.Tool | None:
+    """The pg_dump for this server, or None (logged) when there is none."""
+    with connections[OWNER_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version_num')::int")
+        major = int(cursor.fetchone()[0]) // 10000
+    try:
+        return pg.find_tool("pg_dump", major)
+    except pg.ToolNotFound as error:
+        logger.warning("Schema pool: no pg_dump, every schema is built by migrations: %s", error)
+        return None
+
+
+def dump_template(tool: pg.Tool, schema_name: str, cursor: Any) -> Template:
+    """Read ``schema_name``'s DDL (``pg_dump``, as the owner) and its migration records.
+
+    The caller makes sure nobody renames or alters the schema meanwhile.
+    """
+    dumped = pg.run_tool(tool, ["--schema-only", "--strict-names", "--schema", schema_name]).stdout
+    ddl = "\n".join(line for line in dumped.splitlines() if not line.startswith(PSQL_ONLY_LINES))
+    if f"\nCREATE SCHEMA {schema_name};\n" not in ddl:
+        raise RuntimeError(f"pg_dump wrote no CREATE SCHEMA for {schema_name}")
+    cursor.execute(
+        sql.SQL("SELECT app, name, applied FROM {} ORDER BY id").format(
+            sql.Identifier(schema_name, "django_migrations")
+        )
+    )
+    migrations = [tuple(row) for row in cursor.fetchall()]
+    if not migrations:
+        raise RuntimeError(f"{schema_name} has no migration records")
+    return Template(schema_name, ddl, migrations)
+
+
+def clone_schema(conn: psycopg.Connection[Any], template: Template, schema_name: str) -> None:
+    """Create ``schema_name`` as a copy of the template, ready for the pool, in ONE transaction.
+
+    The replayed DDL (schema, types, functions, tables, identity sequences
+    starting afresh, constraints, indexes, triggers, policies with ENABLE and
+    FORCE, grants), the template's migration records, row security and grants
+    re-applied, and the fingerprint comment commit together: an interruption
+    leaves no schema, and no fill ever sees it half made.
+
+    ``conn`` is the fill's own owner connection, never Django's: the script's
+    session settings (it empties the search path) stay on it.
+    """
+    apps, names, applied = (list(column) for column in zip(*template.migrations, strict=True))
+    with conn.transaction(), conn.cursor() as cursor:
+        cursor.execute(template.ddl_for(schema_name).encode())
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO {} (app, name, applied) SELECT m.app, m.name, m.applied "
+                "FROM unnest(%s::text[], %s::text[], %s::timestamptz[]) "
+                "WITH ORDINALITY AS m(app, name, applied, position) ORDER BY m.position"
+            ).format(sql.Identifier(schema_name, "django_migrations")),
+            [apps, names, applied],
+        )
+        _secure(cursor, schema_name)
+        _mark_ready(cursor, schema_name)
+
+
+def _reuse_template(
+    conn: psycopg.Connection[Any], tool: pg.Tool, candidates: list[str]
+) -> Template | None:
+    """Dump a ready pool schema as the template, or None if none can be held still.
+
+    A shared advisory lock on the name keeps ``take_schema`` (which needs it
+    exclusively) from renaming the schema while pg_dump reads it; concurrent
+    fills may share it.
+    """
+    with conn.transaction(), conn.cursor() as cursor:
+        for name in candidates:
+            if not POOL_NAME_RE.fullmatch(name):
+                continue
+            cursor.execute("SELECT pg_try_advisory_xact_lock_shared(hashtext(%s))", [name])
+            locked = cursor.fetchone()
+            if locked is None or not locked[0]:
+                continue
+            cursor.execute(
+                "SELECT 1 FROM pg_namespace n WHERE n.nspname = %s "
+                "AND obj_description(n.oid, 'pg_namespace') = %s",
+                [name, COMMENT_PREFIX + migrations_fingerprint()],
+            )
+            if cursor.fetchone() is None:
+                continue  # handed out (or replaced) since it was listed
+            return dump_template(tool, name, cursor)
+    return None
+
+
+class _Fill:
+    """The state of one fill: the pg_dump to use (None: migrations only), its connection."""
+
+    def __init__(self, tool: pg.Tool | None, stack: contextlib.ExitStack) -> None:
+        self.tool = tool
+        self.stack = stack
+        self.conn: psycopg.Connection[Any] | None = None
+        self.template: Template | None = None
+
+    def connection(self) -> psycopg.Connection[Any]:
+        if self.conn is None:
+            self.conn = self.stack.enter_context(pg.connect())
+        return self.conn
+
+    def dump_or_give_up(self, dump: Callable[[], Template | None]) -> Template | None:
+        """Run ``dump()``; if pg_dump fails, warn and fill the rest by migrations."""
+        try:
+            return dump()
+        except RuntimeError as error:
+            logger.warning("Schema pool: pg_dump failed, building by migrations: %s", error)
+            self.tool = None
+            return None
+
+    def build_with_migrations(self, name: str, *, as_template: bool) -> None:
+        """One ready schema by migrations; dumped as the template before it is marked ready."""
+        connection = connections[OWNER_ALIAS]
+        try:
+            build_schema_with_migrations(name, comment=f"{BUILDING_PREFIX}{int(time.time())}")
+            with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
+                _secure(cursor, name)
+            tool = self.tool
+            if as_template and tool is not None:
+                # Still marked as being built: no provisioning takes it meanwhile.
+                with connection.cursor() as cursor:
+                    self.template = self.dump_or_give_up(lambda: dump_template(tool, name, cursor))
+            with connection.cursor() as cursor:
+                _mark_ready(cursor, name)
+        except BaseException:
+            drop_schema(name)
+            raise
+
+
+def fill_schema_pool(*, size: int | None = None, clone: bool = True) -> list[str]:
+    """Drop outdated pool schemas and make new ones until ``size`` are ready.
+
+    With ``clone`` (and a pg_dump for the server), one schema is built by
+    migrations, or an existing ready one is reused, as the template, and the
+    others are cloned from it (see ``clone_schema``); otherwise each is built by
+    migrations. A schema built by migrations carries its being-built mark from
+    the transaction that creates it until it is migrated, secured and given its
+    fingerprint comment: one whose build failed or was interrupted is never
+    handed out, and is dropped by a later fill once its build is older than
+    ``BUILD_TIMEOUT`` (a concurrent fill's build is left alone). Returns the
+    names made, in order (a template built here comes first).
     """
     target = settings.QIRO_SCHEMA_POOL_SIZE if size is None else size
     connection = connections[OWNER_ALIAS]
@@ -143,22 +342,23 @@ def fill_schema_pool(*, size: int | None = None) -> list[str]:
     for name, comment in comments.items():
         if name not in current and not _build_in_progress(comment):
             drop_schema(name)
+    missing = max(0, target - len(current))
     built: list[str] = []
-    for _ in range(max(0, target - len(current))):
-        name = POOL_SCHEMA_PREFIX + secrets.token_hex(6)
-        try:
-            build_schema_with_migrations(name, comment=f"{BUILDING_PREFIX}{int(time.time())}")
-            with connection.cursor() as cursor:
-                reapply_for_schema(cursor, name)
-                apply_company_schema_grants(cursor, name)
-                cursor.execute(
-                    sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
-                        sql.Identifier(name),
-                        sql.Literal(COMMENT_PREFIX + migrations_fingerprint()),
-                    )
-                )
-        except BaseException:
-            drop_schema(name)
-            raise
-        built.append(name)
+    if not missing:
+        return built
+    with contextlib.ExitStack() as stack:
+        fill = _Fill(pg_dump_tool() if clone else None, stack)
+        tool = fill.tool
+        if tool is not None and current:
+            conn = fill.connection()
+            fill.template = fill.dump_or_give_up(
+                lambda: _reuse_template(conn, tool, sorted(current))
+            )
+        while len(built) < missing:
+            name = POOL_SCHEMA_PREFIX + secrets.token_hex(6)
+            if fill.template is None:
+                fill.build_with_migrations(name, as_template=missing - len(built) > 1)
+            else:
+                clone_schema(fill.connection(), fill.template, name)
+            built.append(name)
     return built

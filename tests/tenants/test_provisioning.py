@@ -74,8 +74,15 @@ def test_a_pool_schema_becomes_an_active_company_with_its_administrator(live_db)
 
 
 def test_a_fast_provisioned_schema_equals_a_migrated_one(live_db):
-    schema_pool.fill_schema_pool(size=1)
-    provision("fastcopy", "4012345671")
+    """From a cloned pool schema (the fill's template, built by migrations, is dropped first)."""
+    with connections["owner"].cursor() as cursor:
+        for name in schema_pool.pool_schemas(cursor, current_only=False):
+            schema_pool.drop_schema(name)
+    template, _clone = schema_pool.fill_schema_pool(size=2)
+    schema_pool.drop_schema(template)
+    timings = provisioning.ProvisioningTimings()
+    provision("fastcopy", "4012345671", timings=timings)
+    assert timings.from_pool
     services.create_company_with_migrations(
         name="느린 회사", business_registration_number="5012345678", schema_name="slowcopy",
         domain="slowcopy.localhost",
