@@ -245,14 +245,92 @@ def run(scale: str, runs: int, show_plans: bool) -> dict[str, Any]:
     return {"rows": rows, "extra": extra, "plans": plans}
 
 
+POLICY_TABLES = ("sysauth_user", "sysauth_userrole", "sysauth_role")
+
+
+def _set_policy_form(schema: str, per_row: bool) -> None:
+    """The isolation policy of the user tables in ``schema``, per row or once (as shipped)."""
+    from django.db import connections
+    from psycopg import sql
+
+    from qiro.rls import COMPANY_SETTING_SQL, CURRENT_COMPANY_SQL, ISOLATION_POLICY
+
+    value = COMPANY_SETTING_SQL if per_row else CURRENT_COMPANY_SQL
+    check = sql.SQL("company_id = ") + sql.SQL(value)  # a constant of our own
+    with connections["owner"].cursor() as cursor:
+        for table in POLICY_TABLES:
+            cursor.execute(
+                sql.SQL("ALTER POLICY {} ON {} USING ({}) WITH CHECK ({})").format(
+                    sql.Identifier(ISOLATION_POLICY), sql.Identifier(schema, table), check, check
+                )
+            )
+
+
+def policy_forms(company: Any, runs: int) -> dict[str, Any]:
+    """The policy's setting read once per statement (shipped) vs once per row.
+
+    The same two queries as the runtime role, in alternating blocks, with the
+    policies of the user tables switched between the two forms by the owner.
+    """
+    from qiro import tenant_context
+
+    labels = {"company: user count": True, "company: users+roles": False}
+    samples: dict[str, list[float]] = {}
+    plans: dict[str, str] = {}
+    blocks = 10
+    try:
+        for block in range(blocks * 2):
+            per_row = block % 2 == 0
+            form = "per row" if per_row else "once (InitPlan)"
+            _set_policy_form(company.schema_name, per_row)
+            with tenant_context.company_context(company):
+                for name, count in labels.items():
+                    build = querysets("default")[name]
+                    key = f"{name} | policy {form}"
+                    if block < 2:
+                        plans[key] = plan_text("default", build(), count=count)
+                    values = samples.setdefault(key, [])
+                    for _ in range(max(1, runs // blocks)):
+                        values.append(execution_ms("default", build(), count=count))
+    finally:
+        _set_policy_form(company.schema_name, per_row=False)
+    rows = {key: _common.summary(values) for key, values in samples.items()}
+    ratios = {
+        name: round(
+            rows[f"{name} | policy per row"]["p50_ms"]
+            / rows[f"{name} | policy once (InitPlan)"]["p50_ms"],
+            3,
+        )
+        for name in labels
+    }
+    return {"rows": rows, "per_row_over_once_p50": ratios, "plans": plans}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scale", choices=sorted(data.SCALES))
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--plans", action="store_true", help="print every query's plan")
+    parser.add_argument(
+        "--policy-forms",
+        action="store_true",
+        help="also compare the policy's setting read per row with the shipped once-per-statement",
+    )
     args = parser.parse_args()
     data.ensure_scale(args.scale)
     result = run(args.scale, args.runs, args.plans)
+    if args.policy_forms:
+        from qiro import tenant_context
+        from tenants.models import Company
+
+        with tenant_context.owner_context():
+            company = Company.objects.get(schema_name=result["extra"]["company"]["schema"])
+        forms = policy_forms(company, args.runs)
+        result["rows"] |= forms["rows"]
+        result["extra"]["policy_per_row_over_once_p50"] = forms["per_row_over_once_p50"]
+        result["plans"] |= {key: {"runtime role": text} for key, text in forms["plans"].items()}
+        if args.plans:
+            result["extra"]["plans"] = result["plans"]
     for name, by_role in result["plans"].items():
         for role, text in by_role.items():
             print(f"\n--- plan: {name} as the {role}\n{text}")
