@@ -51,6 +51,8 @@ class Company(TenantMixin):
         verbose_name = _("company")
         verbose_name_plural = _("companies")
         ordering = ["name"]
+        # The platform's list is read in this order, a page at a time.
+        indexes = [models.Index(fields=["name"], name="tenants_company_name")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=["provisioning", "active", "suspended"]),
