@@ -155,7 +155,7 @@ def check(name: str, rows: Any, company: Any, expected: dict[str, Any]) -> None:
         assert all(h.company_id == company.pk for h in rows)
 
 
-def run(scale: str, runs: int, show_plans: bool) -> dict[str, Any]:
+def run(scale: str, runs: int, show_plans: bool, only: list[str]) -> dict[str, Any]:
     from django.db.models import Sum
 
     from qiro import tenant_context
@@ -176,6 +176,8 @@ def run(scale: str, runs: int, show_plans: bool) -> dict[str, Any]:
     samples: dict[str, dict[str, list[float]]] = {}
     pairs = sides(company)
     for name, (with_rls, without) in pairs.items():
+        if only and name not in only:
+            continue
         count = name == "company: user count"
         build = {side.label: querysets(side.alias)[name] for side in (with_rls, without)}
         for side in (with_rls, without):
@@ -232,6 +234,7 @@ def run(scale: str, runs: int, show_plans: bool) -> dict[str, Any]:
             "met_exec": rows[f"{name} | exec rls"]["p50_ms"] <= ref,
         }
         for name, ref in REFERENCE_MS.items()
+        if name in samples
     }
     extra: dict[str, Any] = {
         "scale": scale,
@@ -311,6 +314,7 @@ def main() -> None:
     parser.add_argument("scale", choices=sorted(data.SCALES))
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--plans", action="store_true", help="print every query's plan")
+    parser.add_argument("--only", action="append", default=[], help="run only this query")
     parser.add_argument(
         "--policy-forms",
         action="store_true",
@@ -318,7 +322,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     data.ensure_scale(args.scale)
-    result = run(args.scale, args.runs, args.plans)
+    result = run(args.scale, args.runs, args.plans, args.only)
     if args.policy_forms:
         from qiro import tenant_context
         from tenants.models import Company
