@@ -132,16 +132,16 @@ class CompanyUserAdmin(RefusalsAsMessages):
     actions = ("deactivate", "send_password_reset", "revoke_sessions")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        # The page's users with their role names, in the list's one query.
-        return super().get_queryset(request).annotate(role_names=selectors.role_names())
+        # The page's roles in one more query for the page's users only. A
+        # correlated sub-select in the list's own query would also run for
+        # every row an OFFSET skips (110 ms on page 242 of 50,000 users).
+        return super().get_queryset(request).prefetch_related(selectors.ROLES_PREFETCH)
 
     @admin.display(description=_("roles"))
     def roles(self, user: User) -> str:
-        names = getattr(user, "role_names", None)
-        if names is None:  # not from the list's queryset
-            names = selectors.roles_of(user=user)
         # The default roles are named like the user types: shown translated.
         types = dict(UserType.choices)
+        names = sorted(assignment.role.name for assignment in user.user_roles.all())
         return ", ".join(str(types.get(name, name)) for name in names)
 
     def get_form(

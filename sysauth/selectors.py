@@ -5,10 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
-from sysauth.models import Role, RolePermission, RolePermissionHistory, Session, SessionStatus, User
+from sysauth.models import (
+    Role,
+    RolePermission,
+    RolePermissionHistory,
+    Session,
+    SessionStatus,
+    User,
+    UserRole,
+)
 
 
 def active_sessions_of(*, user: User) -> QuerySet[Session]:
@@ -29,12 +37,19 @@ def users_with_role(*, role: Role) -> QuerySet[User]:
     return User.objects.filter(user_roles__role=role)
 
 
+# The roles of a page of users, in one query for the page (``prefetch_related``).
+ROLES_PREFETCH = Prefetch("user_roles", queryset=UserRole.objects.select_related("role"))
+
+
 def role_names() -> ArraySubquery:
     """The sorted names of the outer user's roles, as an annotation.
 
     A correlated ``ARRAY(SELECT ...)`` per user rather than a GROUP BY over the
-    join: a page of users ordered by e-mail is read from the e-mail index and
-    only that page's roles are looked up, whatever the company's size.
+    join: the first page of users ordered by e-mail is read from the e-mail
+    index and only that page's roles are looked up, whatever the company's
+    size, in one query. Not for OFFSET pages: PostgreSQL computes the
+    sub-select for the rows an OFFSET skips too; page with ``ROLES_PREFETCH``
+    (as the company admin does) or by keyset instead.
     """
     return ArraySubquery(
         Role.objects.filter(user_roles__user=OuterRef("pk")).order_by("name").values("name")

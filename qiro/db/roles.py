@@ -9,7 +9,9 @@ platform  platform-admin role: DML on public tables (row policies still
 
 Role names come from the database aliases' ``USER`` (``<db>_app`` and
 ``<db>_platform`` unless set), so several databases can share one server.
-Everything here is idempotent: ``bootstrap`` and every migration run re-apply it.
+Everything here is idempotent and re-applied: by every migration run (``post_migrate``,
+for the schema migrated), and by ``bootstrap`` for the public schema and for any
+company schema it skipped while a runtime role was missing rights there.
 A model may narrow the runtime roles' rights on its table with
 ``runtime_privileges`` (e.g. an append-only history: ``("SELECT", "INSERT")``);
 that narrowing is applied after the broad grants, every time.
