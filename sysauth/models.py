@@ -208,6 +208,8 @@ class Session(models.Model):
                 condition=models.Q(status="active"),
                 name="sysauth_session_active_exp",
             ),
+            # the admin's list, most recently seen first, a page at a time
+            models.Index(fields=["-last_seen_at"], name="sysauth_session_recent"),
         ]
 
     def __str__(self) -> str:
