@@ -20,19 +20,12 @@ gunicorn, started here on a free 127.0.0.1 port: success rate and p50/p99.
 from __future__ import annotations
 
 import argparse
-import http.client
-import os
 import random
-import re
-import socket
-import subprocess
 import sys
-import threading
 import time
-from http.cookies import SimpleCookie
-from urllib.parse import urlencode
 
-from _common import ROOT, report, setup_django, summary, timed
+import http_load
+from _common import report, setup_django, summary, timed
 
 SCHEMA = "bench_sysauth"
 HOST = "bench-sysauth.localhost"
@@ -65,110 +58,16 @@ def build_users(count: int) -> None:
         cursor.execute("ANALYZE sysauth_userrole")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(  # noqa: S603 - a fixed command line
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "qiro.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--timeout",
-            "120",
-            "--backlog",
-            "512",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ},
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health/", headers={"Host": "localhost"})
-            if conn.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise SystemExit("gunicorn did not start")
-
-
-def sign_in(port: int, email: str, start: threading.Barrier) -> tuple[bool, float]:
-    """GET the form (CSRF cookie), wait for the others, then time the POST."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    conn.request("GET", "/accounts/login/", headers={"Host": HOST})
-    page = conn.getresponse()
-    body = page.read().decode()
-    cookies = SimpleCookie()
-    for header in page.headers.get_all("Set-Cookie") or []:
-        cookies.load(header)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-    conn.close()
-    start.wait()
-    began = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    conn.request(
-        "POST",
-        "/accounts/login/",
-        body=urlencode(
-            {
-                "username": email,
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": token.group(1) if token else "",
-            }
-        ),
-        headers={
-            "Host": HOST,
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": "; ".join(f"{k}={v.value}" for k, v in cookies.items()),
-            "Referer": f"http://{HOST}/accounts/login/",
-        },
-    )
-    response = conn.getresponse()
-    response.read()
-    elapsed = (time.perf_counter() - began) * 1000
-    signed_in = response.status == 302 and any(
-        "sessionid=" in h for h in response.headers.get_all("Set-Cookie") or []
-    )
-    conn.close()
-    return signed_in, elapsed
-
-
 def concurrent_logins(count: int, workers: int) -> tuple[int, list[float]]:
-    port = free_port()
-    process = start_gunicorn(port, workers)
-    results: list[tuple[bool, float]] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(count)
-
-    def one(n: int) -> None:
-        try:
-            outcome = sign_in(port, f"user{n}@bench.example", barrier)
-        except Exception:  # a refused or dropped connection is a failed sign-in
-            outcome = (False, float("nan"))
-        with lock:
-            results.append(outcome)
-
+    """``count`` members sign in at once through gunicorn (``http_load``'s)."""
+    port = http_load.free_port()
+    process = http_load.start_gunicorn(port, workers)
     try:
-        threads = [threading.Thread(target=one, args=(n,)) for n in range(1, count + 1)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        emails = [f"user{n}@bench.example" for n in range(1, count + 1)]
+        return http_load.logins(port, HOST, emails)
     finally:
         process.terminate()
         process.wait(timeout=30)
-    return sum(ok for ok, _ in results), [t for ok, t in results if ok]
 
 
 def main() -> None:
