@@ -71,6 +71,17 @@ def create_company_with_migrations(
 STATS_CHUNK = 500  # company schemas per statement
 
 
+SIZE_FEW = 20
+SIZE_TABLES_FEW = sql.SQL(
+    "LEFT JOIN pg_depend d ON d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid "
+    "AND d.classid = 'pg_class'::regclass "
+    "LEFT JOIN pg_class r ON r.oid = d.objid AND r.relkind IN ('r', 'm')"
+)
+SIZE_TABLES_MANY = sql.SQL(
+    "LEFT JOIN pg_class r ON r.relnamespace = n.oid AND r.relkind IN ('r', 'm')"
+)
+
+
 def refresh_company_stats(*, companies: Iterable[Company] | None = None) -> int:
     """Recompute the kept user count and schema size of companies (all by default).
 
@@ -85,19 +96,25 @@ def refresh_company_stats(*, companies: Iterable[Company] | None = None) -> int:
             queryset = queryset.filter(pk__in=[c.pk for c in companies])
         schemas = list(queryset.values_list("schema_name", flat=True))
         with connections[OWNER_ALIAS].cursor() as cursor:
+            # A few schemas' tables are found through pg_depend's index on the
+            # schema (pg_class has none: reading all of it for one company took
+            # 20 ms at a thousand schemas); many at once by one scan of pg_class.
+            tables = SIZE_TABLES_FEW if len(schemas) <= SIZE_FEW else SIZE_TABLES_MANY
             cursor.execute(
-                """
-                UPDATE public.tenants_company c
-                SET schema_size_bytes = s.bytes, stats_refreshed_at = now()
-                FROM (
-                    SELECT n.nspname, coalesce(sum(pg_total_relation_size(r.oid)), 0) AS bytes
-                    FROM pg_namespace n
-                    LEFT JOIN pg_class r ON r.relnamespace = n.oid AND r.relkind IN ('r', 'm')
-                    WHERE n.nspname = ANY(%s)
-                    GROUP BY n.nspname
-                ) s
-                WHERE c.schema_name = s.nspname
-                """,
+                sql.SQL(
+                    """
+                    UPDATE public.tenants_company c
+                    SET schema_size_bytes = s.bytes, stats_refreshed_at = now()
+                    FROM (
+                        SELECT n.nspname, coalesce(sum(pg_total_relation_size(r.oid)), 0) AS bytes
+                        FROM pg_namespace n
+                        {}
+                        WHERE n.nspname = ANY(%s)
+                        GROUP BY n.nspname
+                    ) s
+                    WHERE c.schema_name = s.nspname
+                    """
+                ).format(tables),
                 [schemas],
             )
             updated = cursor.rowcount
