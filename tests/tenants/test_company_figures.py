@@ -26,4 +26,4 @@ def test_sizes_by_pg_depend_and_by_pg_class_agree(live_db, two_companies, monkey
     assert few == many
     for size, users in few.values():
         assert size > 100_000, "every table and index of the schema counted"
-        assert users == 2
+        assert users >= 2  # the owner and the member, and what other tests added
