@@ -21,6 +21,7 @@ from django.db import connections
 from django.utils.translation import gettext as _
 from psycopg import sql
 
+from qiro import migration_state
 from qiro.tenant_context import OWNER_ALIAS
 
 CONNINFO_KEYS = ("host", "port", "user", "password", "dbname")
@@ -145,8 +146,8 @@ def run_tool(
 
 def company_schemas(conn: psycopg.Connection[Any]) -> list[str]:
     """Schema names of every company recorded in the database, in order."""
-    rows = conn.execute("SELECT schema_name FROM public.tenants_company ORDER BY 1").fetchall()
-    return [r[0] for r in rows]
+    with conn.cursor() as cursor:
+        return migration_state.company_schemas(cursor)
 
 
 def user_tables(conn: psycopg.Connection[Any], schemas: list[str] | None = None) -> list[str]:

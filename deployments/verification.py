@@ -32,12 +32,12 @@ import psycopg
 from django.apps import apps
 from django.conf import settings
 from django.db import models
-from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
 from qiro.db.fields import EnumField
 from qiro.db.roles import OWNER_ONLY_TABLES, app_public_access
 from qiro.expectations import DatabaseTrigger, MonthlyPartitions, declared_expectations, model_scope
+from qiro.migration_state import expected_migrations, migration_state
 from qiro.rls import ISOLATION_POLICY, PLATFORM_POLICY, RowSecurity, protected_models
 
 PASS, FAIL, SKIP, INFO = "pass", "fail", "skip", "info"
@@ -216,41 +216,18 @@ class Verifier:
         return results
 
     def check_migrations(self) -> list[Result]:
-        """Every migration on disk is recorded as applied in every schema."""
-        on_disk = sorted(f"{app}.{name}" for app, name in MigrationLoader(None).disk_migrations)
-        with_table = {
-            r[0]
-            for r in self._rows(
-                "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relname = 'django_migrations' AND c.relkind = 'r' "
-                "AND n.nspname = ANY(%s::text[])",
-                [self.all_schemas],
-            )
-        }
-        problems: dict[str, list[str]] = {
-            s: ["no django_migrations table"] for s in self.all_schemas if s not in with_table
-        }
-        present = [s for s in self.all_schemas if s in with_table]
-        if present:
-            applied = sql.SQL(" UNION ALL ").join(
-                sql.SQL("SELECT {}::text AS nspname, app || '.' || name AS m FROM {}").format(
-                    sql.Literal(s), sql.Identifier(s, "django_migrations")
-                )
-                for s in present
-            )
-            query = sql.SQL(
-                "WITH expected(m) AS (SELECT unnest(%s::text[])), applied AS ({}) "
-                "SELECT s.nspname, array_agg(e.m ORDER BY e.m) "
-                "FROM unnest(%s::text[]) s(nspname) CROSS JOIN expected e "
-                "WHERE NOT EXISTS (SELECT 1 FROM applied a "
-                "                  WHERE a.nspname = s.nspname AND a.m = e.m) "
-                "GROUP BY 1"
-            ).format(applied)
-            for schema, missing in self._rows(query, [on_disk, present]):
-                shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        """Every migration of the code is recorded as applied in every schema."""
+        expected = expected_migrations()
+        with self.conn.cursor() as cursor:
+            state = migration_state(cursor, self.all_schemas, expected)
+        problems: dict[str, list[str]] = {s: ["no django_migrations table"] for s in state.no_table}
+        for schema, missing in state.outdated.items():
+            if schema not in problems:
+                names = sorted(f"{app}.{name}" for app, name in missing)
+                shown = ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
                 problems[schema] = [f"not applied: {shown}"]
-        expected = dict.fromkeys(self.all_schemas, f"{len(on_disk)} migrations applied")
-        return _per_schema("migrations", self.all_schemas, problems, expected)
+        applied = dict.fromkeys(self.all_schemas, f"{len(expected)} migrations applied")
+        return _per_schema("migrations", self.all_schemas, problems, applied)
 
     def check_row_security(self) -> list[Result]:
         """ENABLE + FORCE, the isolation policy for all, the platform policy where declared."""

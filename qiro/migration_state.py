@@ -27,6 +27,7 @@ from typing import Any
 from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
+from qiro.db.catalog import schemas_with_table
 from qiro.tenant_context import PUBLIC_SCHEMA
 
 MIGRATIONS_TABLE = "django_migrations"
@@ -41,6 +42,7 @@ class MigrationState:
 
     up_to_date: list[str] = field(default_factory=list)
     outdated: dict[str, frozenset[Migration]] = field(default_factory=dict)
+    no_table: list[str] = field(default_factory=list)  # outdated for want of django_migrations
 
 
 def expected_migrations() -> frozenset[Migration]:
@@ -67,13 +69,9 @@ def migration_state(
     """Which of ``schemas`` record every ``expected`` migration (default: the code's)."""
     expected = expected_migrations() if expected is None else expected
     schemas = sorted(set(schemas))
-    cursor.execute(
-        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE c.relname = %s AND c.relkind IN ('r', 'p') AND n.nspname = ANY(%s::text[])",
-        [MIGRATIONS_TABLE, schemas],
-    )
-    with_table = {row[0] for row in cursor.fetchall()}
-    outdated = {s: expected for s in schemas if s not in with_table}
+    with_table = set(schemas_with_table(cursor, schemas, MIGRATIONS_TABLE))
+    no_table = [s for s in schemas if s not in with_table]
+    outdated = dict.fromkeys(no_table, expected)
     present = [s for s in schemas if s in with_table]
     if expected:
         apps, names = zip(*sorted(expected), strict=True)
@@ -102,6 +100,7 @@ def migration_state(
     return MigrationState(
         up_to_date=[s for s in schemas if s not in outdated],
         outdated=dict(sorted(outdated.items())),
+        no_table=no_table,
     )
 
 

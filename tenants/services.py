@@ -6,13 +6,13 @@ The fast, all-or-nothing provisioning used at approval is ``tenants.provisioning
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.core.management import call_command
 from django.db import connections, transaction
 from django.utils import timezone
 from psycopg import sql
 
+from qiro.db.catalog import schemas_with_table
 from qiro.db.roles import apply_company_schema_grants
 from qiro.rls import reapply_for_schema
 from qiro.tenant_context import (
@@ -120,7 +120,7 @@ def refresh_company_stats(*, companies: Iterable[Company] | None = None) -> int:
             updated = cursor.rowcount
             for start in range(0, len(schemas), STATS_CHUNK):
                 chunk = schemas[start : start + STATS_CHUNK]
-                with_users = _schemas_with_table(cursor, chunk, "sysauth_user")
+                with_users = schemas_with_table(cursor, chunk, "sysauth_user")
                 if not with_users:
                     continue
                 counts = sql.SQL(" UNION ALL ").join(
@@ -136,15 +136,6 @@ def refresh_company_stats(*, companies: Iterable[Company] | None = None) -> int:
                     ).format(counts)
                 )
     return updated
-
-
-def _schemas_with_table(cursor: Any, schemas: list[str], table: str) -> list[str]:
-    cursor.execute(
-        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = ANY(%s) AND c.relname = %s ORDER BY 1",
-        [schemas, table],
-    )
-    return [row[0] for row in cursor.fetchall()]
 
 
 # --- suspension -------------------------------------------------------------------

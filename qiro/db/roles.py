@@ -25,6 +25,8 @@ from django.conf import settings
 from django.db import connections
 from psycopg import sql
 
+from qiro.db.catalog import schema_relations
+
 RUNTIME_ROLES = {"app": "default", "platform": "platform"}
 DML = ("SELECT", "INSERT", "UPDATE", "DELETE")
 ROLE_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS"
@@ -171,28 +173,6 @@ def apply_company_schema_grants(cursor: Any, schema_name: str) -> None:
             )
     _narrow_to_declared(cursor, schema_name, [role_name("app")])
     _revoke_owner_only(cursor, schema_name)
-
-
-# The relations of one schema through pg_depend's index on the referenced
-# object (every relation depends on its schema), not a scan of pg_class,
-# which has no index on the schema. Kinds as GRANT ... ON ALL TABLES takes them.
-SCHEMA_RELATIONS_SQL = """
-SELECT c.relname, c.relkind = 'S'
-FROM pg_depend d
-JOIN pg_class c ON c.oid = d.objid
-WHERE d.classid = 'pg_class'::regclass
-  AND d.refclassid = 'pg_namespace'::regclass
-  AND d.refobjid = (SELECT oid FROM pg_namespace WHERE nspname = %s)
-  AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-ORDER BY 1
-"""
-
-
-def schema_relations(cursor: Any, schema_name: str) -> tuple[list[str], list[str]]:
-    """(tables, views and the like; sequences) of one schema, by name."""
-    cursor.execute(SCHEMA_RELATIONS_SQL, [schema_name])
-    rows = cursor.fetchall()
-    return [name for name, is_seq in rows if not is_seq], [name for name, is_seq in rows if is_seq]
 
 
 def _revoke_owner_only(cursor: Any, schema_name: str) -> None:

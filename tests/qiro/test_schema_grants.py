@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.db import connections
 from psycopg import sql
 
-from qiro.db.roles import apply_company_schema_grants, role_name, schema_relations
+from qiro.db.catalog import schema_relations
+from qiro.db.roles import apply_company_schema_grants, role_name
 
 
 def _catalog(cursor, schema: str) -> tuple[list[str], list[str]]:
