@@ -160,7 +160,7 @@ class EmailVerificationToken(models.Model):
         default=VerificationStatus.PENDING,
     )
 
-    app_public_access = ("INSERT",)
+    # No right for the runtime role: tokens are made by registration_issue_*_token.
     # This month's partition and the next must exist (maintain_token_partitions).
     database_expectations = (MonthlyPartitions(ahead=1),)
 
