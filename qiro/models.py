@@ -69,3 +69,8 @@ class AddressLoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ip_address} @ {self.failed_at:%Y-%m-%d %H:%M}"
+
+
+# Tables no runtime role may touch, reached only through SECURITY DEFINER
+# functions (verification: row security forced, no policy, no privilege).
+DEFINER_ONLY_TABLES = (ServerSettings._meta.db_table, AddressLoginFailure._meta.db_table)
