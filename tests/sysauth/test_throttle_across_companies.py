@@ -9,6 +9,7 @@ learns nothing of other companies through it: it can record a failure and ask
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, connections, transaction
@@ -16,7 +17,7 @@ from django.test import Client, override_settings
 
 from qiro import tenant_context
 from sysauth.models import LoginFailure
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, CompanyWithUsers
 from tests.registration.factories import server_settings
 
 _random = random.Random()  # noqa: S311 (test addresses, not secrets)
@@ -27,11 +28,11 @@ def fresh_address() -> str:
     return f"198.{_random.randint(18, 19)}.{_random.randint(0, 255)}.{_random.randint(1, 254)}"
 
 
-def attempt(client: Client, host: str, path: str, email: str, password: str) -> object:
+def attempt(client: Client, host: str, path: str, email: str, password: str) -> Any:
     return client.post(path, {"username": email, "password": password}, HTTP_HOST=host)
 
 
-def throttled(response: object) -> bool:
+def throttled(response: Any) -> bool:
     context = getattr(response, "context", None)
     if getattr(response, "status_code", None) != 200 or not context or "form" not in context:
         return False
@@ -90,7 +91,7 @@ def test_the_limit_is_the_owners_setting_not_the_callers(live_db, company):
         assert response.status_code == 302
 
 
-def as_company(company, statement: str, params: list[object] | None = None) -> object:
+def as_company(company: CompanyWithUsers, statement: str, params: list[Any] | None = None) -> Any:
     with (
         tenant_context.company_context(company.company),
         transaction.atomic(using="default"),
