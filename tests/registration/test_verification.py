@@ -126,3 +126,8 @@ def test_the_maintenance_command_is_idempotent_and_keeps_the_current_month(live_
     call_command("maintain_token_partitions", verbosity=0)
     _, token = submitted()  # a token of today still finds its partition
     assert services.verify_email(token=token) == "verified"
+
+
+@pytest.mark.parametrize("token", ["abc%00def", "x" * 5000, "%ED%95%9C%EA%B8%80"])
+def test_a_malformed_link_gets_the_unknown_page_not_an_error(live_db, token):
+    assert confirm(token).status_code == 404
