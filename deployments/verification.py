@@ -152,6 +152,8 @@ class Verifier:
         "partitions",
         "roles",
         "privileges",
+        "definer_functions",
+        "signup_policies",
     )
     OBSERVATIONS = (
         "slow_statements",
@@ -616,6 +618,16 @@ class Verifier:
                 problems[schema].append(f"{role} can use this company schema ({table})")
         expected = dict.fromkeys(self.all_schemas, "runtime roles: declared rights only")
         return _per_schema("privileges", self.all_schemas, problems, expected)
+
+    def check_definer_functions(self) -> list[Result]:
+        from deployments.checks_signup import check_definer_functions
+
+        return check_definer_functions(self)
+
+    def check_signup_policies(self) -> list[Result]:
+        from deployments.checks_signup import check_signup_policies
+
+        return check_signup_policies(self)
 
     # -- observations ---------------------------------------------------------
 

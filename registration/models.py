@@ -3,9 +3,9 @@
 All three tables live in the public schema and hold data from before a
 company exists. Their row policies (``registration.policies``) give the
 anonymous sign-up flow, which runs as the runtime role, the right to insert a
-new application and its first token and nothing else; the platform role
-(staff) reads and decides. Reading a token or checking that a BRN is taken
-goes through narrow SECURITY DEFINER functions (``registration.selectors``).
+new application and nothing else; the platform role (staff) reads and
+decides. Making or using a token, or checking that a BRN is taken, goes
+through narrow SECURITY DEFINER functions (``registration.selectors``).
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ class EmailVerificationToken(models.Model):
         default=VerificationStatus.PENDING,
     )
 
-    app_public_access = ("INSERT",)
+    # No right for the runtime role: tokens are made by registration_issue_*_token.
     # This month's partition and the next must exist (maintain_token_partitions).
     database_expectations = (MonthlyPartitions(ahead=1),)
 

@@ -2,94 +2,209 @@
 
 The sign-up pages run as the runtime role without company context
 (``qiro.tenant_context.anonymous_context``). On the registration tables that
-role may only:
+role may only INSERT a new application in status ``submitted`` with no review
+data (``SIGNUP_POLICIES``). It can read, change or delete nothing there, and
+cannot write a token at all: the SECURITY DEFINER functions of
+``SIGNUP_FUNCTIONS`` each do one thing, with limits, lifetimes and the token
+key from ``public.qiro_server_settings`` (written by the owner), never from
+their caller:
 
-* INSERT a new application in status ``submitted`` with no review data;
-* INSERT its first e-mail token, unused and pending.
+* ``registration_availability``        is this BRN / sub-domain already taken?
+* ``registration_issue_first_token``   the first token of the application just inserted;
+* ``registration_issue_resend_token``  a new token for my e-mail, rate limited;
+* ``registration_consume_email_token`` use the token whose secret I hold.
 
-It can read, change or delete nothing there. The three questions the flow
-must ask of existing rows go through SECURITY DEFINER functions that answer
-only that question (``registration.selectors``):
-
-* ``registration_availability``      is this BRN / sub-domain already taken?
-* ``registration_consume_email_token`` use the token whose hash I hold;
-* ``registration_issue_resend_token``  a new token for my e-mail, rate limited.
+A token's secret is ``sha256(key || nonce)``: the function makes the nonce and
+stores only ``sha256(secret)``; the caller gets the nonce, which is worthless
+without the key derived from SECRET_KEY (``qiro.server_settings``). So SQL run
+as the runtime role can neither choose a token nor use one it had issued.
 
 The platform role (staff on the public host) reads and decides through its
-own policy. The owner (provisioning) bypasses row security.
+own policy. The owner (provisioning) bypasses row security. Migrations hold
+frozen copies of this SQL; verification (``deployments.checks_signup``)
+compares the live catalogs with these declarations, expressions as
+PostgreSQL prints them (``pg_get_expr``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from psycopg import sql
-
-from qiro.db.roles import role_name
+from qiro.definer import DeclaredFunction
+from registration.sql.frozen_0002 import (  # noqa: F401 - called by migration 0002
+    apply,
+    disable_statements,
+    enable_statements,
+)
 
 PLATFORM_POLICY = "registration_platform_access"
 SIGNUP_POLICY = "registration_signup_insert"
-
-# table -> the row the anonymous sign-up may insert (None: nothing)
-SIGNUP_INSERT_CHECKS: dict[str, str | None] = {
-    "registration_application": (
-        "status = 'submitted' AND reviewed_by_id IS NULL AND decided_at IS NULL "
-        "AND email_verified_at IS NULL AND company_id IS NULL AND rejection_reason = ''"
-    ),
-    "registration_emailverificationtoken": "status = 'pending' AND used_at IS NULL",
-    "registration_reviewevent": None,
-}
-SIGNUP_FUNCTIONS = (
-    "registration_availability(text, text, text, text)",
-    "registration_consume_email_token(text)",
-    "registration_issue_resend_token(text, text, integer, integer, integer)",
+REGISTRATION_TABLES = (
+    "registration_application",
+    "registration_emailverificationtoken",
+    "registration_reviewevent",
 )
 
 
-def enable_statements() -> list[sql.Composed]:
-    app, platform = sql.Identifier(role_name("app")), sql.Identifier(role_name("platform"))
-    statements: list[sql.Composed] = []
-    for table, check in SIGNUP_INSERT_CHECKS.items():
-        t = sql.Identifier("public", table)
-        statements += [
-            sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t),
-            sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(t),
-            sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(PLATFORM_POLICY), t),
-            sql.SQL("CREATE POLICY {} ON {} FOR ALL TO {} USING (true) WITH CHECK (true)").format(
-                sql.Identifier(PLATFORM_POLICY), t, platform
-            ),
-            sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(SIGNUP_POLICY), t),
-        ]
-        if check is not None:
-            statements.append(
-                sql.SQL("CREATE POLICY {} ON {} FOR INSERT TO {} WITH CHECK ({})").format(
-                    sql.Identifier(SIGNUP_POLICY),
-                    t,
-                    app,
-                    sql.SQL(check),  # a literal of this module, never input
-                )
-            )
-    for function in SIGNUP_FUNCTIONS:
-        statements += [
-            sql.SQL("REVOKE ALL ON FUNCTION {} FROM PUBLIC").format(sql.SQL(function)),
-            sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(function), app),
-        ]
-    return statements
+@dataclass(frozen=True)
+class DeclaredPolicy:
+    """A row policy as ``pg_policies`` shows it; ``role`` is a runtime role kind."""
+
+    table: str
+    name: str
+    command: str
+    role: str
+    using: str | None
+    check: str | None
 
 
-def disable_statements() -> list[sql.Composed]:
-    statements: list[sql.Composed] = []
-    for table in SIGNUP_INSERT_CHECKS:
-        t = sql.Identifier("public", table)
-        statements += [
-            sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(SIGNUP_POLICY), t),
-            sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(PLATFORM_POLICY), t),
-            sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY").format(t),
-            sql.SQL("ALTER TABLE {} DISABLE ROW LEVEL SECURITY").format(t),
-        ]
-    return statements
+APPLICATION_INSERT_CHECK = (
+    "((status = 'submitted'::application_status) AND (reviewed_by_id IS NULL) "
+    "AND (decided_at IS NULL) AND (email_verified_at IS NULL) AND (company_id IS NULL) "
+    "AND (rejection_reason = ''::text))"
+)
+SIGNUP_POLICIES = (
+    *(
+        DeclaredPolicy(t, PLATFORM_POLICY, "ALL", "platform", "true", "true")
+        for t in REGISTRATION_TABLES
+    ),
+    DeclaredPolicy(
+        "registration_application", SIGNUP_POLICY, "INSERT", "app", None, APPLICATION_INSERT_CHECK
+    ),
+)
 
-
-def apply(cursor: Any, statements: list[sql.Composed]) -> None:
-    for statement in statements:
-        cursor.execute(statement)
+AVAILABILITY = DeclaredFunction(
+    signature="registration_availability(text, text, text, text)",
+    result="TABLE(brn_taken boolean, subdomain_taken boolean)",
+    execute=("app",),
+    body="""
+    SELECT
+        EXISTS (SELECT 1 FROM public.registration_application a
+                WHERE a.business_registration_number = p_brn AND a.status <> 'rejected')
+        OR EXISTS (SELECT 1 FROM public.tenants_company c
+                   WHERE c.business_registration_number = p_brn),
+        EXISTS (SELECT 1 FROM public.registration_application a
+                WHERE a.subdomain = p_subdomain AND a.status <> 'rejected')
+        OR EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = p_schema)
+        OR EXISTS (SELECT 1 FROM public.tenants_company c WHERE c.schema_name = p_schema)
+        OR EXISTS (SELECT 1 FROM public.tenants_domain d WHERE d.domain = p_host)
+""",
+)
+# Owner-only helper of the two issuing functions: one place makes a token.
+INSERT_EMAIL_TOKEN = DeclaredFunction(
+    signature="registration_insert_email_token(uuid)",
+    result="text",
+    security_definer=False,
+    body="""
+DECLARE
+    conf record;
+    nonce bytea := decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''),
+                          'hex');
+BEGIN
+    SELECT s.signup_token_seconds, s.signup_token_key INTO STRICT conf
+      FROM public.qiro_server_settings s;
+    INSERT INTO public.registration_emailverificationtoken
+        (id, created_at, application_id, token_hash, expires_at, status)
+    VALUES (gen_random_uuid(), now(), p_application,
+            encode(sha256(convert_to(encode(sha256(conf.signup_token_key || nonce), 'hex'),
+                                     'UTF8')), 'hex'),
+            now() + make_interval(secs => conf.signup_token_seconds), 'pending');
+    RETURN encode(nonce, 'hex');
+END
+""",
+)
+ISSUE_FIRST_TOKEN = DeclaredFunction(
+    signature="registration_issue_first_token(uuid)",
+    result="text",
+    execute=("app",),
+    body="""
+BEGIN
+    PERFORM 1 FROM public.registration_application a
+     WHERE a.id = p_application AND a.status = 'submitted'
+     FOR UPDATE;
+    IF NOT FOUND OR EXISTS (SELECT 1 FROM public.registration_emailverificationtoken t
+                            WHERE t.application_id = p_application) THEN
+        RETURN NULL;
+    END IF;
+    RETURN public.registration_insert_email_token(p_application);
+END
+""",
+)
+ISSUE_RESEND_TOKEN = DeclaredFunction(
+    signature="registration_issue_resend_token(text)",
+    result="TABLE(outcome text, language text, nonce text)",
+    execute=("app",),
+    body="""
+#variable_conflict use_column
+DECLARE
+    conf record;
+    app record;
+    recent integer;
+BEGIN
+    SELECT s.signup_resend_limit, s.signup_resend_window INTO STRICT conf
+      FROM public.qiro_server_settings s;
+    SELECT a.id, a.language INTO app
+      FROM public.registration_application a
+     WHERE lower(a.contact_email) = lower(p_email) AND a.status = 'submitted'
+     ORDER BY a.submitted_at DESC
+     LIMIT 1
+     FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown'::text, NULL::text, NULL::text;
+        RETURN;
+    END IF;
+    SELECT count(*) INTO recent
+      FROM public.registration_emailverificationtoken t
+     WHERE t.application_id = app.id
+       AND t.created_at > now() - make_interval(secs => conf.signup_resend_window);
+    IF recent >= conf.signup_resend_limit THEN
+        RETURN QUERY SELECT 'rate_limited'::text, app.language::text, NULL::text;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT 'sent'::text, app.language::text,
+                        public.registration_insert_email_token(app.id);
+END
+""",
+)
+CONSUME_TOKEN = DeclaredFunction(
+    signature="registration_consume_email_token(text)",
+    result="text",
+    execute=("app",),
+    body="""
+DECLARE
+    tok record;
+    moved integer;
+BEGIN
+    SELECT t.id, t.created_at, t.application_id, t.expires_at, t.used_at, t.status
+      INTO tok
+      FROM public.registration_emailverificationtoken t
+     WHERE t.token_hash = encode(sha256(convert_to(p_token, 'UTF8')), 'hex')
+     FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'unknown';
+    END IF;
+    IF tok.used_at IS NOT NULL OR tok.status <> 'pending' THEN
+        RETURN CASE WHEN tok.status = 'expired' THEN 'expired' ELSE 'used' END;
+    END IF;
+    IF tok.expires_at <= now() THEN
+        UPDATE public.registration_emailverificationtoken t SET status = 'expired'
+         WHERE t.id = tok.id AND t.created_at = tok.created_at;
+        RETURN 'expired';
+    END IF;
+    UPDATE public.registration_emailverificationtoken t SET used_at = now(), status = 'verified'
+     WHERE t.id = tok.id AND t.created_at = tok.created_at;
+    UPDATE public.registration_application a
+       SET status = 'email_verified', email_verified_at = now()
+     WHERE a.id = tok.application_id AND a.status = 'submitted';
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    RETURN CASE WHEN moved = 1 THEN 'verified' ELSE 'used' END;
+END
+""",
+)
+SIGNUP_FUNCTIONS = (
+    AVAILABILITY,
+    INSERT_EMAIL_TOKEN,
+    ISSUE_FIRST_TOKEN,
+    ISSUE_RESEND_TOKEN,
+    CONSUME_TOKEN,
+)

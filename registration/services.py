@@ -10,9 +10,7 @@ provisioned, in one transaction.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +19,7 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from qiro.server_settings import signup_token_key
 from qiro.tenant_context import (
     PLATFORM_ALIAS,
     RUNTIME_ALIAS,
@@ -31,7 +30,6 @@ from registration import emails
 from registration.models import (
     Application,
     ApplicationStatus,
-    EmailVerificationToken,
     ReviewEvent,
 )
 from registration.validators import host_for, schema_name_for
@@ -84,18 +82,20 @@ class SignupData:
     language: str
 
 
-def new_token() -> tuple[str, str]:
-    """A URL-safe secret and the SHA-256 hex digest that is stored instead."""
-    token = secrets.token_urlsafe(32)
-    return token, token_hash(token)
+def token_secret(nonce: str) -> str:
+    """The secret of a verification link, from the nonce a token function returned.
+
+    ``sha256(key || nonce)``: the database made the nonce and stored only
+    ``token_hash(secret)``; the key comes from SECRET_KEY
+    (``qiro.server_settings``), so SQL run as the runtime role cannot turn a
+    nonce into a working link.
+    """
+    return hashlib.sha256(signup_token_key() + bytes.fromhex(nonce)).hexdigest()
 
 
 def token_hash(token: str) -> str:
+    """What the database keeps of a link's secret (it computes the same itself)."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _token_lifetime() -> timedelta:
-    return timedelta(hours=settings.QIRO_SIGNUP_TOKEN_HOURS)
 
 
 def _send_verification(*, to: str, language: str, url: str, company_name: str = "") -> None:
@@ -118,12 +118,13 @@ def submit_application(*, data: SignupData, password: str, verify_url: Any) -> A
     """Store an application and its first verification token, then mail the link.
 
     ``password`` is hashed here and never stored; ``verify_url(token)`` builds the
-    link. Raises ``SignupConflict`` when another pending or active application
-    holds the BRN or the sub-domain (decided by unique indexes, so concurrent
-    sign-ups cannot both win).
+    link. The token is made by the database (``registration_issue_first_token``,
+    in the same transaction), with the lifetime of the server settings. Raises
+    ``SignupConflict`` when another pending or active application holds the BRN
+    or the sub-domain (decided by unique indexes, so concurrent sign-ups cannot
+    both win).
     """
     brn_status = get_verifier().check(data.business_registration_number)
-    token, digest = new_token()
     now = timezone.now()
     application = Application(
         **asdict(data),
@@ -137,12 +138,9 @@ def submit_application(*, data: SignupData, password: str, verify_url: Any) -> A
         try:
             with transaction.atomic(using=RUNTIME_ALIAS):
                 application.save(force_insert=True, using=RUNTIME_ALIAS)
-                EmailVerificationToken(
-                    application=application,
-                    token_hash=digest,
-                    created_at=now,
-                    expires_at=now + _token_lifetime(),
-                ).save(force_insert=True, using=RUNTIME_ALIAS)
+                with connections[RUNTIME_ALIAS].cursor() as cursor:
+                    cursor.execute("SELECT registration_issue_first_token(%s)", [application.pk])
+                    nonce = cursor.fetchone()[0]
         except IntegrityError as error:
             constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
             if constraint in CONFLICTS:
@@ -151,7 +149,7 @@ def submit_application(*, data: SignupData, password: str, verify_url: Any) -> A
     _send_verification(
         to=data.contact_email,
         language=data.language,
-        url=verify_url(token),
+        url=verify_url(token_secret(nonce)),
         company_name=data.company_name,
     )
     return application
@@ -164,11 +162,12 @@ def verify_email(*, token: str) -> str:
         transaction.atomic(using=RUNTIME_ALIAS),
         connections[RUNTIME_ALIAS].cursor() as cursor,
     ):
+        # The database hashes the secret itself; text with NUL cannot be sent to it.
         cursor.execute(
-            "SELECT outcome FROM registration_consume_email_token(%s)", [token_hash(token)]
+            "SELECT registration_consume_email_token(%s)", [token.replace("\x00", "")[:200]]
         )
         row = cursor.fetchone()
-    return str(row[0]) if row else "unknown"
+    return str(row[0]) if row and row[0] else "unknown"
 
 
 def resend_verification(*, email: str, verify_url: Any) -> str:
@@ -177,26 +176,21 @@ def resend_verification(*, email: str, verify_url: Any) -> str:
     Returns ``sent``, ``rate_limited`` or ``unknown`` (the page shows the same
     words for ``sent`` and ``unknown``, so it does not tell who applied).
     """
-    token, digest = new_token()
     with (
         anonymous_context(),
         transaction.atomic(using=RUNTIME_ALIAS),
         connections[RUNTIME_ALIAS].cursor() as cursor,
     ):
         cursor.execute(
-            "SELECT outcome, language FROM registration_issue_resend_token(%s, %s, %s, %s, %s)",
-            [
-                email.strip(),
-                digest,
-                int(_token_lifetime().total_seconds()),
-                settings.QIRO_SIGNUP_RESEND_WINDOW,
-                settings.QIRO_SIGNUP_RESEND_LIMIT,
-            ],
+            "SELECT outcome, language, nonce FROM registration_issue_resend_token(%s)",
+            [email.strip()],
         )
         row = cursor.fetchone()
-    outcome, language = (str(row[0]), row[1]) if row else ("unknown", None)
-    if outcome == "sent":
-        _send_verification(to=email.strip(), language=language or "", url=verify_url(token))
+    outcome, language, nonce = (str(row[0]), row[1], row[2]) if row else ("unknown", None, None)
+    if outcome == "sent" and nonce:
+        _send_verification(
+            to=email.strip(), language=language or "", url=verify_url(token_secret(nonce))
+        )
     return outcome
 
 

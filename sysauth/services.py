@@ -31,6 +31,7 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from qiro import tenant_context
+from sysauth import address_throttle
 from sysauth.models import (
     LoginFailure,
     Role,
@@ -354,7 +355,12 @@ def sign_out_session(*, user: User, session_pk: int) -> bool:
 
 
 def login_throttle_error(*, email: str, ip_address: str | None) -> str | None:
-    """Why sign-in is refused for now (too many failures for the account or address), or None."""
+    """Why sign-in is refused for now (too many failures for the account or address), or None.
+
+    The account and the address are counted in this company's schema; the
+    address also across every company and the platform admin
+    (``sysauth.address_throttle``), so a spray over many companies is stopped.
+    """
     since = timezone.now() - timedelta(seconds=settings.QIRO_LOGIN_FAILURE_WINDOW)
     recent = LoginFailure.objects.filter(failed_at__gte=since)
     minutes = max(1, settings.QIRO_LOGIN_FAILURE_WINDOW // 60)
@@ -363,9 +369,9 @@ def login_throttle_error(*, email: str, ip_address: str | None) -> str | None:
             "Too many failed sign-ins for this account. Try again in %(minutes)d minutes "
             "or reset your password."
         ) % {"minutes": minutes}
-    if (
-        ip_address
-        and recent.filter(ip_address=ip_address).count() >= settings.QIRO_LOGIN_FAILURES_PER_IP
+    if ip_address and (
+        recent.filter(ip_address=ip_address).count() >= settings.QIRO_LOGIN_FAILURES_PER_IP
+        or address_throttle.address_is_throttled(ip_address=ip_address)
     ):
         return _(
             "Too many failed sign-ins from your network address. Try again in %(minutes)d minutes."
@@ -374,7 +380,10 @@ def login_throttle_error(*, email: str, ip_address: str | None) -> str | None:
 
 
 def record_login_failure(*, email: str, ip_address: str | None) -> None:
+    """One failure for the account and address here, and for the address across companies."""
     LoginFailure.objects.create(email=email.lower()[:254], ip_address=ip_address)
+    if ip_address:
+        address_throttle.record_address_failure(ip_address=ip_address)
 
 
 def clear_login_failures(*, email: str) -> None:
@@ -383,6 +392,9 @@ def clear_login_failures(*, email: str) -> None:
 
 
 def forget_old_login_failures() -> int:
+    """Failures past the window, here (and across companies, when run as the platform)."""
     since = timezone.now() - timedelta(seconds=settings.QIRO_LOGIN_FAILURE_WINDOW)
     deleted, _details = LoginFailure.objects.filter(failed_at__lt=since).delete()
+    if tenant_context.current_alias() == tenant_context.PLATFORM_ALIAS:
+        deleted += address_throttle.forget_old_address_failures()
     return deleted

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 import re
+from collections.abc import Iterator
 
 from django.core import mail
+from django.db import connections
 
+from qiro.server_settings import write_server_settings
 from registration import services
 from registration.validators import brn_check_digit
 
@@ -85,3 +89,15 @@ def verified(**overrides: str) -> services.Application:
     application, token = submitted(**overrides)
     assert services.verify_email(token=token) == "verified"
     return application
+
+
+@contextlib.contextmanager
+def server_settings(**values: object) -> Iterator[None]:
+    """Owner-written limits (``public.qiro_server_settings``) changed for a block, then restored."""
+    with connections["owner"].cursor() as cursor:
+        write_server_settings(cursor, **values)
+    try:
+        yield
+    finally:
+        with connections["owner"].cursor() as cursor:
+            write_server_settings(cursor)

@@ -1,8 +1,9 @@
 """The anonymous sign-up's database rights, attacked as the runtime role.
 
 The sign-up runs as the runtime role without company context. It may insert a
-submitted application and its first token, and call three narrow functions;
-every other read or write on the registration tables must fail.
+submitted application and call the narrow functions of
+``registration.policies``; every other read or write on the registration
+tables must fail, tokens included.
 """
 
 from __future__ import annotations
@@ -104,14 +105,21 @@ def test_the_sign_up_role_cannot_insert_an_application_past_its_first_status(
         as_signup(insert(**{column: value}))
 
 
-def test_the_sign_up_role_cannot_insert_a_used_token(live_db):
+@pytest.mark.parametrize(
+    ("status", "used_at", "expires_at"),
+    [("pending", "NULL", "now() + interval '10 years'"), ("verified", "now()", "now()")],
+)
+def test_the_sign_up_role_cannot_insert_a_token_of_its_choosing(
+    live_db, status, used_at, expires_at
+):
+    """Attack: a token whose secret I know (hash chosen), valid ten years, or already used."""
     application, _ = submitted()
-    with pytest.raises(DatabaseError, match="row-level security"):
+    with pytest.raises(DatabaseError, match="permission denied"):
         as_signup(
             "INSERT INTO registration_emailverificationtoken "
             "(id, created_at, application_id, token_hash, expires_at, used_at, status) "
-            "VALUES (%s, now(), %s, 'x', now(), now(), 'verified')",
-            [uuid.uuid4(), application.pk],
+            f"VALUES (%s, now(), %s, %s, {expires_at}, {used_at}, '{status}')",
+            [uuid.uuid4(), application.pk, services.token_hash("known-to-me")],
         )
 
 

@@ -25,6 +25,7 @@ from qiro.db.roles import (
     role_name,
 )
 from qiro.migration_state import company_migration_state, company_schemas
+from qiro.server_settings import write_server_settings
 from qiro.tenant_context import owner_context
 
 OWNER = "owner"
@@ -69,6 +70,7 @@ class Command(BaseCommand):
         connection.set_schema_to_public()  # type: ignore[attr-defined]
         with connection.cursor() as cursor:
             apply_public_grants(cursor)
+            write_server_settings(cursor)  # limits and keys the SECURITY DEFINER functions obey
             _create_statement_statistics(cursor)
         if options["verbosity"] >= 1:
             self.stdout.write(
