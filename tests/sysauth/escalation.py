@@ -21,7 +21,7 @@ from django.test import Client
 from qiro import tenant_context
 from sysauth import services
 from sysauth.hierarchy import DEFAULT_ROLES
-from sysauth.models import Role, User, UserRole
+from sysauth.models import Role, RolePermission, User, UserRole
 from tests.conftest import PASSWORD, CompanyWithUsers
 from tests.sysauth.conftest import new_company, sign_in
 
@@ -80,6 +80,10 @@ class Cast:
     def holds(self, user: User, role_name: str) -> bool:
         with tenant_context.company_context(self.made.company):
             return UserRole.objects.filter(user=user, role__name=role_name).exists()
+
+    def permissions_of(self, role: Role) -> set[str]:
+        with tenant_context.company_context(self.made.company):
+            return set(RolePermission.objects.filter(role=role).values_list("codename", flat=True))
 
     def assignment(self, user: User, role_name: str) -> UserRole:
         with tenant_context.company_context(self.made.company):
