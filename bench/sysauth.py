@@ -134,7 +134,7 @@ def main() -> None:
         assign_users = iter(User.objects.filter(pk__in=rng.sample(users, args.runs)))
 
         def assign() -> None:
-            services.assign_role(user=next(assign_users), role=admin_role)
+            services.assign_role(user=next(assign_users), role=admin_role, acting_user=None)
 
         lookup_users = [User(pk=pk) for pk in rng.choices(users, k=args.runs)]
         role_users = iter(lookup_users)

@@ -1,8 +1,9 @@
 """The company admin (users, roles, assignments, sessions, history) and platform staff.
 
 Configuration only; every write goes through ``sysauth.services``, which keep
-the rules (last owner, duplicate assignments) and end sessions. What a person
-may do here comes from their roles (``sysauth.backends.EmailBackend``).
+the rules (the role hierarchy, last owner, duplicate assignments) and end
+sessions; a refused change shows as a message. What a person may do here comes
+from their roles (``sysauth.backends.EmailBackend``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, Page, Paginator
-from django.db import connections
+from django.db import connections, router, transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseRedirect
@@ -48,8 +49,40 @@ def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
+def _acting(request: HttpRequest) -> User:
+    """The signed-in person, who acts in every service this admin calls."""
+    user = request.user
+    assert isinstance(user, User), "the company admin serves signed-in users only"
+    return user
+
+
 class RefusalsAsMessages(admin.ModelAdmin):
-    """A rule a service enforces (e.g. the last owner) shows as a message, not an error page."""
+    """A rule a service enforces (the role hierarchy, the last owner) shows as a message,
+    not an error page; what the refused request wrote is undone.
+
+    The admin's add, change and delete views run in one transaction each, and
+    actions are given one here, so a refusal midway (a bulk deletion's third
+    row) rolls back the rows before it and their admin log entries too.
+    """
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: Any = None,
+    ) -> Any:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+            return HttpResponseRedirect(request.get_full_path())
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet[Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return super().response_action(request, queryset, *args, **kwargs)
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         try:
@@ -176,23 +209,29 @@ class CompanyUserAdmin(RefusalsAsMessages):
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if change:
-            with services.acting_as(request.user):  # type: ignore[arg-type]
-                obj.save()
+            services.update_user(
+                user=obj,
+                email=obj.email,
+                full_name=obj.full_name,
+                user_type=obj.user_type,
+                acting_user=_acting(request),
+            )
             return
         created = services.create_user(
             email=obj.email,
             full_name=obj.full_name,
             password=form.cleaned_data.get("password1") or None,
+            user_type=obj.user_type,
             roles=form.cleaned_data.get("roles") or (),
-            actor=request.user,  # type: ignore[arg-type]
+            acting_user=_acting(request),
         )
-        if created.user_type != obj.user_type:
-            User.objects.filter(pk=created.pk).update(user_type=obj.user_type)
         obj.pk = created.pk
         obj._state.adding = False
         obj._state.db = created._state.db
         if not form.cleaned_data.get("password1"):
-            services.send_password_reset_email(user=created, request=request)
+            services.send_password_reset_email(
+                user=created, request=request, acting_user=_acting(request)
+            )
             messages.info(
                 request,
                 _("An e-mail was sent to %(email)s to choose a password.") % {"email": obj.email},
@@ -202,19 +241,25 @@ class CompanyUserAdmin(RefusalsAsMessages):
         if change:
             super().save_related(request, form, formsets, change)
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Read, never written: the inlines only show roles and sessions. Assignments
+        change through the services (role assignments), not through a formset posted here."""
+        formset.save(commit=False)  # what the change message reads; nothing is written
+
     def delete_model(self, request: HttpRequest, obj: User) -> None:
-        services.delete_user(user=obj, actor=request.user)  # type: ignore[arg-type]
+        services.delete_user(user=obj, acting_user=_acting(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset:
-            services.delete_user(user=user, actor=request.user)  # type: ignore[arg-type]
+        with transaction.atomic(using=queryset.db):
+            for user in queryset:
+                services.delete_user(user=user, acting_user=_acting(request))
 
     @admin.action(description=_("Deactivate the selected users (ends their sessions)"))
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         done = 0
         for user in queryset.filter(is_active=True):
             try:
-                services.deactivate_user(user=user, actor=request.user)  # type: ignore[arg-type]
+                services.deactivate_user(user=user, acting_user=_acting(request))
             except ValidationError as error:
                 messages.error(request, _error_text(error))
             else:
@@ -229,8 +274,14 @@ class CompanyUserAdmin(RefusalsAsMessages):
     def send_password_reset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         sent = 0
         for user in queryset.filter(is_active=True):
-            services.send_password_reset_email(user=user, request=request)
-            sent += 1
+            try:
+                services.send_password_reset_email(
+                    user=user, request=request, acting_user=_acting(request)
+                )
+            except ValidationError as error:
+                messages.error(request, _error_text(error))
+            else:
+                sent += 1
         messages.success(
             request,
             ngettext("%(count)d e-mail sent.", "%(count)d e-mails sent.", sent) % {"count": sent},
@@ -312,20 +363,19 @@ class RoleAdmin(RefusalsAsMessages):
         return role.user_roles.count() if counted is None else int(counted)
 
     def save_model(self, request: HttpRequest, obj: Role, form: Any, change: bool) -> None:
-        with services.acting_as(request.user):  # type: ignore[arg-type]
-            obj.save()
-        services.set_role_permissions(
+        services.save_role(
             role=obj,
             codenames=form.cleaned_data.get("codenames") or (),
-            actor=request.user,  # type: ignore[arg-type]
+            acting_user=_acting(request),
         )
 
     def delete_model(self, request: HttpRequest, obj: Role) -> None:
-        services.delete_role(role=obj, actor=request.user)  # type: ignore[arg-type]
+        services.delete_role(role=obj, acting_user=_acting(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Role]) -> None:
-        for role in queryset:
-            services.delete_role(role=role, actor=request.user)  # type: ignore[arg-type]
+        with transaction.atomic(using=queryset.db):
+            for role in queryset:
+                services.delete_role(role=role, acting_user=_acting(request))
 
 
 class UserRoleForm(forms.ModelForm):
@@ -359,21 +409,20 @@ class UserRoleAdmin(RefusalsAsMessages):
         return False  # an assignment is added or removed, never edited
 
     def save_model(self, request: HttpRequest, obj: UserRole, form: Any, change: bool) -> None:
-        created = services.assign_role(user=obj.user, role=obj.role, actor=request.user)  # type: ignore[arg-type]
+        created = services.assign_role(user=obj.user, role=obj.role, acting_user=_acting(request))
         obj.pk = created.pk
         obj._state.adding = False
         obj._state.db = created._state.db
 
     def delete_model(self, request: HttpRequest, obj: UserRole) -> None:
-        services.unassign_role(user=obj.user, role=obj.role, actor=request.user)  # type: ignore[arg-type]
+        services.unassign_role(user=obj.user, role=obj.role, acting_user=_acting(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UserRole]) -> None:
-        for assignment in queryset.select_related("user", "role"):
-            services.unassign_role(
-                user=assignment.user,
-                role=assignment.role,
-                actor=request.user,  # type: ignore[arg-type]
-            )
+        with transaction.atomic(using=queryset.db):
+            for assignment in queryset.select_related("user", "role"):
+                services.unassign_role(
+                    user=assignment.user, role=assignment.role, acting_user=_acting(request)
+                )
 
     def after_refused_delete(self, request: HttpRequest) -> str:
         """An assignment has no page worth returning to: back to the list."""

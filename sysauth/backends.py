@@ -19,6 +19,15 @@ from sysauth.models import RolePermission, User
 PERMISSION_CACHE = "_qiro_role_perm_cache"
 
 
+def role_permissions_of(user: User) -> set[str]:
+    """The permissions of the user's roles, read now (``has_perm`` caches them per request)."""
+    return set(
+        RolePermission.objects.filter(role__user_roles__user=user)
+        .values_list("codename", flat=True)
+        .distinct()
+    )
+
+
 class EmailBackend(BaseBackend):
     def authenticate(
         self,
@@ -49,11 +58,7 @@ class EmailBackend(BaseBackend):
             return set()
         cached = getattr(user_obj, PERMISSION_CACHE, None)
         if cached is None:
-            cached = set(
-                RolePermission.objects.filter(role__user_roles__user=user_obj)
-                .values_list("codename", flat=True)
-                .distinct()
-            )
+            cached = role_permissions_of(user_obj)
             setattr(user_obj, PERMISSION_CACHE, cached)
         return cached
 

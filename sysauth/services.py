@@ -4,8 +4,12 @@ Everything runs as the runtime role inside the company's context (a request on
 its host, or ``qiro.tenant_context.company_context``); row-level security keeps
 each company to its own rows. Rules kept here:
 
+* only an owner touches an owner, and nobody grants a permission they do not
+  hold (``sysauth.hierarchy``): every role and user function takes the acting
+  user, keyword-only and without a default; ``acting_user=None`` is the
+  system (provisioning, commands), said so by the caller;
 * a company always keeps at least one active owner (role ``owner``);
-* a user holds a role at most once;
+* a user holds a role at most once, and role names are unique;
 * deactivating a user, changing a password and suspending the company end
   sessions at once (the next request is signed out).
 
@@ -21,7 +25,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
-from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -31,7 +34,10 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from qiro import tenant_context
-from sysauth import address_throttle
+from sysauth import address_throttle, hierarchy
+from sysauth.hierarchy import ADMIN_ACCESS as ADMIN_ACCESS
+from sysauth.hierarchy import DEFAULT_ROLES
+from sysauth.hierarchy import permission_choices as permission_choices
 from sysauth.models import (
     LoginFailure,
     Role,
@@ -43,57 +49,15 @@ from sysauth.models import (
     UserType,
 )
 
-ADMIN_ACCESS = "sysauth.use_company_admin"
-
-
-def _perms(**actions: tuple[str, ...]) -> list[str]:
-    return [f"sysauth.{a}_{model}" for model, names in actions.items() for a in names]
-
-
-ALL = ("view", "add", "change", "delete")
-# The roles every company starts with: name -> (label, permission codenames).
-# An empty label shows the translated user type of the same name.
-DEFAULT_ROLES: dict[str, tuple[str, list[str]]] = {
-    Role.OWNER: (
-        "",
-        [
-            ADMIN_ACCESS,
-            *_perms(
-                user=ALL,
-                role=ALL,
-                rolepermission=ALL,
-                userrole=ALL,
-                session=("view", "change"),
-                rolepermissionhistory=("view",),
-            ),
-        ],
-    ),
-    Role.ADMIN: (
-        "",
-        [
-            ADMIN_ACCESS,
-            *_perms(
-                user=("view", "add", "change"),
-                role=("view",),
-                rolepermission=("view",),
-                userrole=("view", "add", "delete"),
-                session=("view", "change"),
-                rolepermissionhistory=("view",),
-            ),
-        ],
-    ),
-    Role.MEMBER: ("", []),
-}
-
 
 @contextlib.contextmanager
-def acting_as(actor: User | None) -> Iterator[None]:
-    """The permission history records ``actor`` for the writes of the body."""
-    if actor is None:
+def acting_as(acting_user: User | None) -> Iterator[None]:
+    """The permission history records ``acting_user`` for the writes of the body."""
+    if acting_user is None:
         yield
         return
     previous = tenant_context.current_context().actor_id
-    tenant_context.set_actor(actor.pk)
+    tenant_context.set_actor(acting_user.pk)
     try:
         yield
     finally:
@@ -129,24 +93,36 @@ def _lock_owner_role() -> Role | None:
     return Role.objects.select_for_update().filter(name=Role.OWNER).first()
 
 
-def assign_role(*, user: User, role: Role, actor: User | None = None) -> UserRole:
-    """Give ``user`` the role ``role``; a second assignment of the same role is refused."""
-    if UserRole.objects.filter(user=user, role=role).exists():
-        raise ValidationError(
-            {"role": _("%(user)s already has the role “%(role)s”.") % {"user": user, "role": role}}
-        )
-    try:
-        with acting_as(actor), transaction.atomic():
-            return UserRole.objects.create(user=user, role=role, assigned_by=actor)
-    except IntegrityError as error:  # a concurrent assignment won the race
-        raise ValidationError(
-            {"role": _("%(user)s already has the role “%(role)s”.") % {"user": user, "role": role}}
-        ) from error
+def _already_has(user: User, role: Role) -> ValidationError:
+    return ValidationError(
+        {"role": _("%(user)s already has the role “%(role)s”.") % {"user": user, "role": role}}
+    )
 
 
-def unassign_role(*, user: User, role: Role, actor: User | None = None) -> None:
-    """Take the role away; the last active owner keeps the owner role."""
-    with acting_as(actor), transaction.atomic():
+def assign_role(*, user: User, role: Role, acting_user: User | None) -> UserRole:
+    """Give ``user`` the role ``role``.
+
+    Refused: a second assignment of the same role, a user the acting user may
+    not manage, and a role reaching beyond the acting user (the owner role for
+    non-owners, or permissions they do not hold).
+    """
+    with acting_as(acting_user), transaction.atomic():
+        hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
+        hierarchy.ensure_may_grant_role(acting_user=acting_user, role=role)
+        if UserRole.objects.filter(user=user, role=role).exists():
+            raise _already_has(user, role)
+        try:
+            with transaction.atomic():
+                return UserRole.objects.create(user=user, role=role, assigned_by=acting_user)
+        except IntegrityError as error:  # a concurrent assignment won the race
+            raise _already_has(user, role) from error
+
+
+def unassign_role(*, user: User, role: Role, acting_user: User | None) -> None:
+    """Take the role away from a user the acting user may manage (owners only by owners);
+    the last active owner keeps the owner role."""
+    with acting_as(acting_user), transaction.atomic():
+        hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
         if role.name == Role.OWNER:
             _lock_owner_role()
             if user.is_active and _active_owner_count(role) <= 1:
@@ -168,20 +144,51 @@ def unassign_role(*, user: User, role: Role, actor: User | None = None) -> None:
             )
 
 
-def set_role_permissions(
-    *, role: Role, codenames: Iterable[str], actor: User | None = None
-) -> None:
-    """Make the role's permissions exactly ``codenames`` (added and removed rows are recorded)."""
+def set_role_permissions(*, role: Role, codenames: Iterable[str], acting_user: User | None) -> None:
+    """Make the role's permissions exactly ``codenames`` (added and removed rows are recorded).
+
+    Added permissions must exist and be held by the acting user; the owner
+    role's permissions are changed by owners only.
+    """
     wanted = set(codenames)
-    with acting_as(actor), transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
+        stored = Role.objects.select_for_update().get(pk=role.pk)
+        hierarchy.ensure_may_change_role(
+            acting_user=acting_user, stored=stored, new_name=stored.name
+        )
         current = set(RolePermission.objects.filter(role=role).values_list("codename", flat=True))
+        if wanted == current:
+            return
+        hierarchy.ensure_may_add_permissions(acting_user=acting_user, codenames=wanted - current)
         RolePermission.objects.filter(role=role, codename__in=current - wanted).delete()
         RolePermission.objects.bulk_create(
             [RolePermission(role=role, codename=c) for c in sorted(wanted - current)]
         )
 
 
-def delete_role(*, role: Role, actor: User | None = None) -> None:
+def save_role(*, role: Role, codenames: Iterable[str], acting_user: User | None) -> Role:
+    """Create or change a role (name, label, description) and set its permissions, as one change.
+
+    Refused: a name another role has, the name ``owner`` for any other role,
+    renaming the owner role, changing it unless an owner, and permissions the
+    acting user does not hold.
+    """
+    with acting_as(acting_user), transaction.atomic():
+        stored = Role.objects.select_for_update().filter(pk=role.pk).first() if role.pk else None
+        hierarchy.ensure_may_change_role(acting_user=acting_user, stored=stored, new_name=role.name)
+        taken = _("A role named “%(name)s” already exists.") % {"name": role.name}
+        if Role.objects.filter(name=role.name).exclude(pk=role.pk).exists():
+            raise ValidationError({"name": taken})
+        try:
+            with transaction.atomic():
+                role.save()
+        except IntegrityError as error:  # a concurrent role took the name
+            raise ValidationError({"name": taken}) from error
+        set_role_permissions(role=role, codenames=codenames, acting_user=acting_user)
+    return role
+
+
+def delete_role(*, role: Role, acting_user: User | None) -> None:
     """Delete a role nobody holds; the owner role is never deleted."""
     if role.name == Role.OWNER:
         raise ValidationError(_("The owner role cannot be deleted."))
@@ -190,7 +197,7 @@ def delete_role(*, role: Role, actor: User | None = None) -> None:
             _("The role “%(role)s” is still assigned. Remove its assignments first.")
             % {"role": role}
         )
-    with acting_as(actor), transaction.atomic():
+    with acting_as(acting_user), transaction.atomic():
         role.delete()
 
 
@@ -200,9 +207,10 @@ def delete_role(*, role: Role, actor: User | None = None) -> None:
 def create_first_administrator(*, email: str, full_name: str, password_hash: str) -> User:
     """The company's first user: its owner, signing in with the password chosen at sign-up.
 
-    Takes the password hash captured at sign-up; the plain password is never
-    stored. Also creates the default roles if missing and gives the user the
-    owner role. Must run inside the company's context
+    A system action (provisioning): nobody acts, so nothing is checked. Takes
+    the password hash captured at sign-up; the plain password is never stored.
+    Also creates the default roles if missing and gives the user the owner
+    role. Must run inside the company's context
     (``qiro.tenant_context.company_context``).
     """
     with transaction.atomic():
@@ -220,35 +228,79 @@ def create_first_administrator(*, email: str, full_name: str, password_hash: str
     return user
 
 
+def _refuse_taken_email(email: str, *, but: User | None = None) -> None:
+    users = User.objects.filter(email__iexact=email)
+    if (users.exclude(pk=but.pk) if but is not None else users).exists():
+        raise ValidationError({"email": _("A user with this e-mail address already exists.")})
+
+
 def create_user(
     *,
     email: str,
     full_name: str,
     password: str | None,
+    user_type: str = UserType.MEMBER,
     roles: Iterable[Role] = (),
-    actor: User | None = None,
+    acting_user: User | None,
 ) -> User:
-    """A new user of the company; without a password they set one through the reset e-mail."""
+    """A new user of the company; without a password they set one through the reset e-mail.
+
+    Each role must be one the acting user may assign, and the owner type is
+    for owners to give (``sysauth.hierarchy``).
+    """
     email = User.objects.normalize_email(email).lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": _("A user with this e-mail address already exists.")})
-    with acting_as(actor), transaction.atomic():
-        user = User(email=email, full_name=full_name)
+    roles = list(roles)
+    with acting_as(acting_user), transaction.atomic():
+        hierarchy.ensure_may_set_user_type(acting_user=acting_user, old=None, new=user_type)
+        for role in roles:
+            hierarchy.ensure_may_grant_role(acting_user=acting_user, role=role)
+        _refuse_taken_email(email)
+        user = User(email=email, full_name=full_name, user_type=user_type)
         # Without a password: a random one nobody knows, replaced through the reset
         # e-mail (Django's reset form ignores accounts with an unusable password).
         user.set_password(password or get_random_string(48))
         user.save()
         for role in roles:
-            UserRole.objects.create(user=user, role=role, assigned_by=actor)
+            UserRole.objects.create(user=user, role=role, assigned_by=acting_user)
     return user
 
 
-def deactivate_user(*, user: User, actor: User | None = None) -> int:
-    """Deactivate a user and end their sessions; never the last active owner.
+def update_user(
+    *, user: User, email: str, full_name: str, user_type: str, acting_user: User | None
+) -> User:
+    """Change a user's e-mail address, name or type; returns the user as stored.
 
-    Returns the number of sessions ended.
+    Whoever changes an account's e-mail address can reset its password, so
+    any change is refused unless the acting user may manage the user (owners
+    only by owners, nobody a user who holds more than they do); the owner
+    type is for owners to give or take. Saving without a change is no change.
     """
-    with acting_as(actor), transaction.atomic():
+    email = User.objects.normalize_email(email).lower()
+    with acting_as(acting_user), transaction.atomic():
+        stored = User.objects.select_for_update().get(pk=user.pk)
+        wanted = {"email": email, "full_name": full_name, "user_type": user_type}
+        changes = {
+            field: value for field, value in wanted.items() if getattr(stored, field) != value
+        }
+        if not changes:
+            return stored
+        hierarchy.ensure_may_manage(acting_user=acting_user, user=stored)
+        hierarchy.ensure_may_set_user_type(
+            acting_user=acting_user, old=stored.user_type, new=user_type
+        )
+        if "email" in changes:
+            _refuse_taken_email(email, but=stored)
+        for field, value in changes.items():
+            setattr(stored, field, value)
+        stored.save(update_fields=list(changes))
+    return stored
+
+
+def deactivate_user(*, user: User, acting_user: User | None) -> int:
+    """Deactivate a user the acting user may manage and end their sessions; never the
+    last active owner. Returns the number of sessions ended."""
+    with acting_as(acting_user), transaction.atomic():
+        hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
         owner_role = _lock_owner_role()
         if (
             owner_role is not None
@@ -262,13 +314,16 @@ def deactivate_user(*, user: User, actor: User | None = None) -> int:
         User.objects.filter(pk=user.pk).update(is_active=False)
         user.is_active = False
         return revoke_user_sessions(
-            user=user, reason="user deactivated", actor_id=actor.pk if actor else None
+            user=user,
+            reason="user deactivated",
+            actor_id=acting_user.pk if acting_user else None,
         )
 
 
-def delete_user(*, user: User, actor: User | None = None) -> None:
-    """Delete a user; never the last active owner."""
-    with acting_as(actor), transaction.atomic():
+def delete_user(*, user: User, acting_user: User | None) -> None:
+    """Delete a user the acting user may manage; never the last active owner."""
+    with acting_as(acting_user), transaction.atomic():
+        hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
         owner_role = _lock_owner_role()
         if (
             owner_role is not None
@@ -282,8 +337,14 @@ def delete_user(*, user: User, actor: User | None = None) -> None:
         user.delete()
 
 
-def send_password_reset_email(*, user: User, request: HttpRequest) -> None:
-    """Mail the user a link to choose a new password (also how invited users start)."""
+def send_password_reset_email(
+    *, user: User, request: HttpRequest, acting_user: User | None
+) -> None:
+    """Mail the user a link to choose a new password (also how invited users start).
+
+    Sent for someone else only to a user the acting user may manage.
+    """
+    hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
     form = PasswordResetForm(data={"email": user.email})
     if form.is_valid():
         form.save(
@@ -292,15 +353,6 @@ def send_password_reset_email(*, user: User, request: HttpRequest) -> None:
             subject_template_name="sysauth/password_reset_subject.txt",
             email_template_name="sysauth/password_reset_email.txt",
         )
-
-
-def permission_choices() -> list[tuple[str, str]]:
-    """The permissions a role can hold: those of the company apps' models."""
-    labels = {label.rsplit(".", 1)[-1] for label in settings.TENANT_APPS}
-    permissions = Permission.objects.filter(content_type__app_label__in=labels).select_related(
-        "content_type"
-    )
-    return sorted((f"{p.content_type.app_label}.{p.codename}", str(p.name)) for p in permissions)
 
 
 # --- sessions ------------------------------------------------------------------------

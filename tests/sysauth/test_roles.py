@@ -39,7 +39,7 @@ def test_duplicate_assignment_is_refused_with_a_clear_message(live_db, company):
     with tenant_context.company_context(company.company), translation.override("en"):
         member_role = Role.objects.get(name=Role.MEMBER)
         with pytest.raises(ValidationError) as refused:
-            services.assign_role(user=company.member, role=member_role, actor=company.owner)
+            services.assign_role(user=company.member, role=member_role, acting_user=company.owner)
         assert "already has the role" in " ".join(refused.value.messages)
     assert "role" in refused.value.message_dict
 
@@ -48,29 +48,29 @@ def test_the_last_owner_cannot_lose_the_role_be_deactivated_or_deleted(live_db, 
     with tenant_context.company_context(company.company), translation.override("en"):
         owner_role = Role.objects.get(name=Role.OWNER)
         with pytest.raises(ValidationError, match="at least one owner"):
-            services.unassign_role(user=company.owner, role=owner_role, actor=company.owner)
+            services.unassign_role(user=company.owner, role=owner_role, acting_user=company.owner)
         with pytest.raises(ValidationError, match="last owner"):
-            services.deactivate_user(user=company.owner, actor=company.owner)
+            services.deactivate_user(user=company.owner, acting_user=company.owner)
         with pytest.raises(ValidationError, match="last owner"):
-            services.delete_user(user=company.owner, actor=company.owner)
+            services.delete_user(user=company.owner, acting_user=company.owner)
         with pytest.raises(ValidationError, match="cannot be deleted"):
-            services.delete_role(role=owner_role)
+            services.delete_role(role=owner_role, acting_user=company.owner)
         assert UserRole.objects.filter(user=company.owner, role=owner_role).exists()
         # With a second owner, the first may step down.
         second = User.objects.create_user("second-owner@example.kr", PASSWORD)
-        services.assign_role(user=second, role=owner_role, actor=company.owner)
-        services.unassign_role(user=company.owner, role=owner_role, actor=second)
+        services.assign_role(user=second, role=owner_role, acting_user=company.owner)
+        services.unassign_role(user=company.owner, role=owner_role, acting_user=second)
         with pytest.raises(ValidationError, match="at least one owner"):
-            services.unassign_role(user=second, role=owner_role, actor=second)
-        services.assign_role(user=company.owner, role=owner_role, actor=second)
-        services.unassign_role(user=second, role=owner_role, actor=company.owner)
+            services.unassign_role(user=second, role=owner_role, acting_user=second)
+        services.assign_role(user=company.owner, role=owner_role, acting_user=second)
+        services.unassign_role(user=second, role=owner_role, acting_user=company.owner)
 
 
 def test_has_perm_follows_the_roles(live_db, company):
     with tenant_context.company_context(company.company):
         user = User.objects.create_user("perm@example.kr", PASSWORD)
         assert not user.has_perm(services.ADMIN_ACCESS)
-        services.assign_role(user=user, role=Role.objects.get(name=Role.ADMIN))
+        services.assign_role(user=user, role=Role.objects.get(name=Role.ADMIN), acting_user=None)
         user = User.objects.get(pk=user.pk)  # permissions are cached per object
         assert user.has_perm(services.ADMIN_ACCESS)
         assert user.has_perm("sysauth.view_user")

@@ -75,7 +75,7 @@ def test_deactivated_user_is_signed_out(live_db, company):
     client = Client()
     sign_in(client, company.host, user.email)
     with tenant_context.company_context(company.company):
-        assert services.deactivate_user(user=user, actor=company.owner) == 1
+        assert services.deactivate_user(user=user, acting_user=company.owner) == 1
     assert not signed_in(client, company.host)
     with pytest.raises(AssertionError):
         sign_in(client, company.host, user.email)

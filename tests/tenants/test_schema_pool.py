@@ -273,9 +273,9 @@ def test_a_clone_outlives_its_template_and_becomes_a_working_company(fill, two_c
             member_role = Role.objects.get(name=Role.MEMBER)
             member = sysauth_services.create_user(
                 email="member@cloned.example.kr", full_name="직원", password=None,
-                roles=[member_role], actor=admin,
+                roles=[member_role], acting_user=admin,
             )  # fmt: skip
-            sysauth_services.unassign_role(user=member, role=member_role, actor=admin)
+            sysauth_services.unassign_role(user=member, role=member_role, acting_user=admin)
             assert sorted(User.objects.values_list("email", flat=True)) == [
                 "admin@cloned.example.kr",
                 "member@cloned.example.kr",

@@ -28,6 +28,6 @@ class Command(BaseCommand):
                 owner_role = services.ensure_default_roles()[Role.OWNER]
                 if not UserRole.objects.filter(role=owner_role).exists():
                     for user in User.objects.filter(user_type=UserType.OWNER, is_active=True):
-                        services.assign_role(user=user, role=owner_role)
+                        services.assign_role(user=user, role=owner_role, acting_user=None)
         if options["verbosity"] >= 1:
             self.stdout.write(f"Default roles ensured in {len(companies)} companies.")
