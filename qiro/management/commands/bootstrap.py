@@ -21,6 +21,7 @@ from qiro.db.roles import (
     RUNTIME_ROLES,
     apply_company_schema_grants,
     apply_public_grants,
+    close_side_channels,
     ensure_roles,
     role_name,
 )
@@ -70,6 +71,9 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             apply_public_grants(cursor)
             _create_statement_statistics(cursor)
+            left_open = close_side_channels(cursor)  # the extension's views, made just now
+        if left_open:
+            self.stderr.write(self.style.WARNING(left_open))
         if options["verbosity"] >= 1:
             self.stdout.write(
                 f"Roles ready: runtime {role_name('app')}, platform {role_name('platform')}."
