@@ -210,16 +210,23 @@ def test_pg_stats_hides_the_values_of_row_secured_tables(live_db, two_companies)
         assert query(statement, [b.company.schema_name]) == set()
 
 
-def test_planner_estimates_stay_readable_as_the_readme_says(live_db, two_companies):
-    """Open, and written down: pg_class is every session's catalog (the ORM reads it too)."""
+def test_what_stays_open_is_what_the_readme_says(live_db, two_companies):
+    """Open, and written down: the catalogs are every session's (the ORM reads them too).
+
+    A's session sees that B's schema exists, B's planner estimate of its rows and
+    the size of its table on disk; never a row, a statement or a counter.
+    """
     _, b = two_companies
+    schema = b.company.schema_name
     with in_a(two_companies):
-        seen = query(
+        assert query("SELECT nspname FROM pg_namespace WHERE nspname = %s", [schema]) == {schema}
+        for statement in (
             "SELECT reltuples::text FROM pg_class WHERE oid = to_regclass(%s || '.sysauth_user')",
-            [b.company.schema_name],
-        )
-    assert seen is not None
-    assert len(seen) == 1
+            "SELECT pg_relation_size(to_regclass(%s || '.sysauth_user'))::text",
+        ):
+            seen = query(statement, [schema])
+            assert seen is not None
+            assert len(seen) == 1, statement
 
 
 def test_closing_is_idempotent_and_refused_without_a_superuser(live_db):
