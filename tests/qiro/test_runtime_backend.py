@@ -9,6 +9,7 @@ out, not left to a PostgreSQL syntax or transaction-block error.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -31,6 +32,19 @@ def in_a(live_db, two_companies):
 
 def emails_of_company() -> set[str]:
     return set(User.objects.values_list("email", flat=True))
+
+
+def execute(statement: str) -> None:
+    with connections[RUNTIME].cursor() as cursor:
+        cursor.execute(statement)
+
+
+def maybe_in_a_transaction(in_transaction: bool, body: Callable[[], object]) -> None:
+    if in_transaction:
+        with transaction.atomic(using=RUNTIME):
+            body()
+    else:
+        body()
 
 
 # --- what Django shows of a statement ----------------------------------------------
@@ -69,10 +83,10 @@ def test_backend_log_leaves_out_the_context_prefix(in_a, caplog):
     with (
         caplog.at_level(logging.DEBUG, logger="django.db.backends"),
         CaptureQueriesContext(connections[RUNTIME]),
+        connections[RUNTIME].cursor() as cursor,
     ):
-        with connections[RUNTIME].cursor() as cursor:
-            cursor.execute("SELECT %s::int + 1", [41])
-            assert cursor.fetchone() == (42,)
+        cursor.execute("SELECT %s::int + 1", [41])
+        assert cursor.fetchone() == (42,)
     logged = [r for r in caplog.records if getattr(r, "alias", None) == RUNTIME]
     assert logged
     for record in logged:
@@ -85,11 +99,13 @@ def test_the_statement_sent_still_carries_the_context(in_a):
     """The prefix is hidden from view only: the server still receives it."""
     a, _ = in_a
     statement = "SELECT current_setting('qiro.company_id', true)"
-    with CaptureQueriesContext(connections[RUNTIME]) as captured:
-        with connections[RUNTIME].cursor() as cursor:
-            cursor.execute(statement)
-            assert cursor.fetchone() == (str(a.company.pk),)
-            sent = cursor.cursor._query.query.decode()
+    with (
+        CaptureQueriesContext(connections[RUNTIME]) as captured,
+        connections[RUNTIME].cursor() as cursor,
+    ):
+        cursor.execute(statement)
+        assert cursor.fetchone() == (str(a.company.pk),)
+        sent = cursor.cursor._query.query.decode()
     assert sent.startswith("SET LOCAL search_path")
     assert sent.endswith(statement)
     assert captured.captured_queries[-1]["sql"] == statement
@@ -126,11 +142,7 @@ def test_server_side_cursors_are_refused_with_the_reason(in_a, monkeypatch, in_t
     """With DISABLE_SERVER_SIDE_CURSORS turned off, iterator() asks for a named cursor."""
     monkeypatch.setitem(connections[RUNTIME].settings_dict, "DISABLE_SERVER_SIDE_CURSORS", False)
     with pytest.raises(ImproperlyConfigured, match="cannot use server-side cursors"):
-        if in_transaction:
-            with transaction.atomic(using=RUNTIME):
-                list(User.objects.iterator())
-        else:
-            list(User.objects.iterator())
+        maybe_in_a_transaction(in_transaction, lambda: list(User.objects.iterator()))
     with pytest.raises(ImproperlyConfigured, match="DISABLE_SERVER_SIDE_CURSORS = True"):
         connections[RUNTIME].chunked_cursor()
     # The connection is still usable.
@@ -156,12 +168,7 @@ def test_statements_outside_a_transaction_block_point_to_the_owner_alias(
     in_a, statement, in_transaction
 ):
     with pytest.raises(NotSupportedError) as refused:
-        if in_transaction:
-            with transaction.atomic(using=RUNTIME), connections[RUNTIME].cursor() as cursor:
-                cursor.execute(statement)
-        else:
-            with connections[RUNTIME].cursor() as cursor:
-                cursor.execute(statement)
+        maybe_in_a_transaction(in_transaction, lambda: execute(statement))
     message = str(refused.value)
     assert "cannot run inside a transaction block" in message
     assert "connections['owner']" in message

@@ -73,7 +73,7 @@ def in_a(two_companies: tuple[CompanyWithUsers, CompanyWithUsers]) -> Any:
 
 def owner_rows(statement: str, params: list[Any] | None = None) -> list[Any]:
     with pg.connect() as conn:
-        return conn.execute(statement, params).fetchall()  # type: ignore[arg-type]
+        return conn.execute(statement, params).fetchall()
 
 
 def has_statement_statistics() -> bool:
@@ -106,6 +106,10 @@ def test_a_cannot_read_the_statements_of_b_sessions(b_session, two_companies):
             seen = query(statement)
             if seen is not None and any(marker in str(text) for text in seen):
                 findings.append(f"{label}: B's statement is visible to A")
+            elif seen is not None and label in STATEMENT_STATISTICS_PROBES:
+                # pg_stat_statements keeps only the most used entries, so B's may
+                # be gone already; any statement of the shared role is a finding.
+                findings.append(f"{label}: the runtime role's statements are readable")
     assert findings == []
 
 
@@ -119,11 +123,12 @@ def test_the_owner_still_sees_every_session(b_session):
 def test_pg_stat_statements_is_closed_to_the_runtime_roles_and_open_to_the_owner(b_session):
     if not has_statement_statistics():
         pytest.skip("pg_stat_statements is not created in this database (not preloaded)")
-    _, marker = b_session
     with pg.connect() as conn:
         results = Verifier(conn, runtime_roles=runtime_roles()).check_slow_statements()
     assert [r.outcome for r in results] == [INFO]
-    assert owner_rows("SELECT count(*) FROM pg_stat_statements WHERE query LIKE %s", [f"%{marker}%"])
+    # The owner reads every role's statements (one entry may be evicted already:
+    # the table keeps the most used ones).
+    assert owner_rows("SELECT count(DISTINCT userid) FROM pg_stat_statements")[0][0] >= 2
     for alias in ("default", "platform"):
         with connections[alias].cursor() as cursor:
             cursor.execute("SELECT has_table_privilege('pg_stat_statements', 'SELECT')")
@@ -202,9 +207,7 @@ def test_pg_stats_hides_the_values_of_row_secured_tables(live_db, two_companies)
                 psycopg.sql.Identifier(b.company.schema_name, "sysauth_user")
             )
         )
-    statement = (
-        "SELECT attname FROM pg_stats WHERE schemaname = %s AND tablename = 'sysauth_user'"
-    )
+    statement = "SELECT attname FROM pg_stats WHERE schemaname = %s AND tablename = 'sysauth_user'"
     assert owner_rows(statement, [b.company.schema_name])  # the statistics exist
     with in_a(two_companies):
         assert query(statement, [b.company.schema_name]) == set()

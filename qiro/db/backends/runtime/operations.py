@@ -15,7 +15,7 @@ from django.db.backends.postgresql import operations as postgresql_operations
 
 
 class DatabaseOperations(postgresql_operations.DatabaseOperations):
-    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str:
         shown = super().last_executed_query(cursor, sql, params)
         # Set by the backend for the statement just run: the exact text it
         # prepended, or None when it sent the statement as it was.
