@@ -32,10 +32,10 @@ class LoginView(auth_views.LoginView):
 
     Signing in while signed in goes through ``django.contrib.auth.login`` as
     always: as another user, the old session is flushed (its row ends as
-    signed out) and the new user gets a new key and an empty session; as the
-    same user, the key is cycled. A redirect of signed-in users (Django's
-    ``redirect_authenticated_user``) would instead drop the POST silently and
-    leave the first user signed in.
+    signed out) and the new user gets a new key and an empty session; the
+    same user signing in again keeps the session, which is theirs already.
+    A redirect of signed-in users (Django's ``redirect_authenticated_user``)
+    would instead drop the POST silently and leave the first user signed in.
     """
 
     form_class = ThrottledAuthenticationForm
