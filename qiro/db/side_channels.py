@@ -24,6 +24,7 @@ the README, "What the walls stop, and what they do not".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import sql
@@ -32,54 +33,73 @@ from psycopg import sql
 STATISTICS_READER = "pg_read_all_stats"
 EXTENSIONS = ["pg_stat_statements"]
 
-# No parameters are passed with these statements: `%` is PostgreSQL's format().
-_VIEWS_SQL = """
-SELECT format('%I.%I', n.nspname, c.relname)
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'pg_catalog' AND c.relkind = 'v'
-  AND (c.relname ~ '^pg_stat(io)?_' OR c.relname = 'pg_locks')
-UNION
-SELECT format('%I.%I', n.nspname, c.relname)
-FROM pg_depend d
-JOIN pg_extension e ON e.oid = d.refobjid
-JOIN pg_class c ON c.oid = d.objid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_class'::regclass
-  AND d.deptype = 'e' AND e.extname = ANY(ARRAY[{extensions}]) AND c.relkind = 'v'
-ORDER BY 1
-"""
-_FUNCTIONS_SQL = """
-SELECT format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)),
-       p.proname ~ 'reset'
-FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = 'pg_catalog'
-  AND (p.proname ~ '^pg_stat_get_' OR p.proname IN ('pg_stat_have_stats', 'pg_lock_status'))
-UNION
-SELECT format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)),
-       p.proname ~ 'reset'
-FROM pg_depend d
-JOIN pg_extension e ON e.oid = d.refobjid
-JOIN pg_proc p ON p.oid = d.objid
-JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_proc'::regclass
-  AND d.deptype = 'e' AND e.extname = ANY(ARRAY[{extensions}])
-ORDER BY 1
+# One row per view or function that is closed: (kind, name, is a reset, still open).
+# The name prefixes and the namespace let pg_class's and pg_proc's name indexes
+# answer, however many company schemas there are. No parameters are passed
+# with it: `%` is PostgreSQL's format().
+_OBJECTS_SQL = """
+WITH extension_objects AS (
+    SELECT d.classid, d.objid FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+    WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+      AND e.extname = ANY(ARRAY[{extensions}]::text[])
+),
+objects AS (
+    SELECT 'view' AS kind, format('%I.%I', n.nspname, c.relname) AS name, false AS is_reset,
+           coalesce(c.relacl, acldefault('r', c.relowner)) AS acl, 'SELECT' AS reading
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'v'
+      AND (c.relname ~ '^pg_stat(io)?_' OR c.relname = 'pg_locks')
+    UNION ALL
+    SELECT 'view', format('%I.%I', n.nspname, c.relname), false,
+           coalesce(c.relacl, acldefault('r', c.relowner)), 'SELECT'
+    FROM extension_objects x JOIN pg_class c ON c.oid = x.objid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE x.classid = 'pg_class'::regclass AND c.relkind = 'v'
+    UNION ALL
+    SELECT 'function', format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)),
+           p.proname ~ 'reset', coalesce(p.proacl, acldefault('f', p.proowner)), 'EXECUTE'
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE p.pronamespace = 'pg_catalog'::regnamespace
+      AND (p.proname ~ '^pg_stat_get_' OR p.proname IN ('pg_stat_have_stats', 'pg_lock_status'))
+    UNION ALL
+    SELECT 'function', format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)),
+           p.proname ~ 'reset', coalesce(p.proacl, acldefault('f', p.proowner)), 'EXECUTE'
+    FROM extension_objects x JOIN pg_proc p ON p.oid = x.objid
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE x.classid = 'pg_proc'::regclass
+),
+closed_to AS (
+    SELECT 0::oid AS oid  -- PUBLIC
+    UNION ALL SELECT oid FROM pg_roles WHERE rolname = ANY(ARRAY[{roles}]::text[])
+)
+SELECT o.kind, o.name, o.is_reset,
+       EXISTS (SELECT 1 FROM aclexplode(o.acl) a WHERE a.grantee IN (SELECT oid FROM closed_to))
+       OR (NOT o.is_reset AND NOT EXISTS (
+           SELECT 1 FROM aclexplode(o.acl) a
+           WHERE a.grantee = to_regrole({reader}) AND a.privilege_type = o.reading))
+FROM objects o
+ORDER BY 1, 2
 """
 
 
-def _with_extensions(query: str) -> sql.Composed:
-    return sql.SQL(query).format(
-        extensions=sql.SQL(", ").join(sql.Literal(name) for name in EXTENSIONS)
+@dataclass(frozen=True)
+class StatisticsObject:
+    kind: str  # "view" or "function"
+    name: str  # qualified, quoted by the catalogs' format('%I')
+    is_reset: bool  # resets stay closed to the reader too
+    still_open: bool  # readable by PUBLIC or a runtime role, or not yet by the reader
+
+
+def statistics_objects(cursor: Any, runtime_roles: list[str]) -> list[StatisticsObject]:
+    """The views and functions that are closed, and which of them still need it."""
+    cursor.execute(
+        sql.SQL(_OBJECTS_SQL).format(
+            extensions=sql.SQL(", ").join(sql.Literal(name) for name in EXTENSIONS),
+            roles=sql.SQL(", ").join(sql.Literal(name) for name in runtime_roles),
+            reader=sql.Literal(STATISTICS_READER),
+        )
     )
-
-
-def statistics_objects(cursor: Any) -> tuple[list[str], list[tuple[str, bool]]]:
-    """The views, and the functions (with "is a reset") that are closed, as qualified names."""
-    cursor.execute(_with_extensions(_VIEWS_SQL))
-    views = [row[0] for row in cursor.fetchall()]
-    cursor.execute(_with_extensions(_FUNCTIONS_SQL))
-    functions = [(row[0], bool(row[1])) for row in cursor.fetchall()]
-    return views, functions
+    return [StatisticsObject(*row) for row in cursor.fetchall()]
 
 
 def close_statistics_side_channels(cursor: Any, runtime_roles: list[str]) -> str | None:
@@ -99,24 +119,25 @@ def close_statistics_side_channels(cursor: Any, runtime_roles: list[str]) -> str
             "(pg_stat_user_tables). Run `manage.py bootstrap` once as a superuser (DATABASE_URL) "
             "to close them."
         )
-    views, functions = statistics_objects(cursor)
+    pending = [o for o in statistics_objects(cursor, runtime_roles) if o.still_open]
     grantees = sql.SQL(", ").join(
         [sql.SQL("PUBLIC"), *(sql.Identifier(role) for role in runtime_roles)]
     )
     reader = sql.Identifier(STATISTICS_READER)
-    # Names come from the catalogs, quoted there by format('%I').
-    view_list = sql.SQL(", ").join(sql.SQL(name) for name in views)
-    readable = [name for name, is_reset in functions if not is_reset]
-    if views:
-        cursor.execute(sql.SQL("REVOKE ALL ON TABLE {} FROM {}").format(view_list, grantees))
-        cursor.execute(sql.SQL("GRANT SELECT ON TABLE {} TO {}").format(view_list, reader))
-    if functions:
-        every = sql.SQL(", ").join(sql.SQL(name) for name, _ in functions)
-        cursor.execute(sql.SQL("REVOKE ALL ON FUNCTION {} FROM {}").format(every, grantees))
-    if readable:
-        cursor.execute(
-            sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
-                sql.SQL(", ").join(sql.SQL(name) for name in readable), reader
-            )
-        )
+    for kind, revoke, grant in (
+        ("view", "REVOKE ALL ON TABLE {} FROM {}", "GRANT SELECT ON TABLE {} TO {}"),
+        ("function", "REVOKE ALL ON FUNCTION {} FROM {}", "GRANT EXECUTE ON FUNCTION {} TO {}"),
+    ):
+        # Only what is still open: a second run changes no catalog row.
+        names = [o.name for o in pending if o.kind == kind]
+        readable = [o.name for o in pending if o.kind == kind and not o.is_reset]
+        if names:
+            cursor.execute(sql.SQL(revoke).format(_names(names), grantees))
+        if readable:
+            cursor.execute(sql.SQL(grant).format(_names(readable), reader))
     return None
+
+
+def _names(names: list[str]) -> sql.Composable:
+    # Quoted by the catalogs' format('%I'), not input.
+    return sql.SQL(", ").join(sql.SQL(name) for name in names)

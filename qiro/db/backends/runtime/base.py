@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.backends.postgresql import base as postgresql_base
 from psycopg import sql
 
@@ -115,8 +115,14 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
         context: dict[str, Any],
     ) -> Any:
         self.context_prefix_sent = None
-        with contract.explain_transaction_block_errors(self.alias, sql_text, self.connection):
+        try:
             return self._execute_in_context(execute, sql_text, params, many, context)
+        except DatabaseError as error:
+            conn = self.connection
+            explained = contract.transaction_block_error(error, self.alias, sql_text, conn)
+            if explained is None:
+                raise
+            raise explained from error
 
     def _execute_in_context(
         self,

@@ -19,8 +19,6 @@ place of PostgreSQL's syntax or transaction-block error:
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any, NoReturn
 
 from django.core.exceptions import ImproperlyConfigured
@@ -49,22 +47,21 @@ def _head(statement: str | sql.Composable, conn: Any) -> str:
     return " ".join(text.split()[:4])
 
 
-@contextlib.contextmanager
-def explain_transaction_block_errors(
-    alias: str, statement: str | sql.Composable, conn: Any
-) -> Iterator[None]:
-    """Turn PostgreSQL's transaction-block error into one that points to the owner's alias."""
-    try:
-        yield
-    except DatabaseError as error:
-        cause = error.__cause__
-        if getattr(cause, "sqlstate", None) != ACTIVE_SQL_TRANSACTION:
-            raise
-        raise NotSupportedError(
-            f"{str(cause).strip()} ({_head(statement, conn)} …). The runtime database alias "
-            f"{alias!r} runs every statement inside a transaction that starts with its tenant "
-            "context (SET LOCAL), so a statement that must run outside a transaction block, or "
-            "first in one, cannot run on it. VACUUM, CREATE INDEX CONCURRENTLY and REINDEX … "
-            f"CONCURRENTLY are the owner's work: run them on connections[{OWNER_ALIAS!r}], from a "
-            "management command or a migration with atomic = False."
-        ) from error
+def transaction_block_error(
+    error: DatabaseError, alias: str, statement: str | sql.Composable, conn: Any
+) -> NotSupportedError | None:
+    """PostgreSQL's transaction-block error, said again pointing to the owner's alias.
+
+    None for any other error, which the caller re-raises as it was.
+    """
+    cause = error.__cause__
+    if getattr(cause, "sqlstate", None) != ACTIVE_SQL_TRANSACTION:
+        return None
+    return NotSupportedError(
+        f"{str(cause).strip()} ({_head(statement, conn)} …). The runtime database alias "
+        f"{alias!r} runs every statement inside a transaction that starts with its tenant "
+        "context (SET LOCAL), so a statement that must run outside a transaction block, or "
+        "first in one, cannot run on it. VACUUM, CREATE INDEX CONCURRENTLY and REINDEX … "
+        f"CONCURRENTLY are the owner's work: run them on connections[{OWNER_ALIAS!r}], from a "
+        "management command or a migration with atomic = False."
+    )
