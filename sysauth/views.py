@@ -28,9 +28,19 @@ def _current_session_pk(request: HttpRequest) -> int | None:
 
 
 class LoginView(auth_views.LoginView):
+    """Sign in; signed in already, the form is shown and says who will be signed out.
+
+    Signing in while signed in goes through ``django.contrib.auth.login`` as
+    always: as another user, the old session is flushed (its row ends as
+    signed out) and the new user gets a new key and an empty session; the
+    same user signing in again keeps the session, which is theirs already.
+    A redirect of signed-in users (Django's ``redirect_authenticated_user``)
+    would instead drop the POST silently and leave the first user signed in.
+    """
+
     form_class = ThrottledAuthenticationForm
     template_name = "sysauth/login.html"
-    redirect_authenticated_user = True
+    redirect_authenticated_user = False
     next_page = "/"
 
 

@@ -26,6 +26,7 @@ from django.db import connections
 from psycopg import sql
 
 from qiro.db.catalog import schema_relations
+from qiro.db.side_channels import close_statistics_side_channels
 
 RUNTIME_ROLES = {"app": "default", "platform": "platform"}
 DML = ("SELECT", "INSERT", "UPDATE", "DELETE")
@@ -146,6 +147,16 @@ def apply_public_grants(cursor: Any) -> None:
         )
     _narrow_to_declared(cursor, "public", [role_name("platform")])
     _revoke_owner_only(cursor, "public")
+    close_side_channels(cursor)
+
+
+def close_side_channels(cursor: Any) -> str | None:
+    """The runtime roles read no other session's statements nor other schemas' counters.
+
+    After the grants of ``public`` (which hand the platform role every relation
+    there, ``pg_stat_statements`` included). None when done, else why not.
+    """
+    return close_statistics_side_channels(cursor, [role_name(kind) for kind in RUNTIME_ROLES])
 
 
 def apply_company_schema_grants(cursor: Any, schema_name: str) -> None:

@@ -95,7 +95,10 @@ class TrackedSessionBase(SessionBase):
         self.record_pk = record.pk
         return self.decode(record.session_data)
 
-    def exists(self, session_key: str) -> bool:
+    def exists(self, session_key: str | None) -> bool:
+        """An active row has this key; no key (a new or flushed session) never exists."""
+        if not session_key:
+            return False
         record = self._fetch(hash_session_key(session_key))
         return record is not None and record.status == SessionStatus.ACTIVE
 

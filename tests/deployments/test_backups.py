@@ -89,6 +89,9 @@ def test_live_restore_of_one_company_needs_the_slug_and_leaves_others_alone(
     with tenant_context.company_context(restorable):
         assert User.objects.filter(email="late@dprestore.example.kr").count() == 0
         assert User.objects.count() == 2
+    # acme is the whole session's company: other tests count its users.
+    with tenant_context.company_context(two_companies[0].company):
+        User.objects.filter(email="meanwhile@acme.example.kr").delete()
 
 
 def test_retention_keeps_the_newest_and_the_only_verified_backup(platform, backup_dir, restorable):

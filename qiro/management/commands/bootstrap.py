@@ -21,6 +21,7 @@ from qiro.db.roles import (
     RUNTIME_ROLES,
     apply_company_schema_grants,
     apply_public_grants,
+    close_side_channels,
     ensure_roles,
     role_name,
 )
@@ -72,6 +73,9 @@ class Command(BaseCommand):
             apply_public_grants(cursor)
             write_server_settings(cursor)  # limits and keys the SECURITY DEFINER functions obey
             _create_statement_statistics(cursor)
+            left_open = close_side_channels(cursor)  # the extension's views, made just now
+        if left_open:
+            self.stderr.write(self.style.WARNING(left_open))
         if options["verbosity"] >= 1:
             self.stdout.write(
                 f"Roles ready: runtime {role_name('app')}, platform {role_name('platform')}."

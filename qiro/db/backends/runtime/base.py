@@ -17,6 +17,14 @@ carry one company's context into another's request (and the context survives
 PgBouncer's transaction pooling and reaches Citus workers, see docs/scaling.md).
 No context means ``search_path = public`` and an empty company id: the row
 policies then match no company row (fail closed).
+
+What follows from it, and is refused with a message rather than left to a
+PostgreSQL syntax error (``contract.py``): server-side cursors, and
+statements that cannot run inside a transaction block (``VACUUM``,
+``CREATE INDEX CONCURRENTLY``, …), which belong on the owner's alias anyway.
+Django's views of the SQL (``connection.queries``, the ``django.db.backends``
+log, ``CaptureQueriesContext``) show the statement without the prefix
+(``operations.py``).
 """
 
 from __future__ import annotations
@@ -25,11 +33,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.backends.postgresql import base as postgresql_base
 from psycopg import sql
 
 from qiro.db.backends.common import EmbeddedServerMixin
+from qiro.db.backends.runtime import contract
+from qiro.db.backends.runtime.operations import DatabaseOperations
 from qiro.tenant_context import NO_CONTEXT, TenantContext
 
 CONTEXT_STATEMENTS = 3  # search_path, company id, actor id
@@ -59,11 +69,16 @@ def render_context_sql(conn: psycopg.Connection[Any], context: TenantContext) ->
 
 
 class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tenant_context: TenantContext = NO_CONTEXT
         # The context SQL already in force in the open transaction, if any.
         self._context_in_transaction: str | None = None
+        # The prefix sent in front of the last statement (None: sent as written),
+        # for DatabaseOperations.last_executed_query.
+        self.context_prefix_sent: str | None = None
         self._rendered: dict[TenantContext, str] = {}
         self.execute_wrappers.append(self._run_in_context)
 
@@ -86,7 +101,30 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
             rendered = self._rendered[context] = render_context_sql(self.connection, context)
         return rendered
 
+    def create_cursor(self, name: str | None = None) -> Any:
+        if name is not None:
+            contract.refuse_server_side_cursor(self.alias)
+        return super().create_cursor(name)
+
     def _run_in_context(
+        self,
+        execute: Callable[..., Any],
+        sql_text: str | sql.Composable,
+        params: Sequence[Any] | None,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
+        self.context_prefix_sent = None
+        try:
+            return self._execute_in_context(execute, sql_text, params, many, context)
+        except DatabaseError as error:
+            conn = self.connection
+            explained = contract.transaction_block_error(error, self.alias, sql_text, conn)
+            if explained is None:
+                raise
+            raise explained from error
+
+    def _execute_in_context(
         self,
         execute: Callable[..., Any],
         sql_text: str | sql.Composable,
@@ -118,6 +156,8 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
             # is aborted and only a (savepoint) rollback, which forgets, follows.
             self._context_in_transaction = prefix
         escaped = prefix.replace("%", "%%") if params is not None else prefix
+        # What the server receives starts with `prefix` (psycopg turns %% back into %).
+        self.context_prefix_sent = prefix
         result = execute(escaped + sql_text, params, many, context)
         for _ in range(CONTEXT_STATEMENTS):
             raw_cursor.nextset()
