@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import Error as DatabaseFailure
+from django.db import connections
 from django.utils import timezone
 
 from deployments.models import Operation, VerificationRun, WorkerHeartbeat
@@ -107,7 +108,7 @@ def _guarded(check: Callable[[], Check]) -> Check:
     """A check that cannot reach the database fails; it never raises."""
     try:
         return check()
-    except DatabaseError as error:
+    except DatabaseFailure as error:
         return {"ok": False, "detail": str(error).strip()}
 
 

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections, models
+from django.db import Error as DatabaseFailure
+from django.db import connections, models
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
@@ -290,7 +291,7 @@ class Renewer(threading.Thread):
                 while not self.stopped.is_set():
                     try:
                         self.tick()
-                    except DatabaseError as error:
+                    except DatabaseFailure as error:
                         logger.warning("lease renewal failed, retrying: %s", error)
                         connections.close_all()
                     self.stopped.wait(self.interval)

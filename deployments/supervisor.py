@@ -77,7 +77,7 @@ class Supervisor:
             self.delay = self.min_delay
         self.report(
             f"{self.name} (pid {self.process.pid}) stopped with {describe_exit(returncode)} "
-            f"after {now - self.started_at:.1f} s; restarting in {self.delay:.1f} s"
+            f"after {now - self.started_at:.1f} s; restarting in {self.delay:g} s"
         )
         self.restart_at = now + self.delay
         self.delay = min(self.max_delay, self.delay * 2)

@@ -19,7 +19,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from django.db import DatabaseError, connections
+from django.db import Error as DatabaseFailure
+from django.db import connections
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
@@ -68,7 +69,7 @@ class Heartbeat(threading.Thread):
                 while not self.stopped.is_set():
                     try:
                         self.beat()
-                    except DatabaseError as error:
+                    except DatabaseFailure as error:
                         logger.warning("heartbeat failed, retrying: %s", error)
                         connections.close_all()
                     self.stopped.wait(heartbeat_seconds())
@@ -83,7 +84,7 @@ def until_connected(action: Callable[[], object], *, first_delay: float = 0.5) -
         try:
             action()
             return
-        except DatabaseError as error:
+        except DatabaseFailure as error:
             logger.warning("database unavailable (%s); retrying in %.1f s", error, delay)
             connections.close_all()
             time.sleep(delay)
@@ -116,7 +117,7 @@ def run_worker(
                 try:
                     worker.run()
                     return
-                except DatabaseError as error:
+                except DatabaseFailure as error:
                     logger.warning("worker lost the database (%s); reconnecting", error)
                     connections.close_all()
                     until_connected(lambda: leases.fail_held(holder, lost_connection=True))
