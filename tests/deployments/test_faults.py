@@ -119,6 +119,8 @@ def in_korean_and_english(**reason: Any) -> tuple[str, str]:
         korean = leases.stopped_reason(kind_label=str(label), **reason)
     with translation.override("en"):
         english = leases.stopped_reason(kind_label=str(label), **reason)
+    assert korean != english, "the reason is translated"
+    assert "백업" in korean
     return korean, english
 
 
