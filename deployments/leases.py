@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import Error as DatabaseFailure
 from django.db import connections, models
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -41,6 +40,10 @@ logger = logging.getLogger("qiro.leases")
 # Scratch folders of a lease holder in the backup dir: SCRATCH_PREFIX + holder + "-…".
 SCRATCH_PREFIX = ".scratch-"
 _holder: contextvars.ContextVar[str] = contextvars.ContextVar("qiro_lease_holder", default="")
+
+
+class LeaseExpired(RuntimeError):
+    """Recorded on the task result of an operation whose process stopped holding it."""
 
 
 def lease_seconds() -> int:
@@ -184,7 +187,7 @@ def _fail_task_result(task_id: str, *, reason: str, now: datetime) -> None:
     DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).update(
         status=TaskResultStatus.FAILED,
         finished_at=now,
-        exception_class_path="deployments.leases.LeaseExpired",
+        exception_class_path=f"{LeaseExpired.__module__}.{LeaseExpired.__qualname__}",
         traceback=reason,
     )
 
@@ -291,7 +294,7 @@ class Renewer(threading.Thread):
                 while not self.stopped.is_set():
                     try:
                         self.tick()
-                    except DatabaseFailure as error:
+                    except Exception as error:  # the thread must outlive any one failure
                         logger.warning("lease renewal failed, retrying: %s", error)
                         connections.close_all()
                     self.stopped.wait(self.interval)

@@ -69,7 +69,7 @@ class Heartbeat(threading.Thread):
                 while not self.stopped.is_set():
                     try:
                         self.beat()
-                    except DatabaseFailure as error:
+                    except Exception as error:  # the thread must outlive any one failure
                         logger.warning("heartbeat failed, retrying: %s", error)
                         connections.close_all()
                     self.stopped.wait(heartbeat_seconds())

@@ -101,9 +101,9 @@ def fresh(operation: Operation) -> Operation:
     return Operation.objects.get(pk=operation.pk)
 
 
-def nothing_running() -> dict[str, list[int]]:
+def nothing_running() -> dict[str, list[Any]]:
     """Every record still saying running (expected: none)."""
-    found = {
+    found: dict[str, list[Any]] = {
         model.__name__: list(model.objects.filter(status="running").values_list("pk", flat=True))
         for model in (Operation, Backup, VerificationRun, Deployment)
     }

@@ -67,7 +67,12 @@ def test_a_worker_that_keeps_failing_waits_longer_each_time():
     )
     supervisor.start()
     try:
-        wait_for(lambda: (supervisor.poll(), supervisor.restarts >= 4)[1], "four restarts")
+
+        def restarted_four_times() -> bool:
+            supervisor.poll()
+            return supervisor.restarts >= 4
+
+        wait_for(restarted_four_times, "four restarts")
     finally:
         supervisor.stop()
     delays = [line.rsplit("restarting in ", 1)[1] for line in lines[:4]]
