@@ -11,6 +11,8 @@ counts, ids) are for platform staff and token holders only; see
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -112,6 +114,30 @@ def _guarded(check: Callable[[], Check]) -> Check:
         return check()
     except DatabaseFailure as error:
         return {"ok": False, "detail": str(error).strip()}
+
+
+_recent: dict[str, Any] = {}
+_recent_lock = threading.Lock()
+
+
+def recent_readiness(*, max_age: float) -> dict[str, Any]:
+    """``readiness()``, computed at most once per ``max_age`` seconds in this process.
+
+    For anonymous probes: the migration count reads every schema's records
+    (about 0.5 s at a thousand companies), which strangers must not be able
+    to repeat at will.
+    """
+    with _recent_lock:
+        report = _recent.get("report")
+        if report is None or time.monotonic() - _recent["at"] > max_age:
+            report = readiness()
+            _recent.update(report=report, at=time.monotonic())
+        return report
+
+
+def forget_recent_readiness() -> None:
+    with _recent_lock:
+        _recent.clear()
 
 
 def readiness(*, require_worker: bool = True) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Load balancers and uptime probes need only 200 or 503. What is behind a 503
 (error texts, counts of schemas, operation ids) helps an attacker as much as
 an operator, so it is shown only to signed-in platform staff or to a caller
 that sends ``Authorization: Bearer <QIRO_HEALTH_TOKEN>`` (compared in
-constant time; no token configured means no token is accepted).
+constant time; no token configured means no token is accepted). Anonymous
+answers may be up to ``ANONYMOUS_MAX_AGE`` seconds old, so a stranger cannot
+make the database read every schema on each request.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from deployments.health import readiness
+from deployments.health import readiness, recent_readiness
 
 BEARER = "bearer "
+# Anonymous probes share one computation per this many seconds (per process).
+ANONYMOUS_MAX_AGE = 5.0
 
 
 def may_see_details(request: HttpRequest) -> bool:
@@ -37,7 +41,8 @@ def may_see_details(request: HttpRequest) -> bool:
 @never_cache
 def health_ready(request: HttpRequest) -> JsonResponse:
     """Readiness (200/503): database, migrations, worker, verification, stuck operations."""
-    report = readiness()
+    detailed = may_see_details(request)
+    report = readiness() if detailed else recent_readiness(max_age=ANONYMOUS_MAX_AGE)
     status = "ok" if report["ready"] else "unavailable"
-    body = {"status": status, **report} if may_see_details(request) else {"status": status}
+    body = {"status": status, **report} if detailed else {"status": status}
     return JsonResponse(body, status=200 if report["ready"] else 503)

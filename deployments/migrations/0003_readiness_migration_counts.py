@@ -49,13 +49,14 @@ BEGIN
                    s, s),
             ' UNION ALL ')
         INTO applied FROM unnest(chunk) s;
+        -- One anti-join of (schema, expected migration) against what is recorded.
         EXECUTE format(
-            'WITH applied AS (%s) '
-            'SELECT count(*)::integer FROM unnest($1::text[]) s(nspname) '
-            'WHERE EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) e(app, name) '
-            '              WHERE NOT EXISTS (SELECT 1 FROM applied a '
-            '                                WHERE a.nspname = s.nspname '
-            '                                  AND a.app = e.app AND a.name = e.name))',
+            'WITH applied AS MATERIALIZED (%s) '
+            'SELECT count(DISTINCT s.nspname)::integer '
+            'FROM unnest($1::text[]) s(nspname) '
+            'CROSS JOIN unnest($2::text[], $3::text[]) e(app, name) '
+            'WHERE NOT EXISTS (SELECT 1 FROM applied a WHERE a.nspname = s.nspname '
+            '                  AND a.app = e.app AND a.name = e.name)',
             applied)
         INTO behind USING chunk, expected_apps, expected_names;
         outdated := outdated + behind;
