@@ -89,8 +89,23 @@ class Supervisor:
         if process is None or process.poll() is not None:
             return
         process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        if not wait_patiently(process, timeout=timeout):
             process.kill()
-            process.wait()
+            wait_patiently(process, timeout=timeout)
+
+
+def wait_patiently(process: subprocess.Popen[bytes], *, timeout: float) -> bool:
+    """Wait for ``process`` to end (True) or ``timeout`` to pass (False).
+
+    A further Ctrl-C while the child shuts down (a terminal sends it to the
+    whole process group) does not abandon the wait.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+        except KeyboardInterrupt:
+            continue

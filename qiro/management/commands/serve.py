@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from deployments.supervisor import Supervisor
+from deployments.supervisor import Supervisor, wait_patiently
 
 SUPERVISE_SECONDS = 0.5
 
@@ -64,10 +64,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            worker.stop()
             if server.poll() is None:
                 server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            worker.stop()
+            if not wait_patiently(server, timeout=15):
                 server.kill()
