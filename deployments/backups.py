@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg import sql
 
-from deployments import pg
+from deployments import leases, pg
 from deployments.models import Backup, Operation
 from deployments.services import log, run_verification, step
 from qiro.db.roles import apply_company_schema_grants, apply_public_grants
@@ -40,6 +40,18 @@ def backup_dir() -> Path:
     folder = Path(settings.QIRO_BACKUP_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def scratch_dir(prefix: str) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder; under a lease, in the backup dir and named after its holder.
+
+    So the reaper can remove what a dead holder left (restore scripts can be
+    as large as the database).
+    """
+    held = leases.scratch_prefix()
+    if held is None:
+        return tempfile.TemporaryDirectory(prefix=prefix)
+    return tempfile.TemporaryDirectory(prefix=held, dir=backup_dir())
 
 
 def sha256_of(path: Path) -> str:
@@ -75,6 +87,7 @@ def create_backup(*, company_schema: str = "", operation: Operation | None = Non
         server_version=version,
     )
     started = time.monotonic()
+    path: Path | None = None
     try:
         pg_dump = pg.find_tool("pg_dump", major)
         pg_restore = pg.find_tool("pg_restore", major)
@@ -84,6 +97,8 @@ def create_backup(*, company_schema: str = "", operation: Operation | None = Non
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         name = f"{database}-{company_schema or 'all'}-{stamp}-{backup.pk}.dump"
         path = backup_dir() / name
+        # Recorded before pg_dump starts, so a reaper knows which partial file to remove.
+        Backup.objects.filter(pk=backup.pk).update(file_path=str(path))
         with pg.connect(autocommit=False) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             row = conn.execute("SELECT pg_export_snapshot()").fetchone()
@@ -110,6 +125,9 @@ def create_backup(*, company_schema: str = "", operation: Operation | None = Non
             status=Backup.Status.OK,
         )
     except Exception as error:
+        # The partial dump goes first: recording the failure needs the database.
+        if path is not None:
+            leases.remove_partial_dump(str(path))
         Backup.objects.filter(pk=backup.pk).update(
             status=Backup.Status.FAILED,
             error=str(error),
@@ -247,7 +265,7 @@ def _public_structure_into(scratch: str, major: int, pg_restore: pg.Tool) -> Non
     pg_dump = pg.find_tool("pg_dump", major)
     with pg.connect(scratch) as conn:  # the dump of one schema creates it itself
         conn.execute("DROP SCHEMA public CASCADE")
-    with tempfile.TemporaryDirectory(prefix="qiro-public-") as tmp:
+    with scratch_dir("qiro-public-") as tmp:
         structure = Path(tmp) / "public.dump"
         pg.run_tool(
             pg_dump, ["--format=custom", "--schema-only", "--schema=public", f"--file={structure}"]
@@ -289,7 +307,7 @@ def restore_live(*, backup: Backup, confirmation: str, operation: Operation | No
     psql = pg.find_tool("psql", major)
     pg_dump = pg.find_tool("pg_dump", major)
     connections[OWNER_ALIAS].close()
-    with tempfile.TemporaryDirectory(prefix="qiro-restore-") as tmp:
+    with scratch_dir("qiro-restore-") as tmp:
         folder = Path(tmp)
         prelude, postlude = folder / "prelude.sql", folder / "postlude.sql"
         script = folder / "restore.sql"

@@ -1,46 +1,74 @@
-"""Readiness: can this installation serve companies right now?"""
+"""Readiness: can this installation serve companies right now?
+
+Every check reads through the runtime roles, never the owner: the database
+check connects as the runtime role, the others read the platform's records
+as the platform role, and the migration state comes from
+``qiro_migration_counts`` (SECURITY DEFINER, migration ``deployments/0003``),
+which answers with two counts and nothing else. The details (error texts,
+counts, ids) are for platform staff and token holders only; see
+``deployments.views.health_ready``.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import Error as DatabaseFailure
+from django.db import connections
 from django.utils import timezone
 
-from deployments import pg
-from deployments.models import VerificationRun, WorkerHeartbeat
-from deployments.services import runtime_roles
-from deployments.verification import FAIL, Verifier
-from qiro.tenant_context import RUNTIME_ALIAS
+from deployments.models import Operation, VerificationRun, WorkerHeartbeat
+from qiro import tenant_context
+from qiro.migration_state import expected_migrations
+from qiro.tenant_context import PLATFORM_ALIAS, RUNTIME_ALIAS
+
+Check = dict[str, Any]
 
 
-def _database() -> dict[str, Any]:
+def _database() -> Check:
     """The runtime role can connect and run a query."""
-    try:
-        with connections[RUNTIME_ALIAS].cursor() as cursor:
-            cursor.execute("SELECT current_user")
-            row = cursor.fetchone()
-    except DatabaseError as error:
-        return {"ok": False, "detail": str(error).strip()}
+    with connections[RUNTIME_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        row = cursor.fetchone()
     return {"ok": True, "detail": f"connected as {row[0] if row else '?'}"}
 
 
-def _migrations() -> dict[str, Any]:
-    """No migration on disk is unapplied in any schema (one catalog query for all)."""
-    try:
-        with pg.connect() as conn:
-            verifier = Verifier(conn, runtime_roles=runtime_roles())
-            results = verifier.check_schemas() + verifier.check_migrations()
-    except Exception as error:
-        return {"ok": False, "detail": str(error).strip()}
-    failing = [
-        f"{r.schema}: {r.found}" for r in results if r.check == "migrations" and r.outcome == FAIL
-    ]
-    return {"ok": not failing, "detail": failing[:5] or f"{len(verifier.all_schemas)} schemas"}
+def _expected() -> tuple[list[str], list[str]]:
+    """The code's migrations, read from disk each time (about 10 ms).
+
+    Not cached: a deploy run by a long-lived worker migrates to the files on
+    disk now, and its health step must expect those.
+    """
+    apps, names = zip(*sorted(expected_migrations()), strict=True)
+    return list(apps), list(names)
 
 
-def _worker() -> dict[str, Any]:
+def _migrations() -> Check:
+    """No migration on disk is unapplied in any schema (counts from one SECURITY DEFINER call)."""
+    apps, names = _expected()
+    with connections[PLATFORM_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT schemas, outdated FROM qiro_migration_counts(%s, %s)", [apps, names])
+        row = cursor.fetchone()
+    schemas, outdated = row if row else (0, 0)
+    return {
+        "ok": outdated == 0,
+        "detail": f"{schemas} schemas, {outdated} with unapplied migrations",
+    }
+
+
+def _live_worker() -> WorkerHeartbeat | None:
+    latest = WorkerHeartbeat.objects.order_by("-last_seen").first()
+    if latest is None:
+        return None
+    age = (timezone.now() - latest.last_seen).total_seconds()
+    return latest if age <= settings.QIRO_WORKER_HEARTBEAT_MAX_AGE else None
+
+
+def _worker() -> Check:
     latest = WorkerHeartbeat.objects.order_by("-last_seen").first()
     if latest is None:
         return {"ok": False, "detail": "no worker has ever reported"}
@@ -49,7 +77,7 @@ def _worker() -> dict[str, Any]:
     return {"ok": ok, "detail": f"last seen {age:.0f} s ago ({latest})"}
 
 
-def _verification() -> dict[str, Any]:
+def _verification() -> Check:
     latest = VerificationRun.objects.exclude(status=VerificationRun.Status.RUNNING).first()
     if latest is None:
         return {"ok": True, "detail": "never run"}
@@ -61,11 +89,66 @@ def _verification() -> dict[str, Any]:
     }
 
 
+def stuck_operations(*, require_worker: bool = True) -> dict[str, list[int]]:
+    """Running with an expired lease (nobody holds it), or queued with no live worker."""
+    running = Operation.objects.filter(
+        status=Operation.Status.RUNNING, lease_expires_at__lt=timezone.now()
+    )
+    stuck = {"expired_lease": sorted(running.values_list("pk", flat=True))}
+    if require_worker and _live_worker() is None:
+        queued = Operation.objects.filter(status=Operation.Status.QUEUED)
+        stuck["queued_without_worker"] = sorted(queued.values_list("pk", flat=True))
+    return stuck
+
+
+def _operations(*, require_worker: bool) -> Check:
+    stuck = stuck_operations(require_worker=require_worker)
+    if not any(stuck.values()):
+        return {"ok": True, "detail": "no stuck operation"}
+    return {"ok": False, "detail": {reason: ids[:20] for reason, ids in stuck.items() if ids}}
+
+
+def _guarded(check: Callable[[], Check]) -> Check:
+    """A check that cannot reach the database fails; it never raises."""
+    try:
+        return check()
+    except DatabaseFailure as error:
+        return {"ok": False, "detail": str(error).strip()}
+
+
+_recent: dict[str, Any] = {}
+_recent_lock = threading.Lock()
+
+
+def recent_readiness(*, max_age: float) -> dict[str, Any]:
+    """``readiness()``, computed at most once per ``max_age`` seconds in this process.
+
+    For anonymous probes: the migration count reads every schema's records
+    (about 0.5 s at a thousand companies), which strangers must not be able
+    to repeat at will.
+    """
+    with _recent_lock:
+        report = _recent.get("report")
+        if report is None or time.monotonic() - _recent["at"] > max_age:
+            report = readiness()
+            _recent.update(report=report, at=time.monotonic())
+        return report
+
+
+def forget_recent_readiness() -> None:
+    with _recent_lock:
+        _recent.clear()
+
+
 def readiness(*, require_worker: bool = True) -> dict[str, Any]:
     """Every readiness check with its detail, and whether all of them pass."""
-    checks = {"database": _database(), "migrations": _migrations()}
-    checks["worker"] = _worker() if require_worker else {"ok": True, "detail": "not required"}
-    checks["verification"] = _verification()
+    with tenant_context.platform_context():
+        checks = {"database": _guarded(_database), "migrations": _guarded(_migrations)}
+        checks["worker"] = (
+            _guarded(_worker) if require_worker else {"ok": True, "detail": "not required"}
+        )
+        checks["verification"] = _guarded(_verification)
+        checks["operations"] = _guarded(lambda: _operations(require_worker=require_worker))
     return {
         "ready": all(c["ok"] for c in checks.values()),
         "checks": checks,

@@ -9,8 +9,29 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from deployments import leases
 
-class Operation(models.Model):
+
+class LeasedRecord(models.Model):
+    """A record that a live process holds while it is running (``deployments.leases``).
+
+    Created inside a lease holder, it carries the holder's id and an expiry
+    that the holder renews; a record left running after its expiry is failed
+    by the next reaper.
+    """
+
+    lease_holder = models.CharField(
+        _("held by"), max_length=64, blank=True, default=leases.current_holder
+    )
+    lease_expires_at = models.DateTimeField(
+        _("lease expires"), null=True, blank=True, default=leases.current_expiry
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Operation(LeasedRecord):
     """One long job (backup, restore, verification, deploy) and its progress."""
 
     class Kind(models.TextChoices):
@@ -45,7 +66,15 @@ class Operation(models.Model):
         verbose_name = _("operation")
         verbose_name_plural = _("operations")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["kind", "-created_at"], name="deploy_op_kind_created")]
+        indexes = [
+            models.Index(fields=["kind", "-created_at"], name="deploy_op_kind_created"),
+            # The reaper's question on every heartbeat: which running leases expired.
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=models.Q(status="running"),
+                name="deploy_op_running_lease",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
@@ -61,7 +90,7 @@ class Operation(models.Model):
         return min(100, round(100 * self.steps_done / self.steps_total))
 
 
-class Backup(models.Model):
+class Backup(LeasedRecord):
     """A ``pg_dump -Fc`` file of the whole database or of one company's schema."""
 
     class Scope(models.TextChoices):
@@ -108,7 +137,7 @@ class Backup(models.Model):
         return f"{what} @ {self.created_at:%Y-%m-%d %H:%M}" if self.created_at else what
 
 
-class VerificationRun(models.Model):
+class VerificationRun(LeasedRecord):
     """One verification of the database against what the code declares."""
 
     class Status(models.TextChoices):
@@ -168,7 +197,7 @@ class CheckResult(models.Model):
         return f"{self.check_name} [{self.schema_name}] {self.outcome}"
 
 
-class Deployment(models.Model):
+class Deployment(LeasedRecord):
     """backup → migrate → verify → health check; restored from the backup on failure."""
 
     class Status(models.TextChoices):

@@ -18,7 +18,7 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from deployments import pg
+from deployments import leases, pg
 from deployments.models import CheckResult, Operation, VerificationRun
 from deployments.verification import FAIL, PASS, SKIP, Verifier
 from qiro.db.roles import role_name
@@ -52,24 +52,43 @@ def step(operation: Operation, line: str, *, total: int | None = None) -> None:
     log(operation, line)
 
 
+class LeaseLost(RuntimeError):
+    """The operation was failed by a reaper while it ran: its result is not recorded."""
+
+
 @contextmanager
 def running(operation: Operation, *, steps_total: int = 0) -> Iterator[Operation]:
-    """Mark the operation running; succeeded or failed (with the error) when the body ends."""
+    """Mark the operation running; succeeded or failed (with the error) when the body ends.
+
+    Inside a lease holder (the worker, a command), the operation takes the
+    holder's lease for as long as it runs, and its end is fenced: if a reaper
+    failed it meanwhile (its lease had expired), it stays failed.
+    """
+    holder = leases.current_holder()
     Operation.objects.filter(pk=operation.pk).update(
-        status=Operation.Status.RUNNING, started_at=timezone.now(), steps_total=steps_total
+        status=Operation.Status.RUNNING,
+        started_at=timezone.now(),
+        steps_total=steps_total,
+        lease_holder=holder,
+        lease_expires_at=leases.lease_until() if holder else None,
+    )
+    still_held = Operation.objects.filter(
+        pk=operation.pk, status=Operation.Status.RUNNING, lease_holder=holder
     )
     try:
         yield operation
     except BaseException as error:
-        Operation.objects.filter(pk=operation.pk).update(
+        still_held.update(
             status=Operation.Status.FAILED,
             finished_at=timezone.now(),
             error=f"{error}\n\n{traceback.format_exc(limit=8)}",
         )
         raise
-    Operation.objects.filter(pk=operation.pk).update(
+    if not still_held.update(
         status=Operation.Status.SUCCEEDED, finished_at=timezone.now(), steps_done=F("steps_total")
-    )
+    ):
+        operation.refresh_from_db()
+        raise LeaseLost(operation.error or f"{operation} is no longer running")
     operation.refresh_from_db()
 
 
@@ -116,7 +135,8 @@ def run_verification(
     ]
     CheckResult.objects.bulk_create(rows, batch_size=STORE_BATCH)
     failed = sum(r.outcome == FAIL for r in results)
-    VerificationRun.objects.filter(pk=run.pk).update(
+    # Fenced like an operation: a run a reaper failed meanwhile stays failed.
+    VerificationRun.objects.filter(pk=run.pk, status=VerificationRun.Status.RUNNING).update(
         status=VerificationRun.Status.FAILED if failed else VerificationRun.Status.PASSED,
         finished_at=timezone.now(),
         duration_seconds=time.monotonic() - started,

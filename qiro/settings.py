@@ -174,6 +174,10 @@ QIRO_BACKUP_DIR = Path(env.str("QIRO_BACKUP_DIR", default=str(BASE_DIR / ".qiro"
 QIRO_BACKUP_KEEP = env.int("QIRO_BACKUP_KEEP", default=10)
 # /health/ready/ fails when the worker has not been seen for this long.
 QIRO_WORKER_HEARTBEAT_MAX_AGE = env.int("QIRO_WORKER_HEARTBEAT_MAX_AGE", default=60)
+# A running operation not renewed for this long is failed and cleaned (deployments.leases).
+QIRO_LEASE_SECONDS = env.int("QIRO_LEASE_SECONDS", default=30)
+# Callers sending "Authorization: Bearer <this>" get /health/ready/'s details (empty: none).
+QIRO_HEALTH_TOKEN = env.str("QIRO_HEALTH_TOKEN", default="")
 # Schemas that are not companies and are not orphans (SQL LIKE patterns).
 QIRO_RESERVED_SCHEMA_PATTERNS = env.list("QIRO_RESERVED_SCHEMA_PATTERNS", default=[])
 

@@ -11,16 +11,6 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-@require_GET
-@never_cache
-def health_ready(request: HttpRequest) -> JsonResponse:
-    """Readiness: database as the runtime role, migrations, worker, verification (200/503)."""
-    from deployments.health import readiness
-
-    report = readiness()
-    return JsonResponse(report, status=200 if report["ready"] else 503)
-
-
 def public_home(request: HttpRequest) -> HttpResponse:
     return render(request, "qiro/public_home.html")
 

@@ -1,20 +1,16 @@
-"""Operations run by the real worker; the admin queues them, shows progress; readiness."""
+"""Operations run by the real worker; the admin queues them and shows progress."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-from datetime import timedelta
 
 import pytest
-from django.test import Client
-from django.utils import timezone
 
 from deployments import backups
 from deployments.models import Backup, Operation, VerificationRun, WorkerHeartbeat
 from deployments.services import run_verification
 from deployments.tasks import enqueue
-from deployments.worker import Heartbeat
 from qiro import tenant_context
 
 from .conftest import ROOT, manage, subprocess_env
@@ -108,26 +104,3 @@ def test_a_live_restore_from_the_admin_asks_for_the_typed_name_first(
         queued = Operation.objects.filter(kind=Operation.Kind.RESTORE).latest("pk")
         assert queued.parameters == {"backup": backup.pk, "confirmation": "beta"}
         queued.delete()
-
-
-def test_health_ready_needs_a_recent_worker_and_a_passing_verification(platform, two_companies):
-    client = Client()
-    run_verification(observations=False)
-    WorkerHeartbeat.objects.all().delete()
-    response = client.get("/health/ready/", HTTP_HOST="localhost")
-    assert response.status_code == 503
-    body = json.loads(response.content)
-    assert body["checks"]["worker"]["ok"] is False
-    assert body["checks"]["database"]["ok"] is True
-    assert body["checks"]["migrations"]["ok"] is True
-
-    with tenant_context.platform_context():  # a request ends by clearing the context
-        Heartbeat("dp-health").beat()
-    response = client.get("/health/ready/", HTTP_HOST="localhost")
-    assert response.status_code == 200, response.content
-    assert json.loads(response.content)["ready"] is True
-
-    with tenant_context.platform_context():
-        WorkerHeartbeat.objects.update(last_seen=timezone.now() - timedelta(minutes=10))
-    assert client.get("/health/ready/", HTTP_HOST="localhost").status_code == 503
-    assert client.get("/health/", HTTP_HOST="localhost").status_code == 200

@@ -1,4 +1,8 @@
-"""Shared by the deployment commands: run an operation here and now, as the CLI user."""
+"""Shared by the deployment commands: run an operation here and now, as the CLI user.
+
+The command holds the operation's lease itself (``leases.command_lease``): if
+it dies, the operation and its records are failed by the next reaper.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
+from deployments import leases
 from deployments.models import Operation
 from deployments.services import create_operation
 from deployments.tasks import execute
@@ -15,7 +20,7 @@ from qiro import tenant_context
 
 def run_here(kind: str, parameters: dict[str, Any]) -> tuple[Operation, Any]:
     """Record and execute an operation synchronously (platform records, owner database work)."""
-    with tenant_context.platform_context():
+    with tenant_context.platform_context(), leases.command_lease():
         operation = create_operation(
             kind=kind, requested_by=f"cli:{getpass.getuser()}", parameters=parameters
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from deployments import leases
 from deployments.models import CheckResult, Operation
 from deployments.services import create_operation, run_verification, running
 from qiro import tenant_context
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-observations", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        with tenant_context.platform_context():
+        with tenant_context.platform_context(), leases.command_lease():
             operation = create_operation(kind=Operation.Kind.VERIFY, requested_by="cli")
             with running(operation):
                 run = run_verification(

@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from deployments.supervisor import Supervisor, wait_patiently
+
+SUPERVISE_SECONDS = 0.5
 
 
 class Command(BaseCommand):
@@ -45,20 +50,22 @@ class Command(BaseCommand):
             "--graceful-timeout", "5",
         ]  # fmt: skip
         server = subprocess.Popen(command)  # noqa: S603 - fixed command line
-        # Background tasks (backups, verification, deploys) run beside the web server.
-        worker = subprocess.Popen(  # noqa: S603 - fixed command line
-            [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"]
+        # Background tasks (backups, verification, deploys) run beside the web server,
+        # in a worker that is started again whenever it stops.
+        worker = Supervisor(
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker"],
+            report=lambda line: self.stderr.write(line),
         )
+        worker.start()
         try:
-            server.wait()
+            while server.poll() is None:
+                worker.poll()
+                time.sleep(SUPERVISE_SECONDS)
         except KeyboardInterrupt:
             pass
         finally:
-            for process in (server, worker):
-                if process.poll() is None:
-                    process.terminate()
-            for process in (server, worker):
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            if server.poll() is None:
+                server.terminate()
+            worker.stop()
+            if not wait_patiently(server, timeout=15):
+                server.kill()
