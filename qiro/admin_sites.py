@@ -1,21 +1,96 @@
-"""The two admin sites: the platform's (public host) and each company's."""
+"""The two admin sites: the platform's (public host) and each company's.
+
+Both derive from ``QiroAdminSite``, which keeps the promise that no input gives
+a server error on either site: every admin view (changelists, change pages,
+actions, autocomplete and the custom views of each ``ModelAdmin``) passes
+through ``QiroAdminSite.admin_view``, which answers unusable input with a
+clear 400 page instead of letting it reach PostgreSQL or crash Django.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import ValidationError
+from django.db import DataError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+logger = logging.getLogger("qiro.admin")
 
-class PlatformAdminSite(admin.AdminSite):
+# What malformed input makes Django or PostgreSQL raise once the admin's own
+# checks have let it through: a date drill-down past year 9999 or beyond a C
+# long (OverflowError), an id of the wrong type in an action's selection
+# (ValueError, ValidationError), a value PostgreSQL cannot take, such as an
+# integer past bigint or text holding NUL (DataError, SQLSTATE class 22).
+UNUSABLE_INPUT = (OverflowError, ValueError, ValidationError, DataError)
+
+
+def holds_nul(query: QueryDict) -> bool:
+    """PostgreSQL text cannot hold NUL: such a parameter never reaches a query."""
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in query.lists())
+
+
+class QiroAdminSite(admin.AdminSite):
+    """What both admin sites share: unusable input gets a 400 page, never a 500."""
+
+    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
+        return super().admin_view(self._refusing_unusable_input(view), cacheable)
+
+    def _refusing_unusable_input(self, view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if holds_nul(request.GET):
+                return self.bad_request(
+                    request,
+                    _("The address holds a NUL character, which cannot be used. Remove it."),
+                )
+            try:
+                response = view(request, *args, **kwargs)
+                if isinstance(response, SimpleTemplateResponse):
+                    # Lazy querysets run while rendering: render here, inside the guard.
+                    response.render()
+            except UNUSABLE_INPUT as error:
+                logger.warning("unusable input refused: %s %s", request.method, request.path,
+                               exc_info=error)  # fmt: skip
+                return self.bad_request(
+                    request,
+                    _("A value in the address or the form cannot be used (%(error)s).")
+                    % {"error": type(error).__name__},
+                )
+            return response
+
+        return guarded
+
+    def bad_request(self, request: HttpRequest, message: str) -> HttpResponse:
+        """The 400 page: what was wrong, and a way back to the page without its parameters."""
+        request.current_app = self.name
+        response = TemplateResponse(
+            request,
+            "qiro/admin_bad_request.html",
+            {
+                **self.each_context(request),
+                "title": _("This request cannot be answered"),
+                "message": message,
+                "back_url": request.path,
+            },
+            status=400,
+        )
+        return response.render()
+
+
+class PlatformAdminSite(QiroAdminSite):
     site_header = _("QIRO platform administration")
     site_title = _("QIRO platform")
     index_title = _("Platform")
 
 
-class CompanyAdminSite(admin.AdminSite):
+class CompanyAdminSite(QiroAdminSite):
     site_header = _("Company administration")
     site_title = _("QIRO")
     index_title = _("Your company")
