@@ -213,7 +213,7 @@ class VerificationRunAdmin(ReadOnlyAdmin):
     ) -> HttpResponse:
         run = self.get_object(request, object_id)
         if run is None:  # an unknown or malformed id: the admin's own "not found" answer
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return super().change_view(request, object_id, form_url, extra_context)
         order = Case(
             When(outcome="fail", then=Value(0)),
             When(outcome="skip", then=Value(1)),

@@ -12,16 +12,20 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import DataError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 logger = logging.getLogger("qiro.admin")
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 # What malformed input makes Django or PostgreSQL raise once the admin's own
 # checks have let it through: a date drill-down past year 9999 or beyond a C
@@ -51,12 +55,12 @@ def holds_range_lookup(query: QueryDict) -> bool:
 class QiroAdminSite(admin.AdminSite):
     """What both admin sites share: unusable input gets a 400 page, never a 500."""
 
-    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
-        return super().admin_view(self._refusing_unusable_input(view), cacheable)
+    def admin_view(self, view: View, cacheable: bool = False) -> View:
+        return cast(View, super().admin_view(self._refusing_unusable_input(view), cacheable))
 
-    def _refusing_unusable_input(self, view: Callable[..., Any]) -> Callable[..., Any]:
+    def _refusing_unusable_input(self, view: View) -> Callable[..., HttpResponseBase]:
         @functools.wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if holds_nul(request.GET):
                 return self.bad_request(
                     request,
@@ -83,7 +87,7 @@ class QiroAdminSite(admin.AdminSite):
 
         return guarded
 
-    def bad_request(self, request: HttpRequest, message: str) -> HttpResponse:
+    def bad_request(self, request: HttpRequest, message: StrOrPromise) -> HttpResponse:
         """The 400 page: what was wrong, and a way back to the page without its parameters."""
         request.current_app = self.name
         response = TemplateResponse(

@@ -36,8 +36,8 @@ from registration.models import Application
 from tests.conftest import PASSWORD, CompanyWithUsers
 from tests.registration.factories import PASSWORD as SIGNUP_PASSWORD
 from tests.sysauth.conftest import new_company
-from tests.test_admin_queries import SITES, page_url, registered_pages
 from tests.tenants.test_provisioning import remove_company
+from tests.test_admin_queries import SITES, page_url, registered_pages
 
 FUZZ = settings(
     derandomize=True,
@@ -240,12 +240,15 @@ def fuzz_signups(live_db: None) -> Iterator[None]:
 def test_public_forms_never_answer_a_server_error(
     fuzz_signups, two_companies, signup, resend, token, language
 ):
-    client, failures = quiet_client(), []
+    client = quiet_client()
+    failures: Failures = []
     headers = {"HTTP_HOST": "localhost", "HTTP_ACCEPT_LANGUAGE": language}
     sent = {**SIGNUP, **signup}
     answered(client.post("/signup/", sent, **headers), "/signup/", sent, failures)
     answered(client.get("/signup/", signup, **headers), "/signup/?", signup, failures)
-    answered(client.post("/signup/resend/", {"email": resend}, **headers), "resend", resend, failures)
+    answered(
+        client.post("/signup/resend/", {"email": resend}, **headers), "resend", resend, failures
+    )
     link = f"/signup/verify/{quote(token, safe='')}/"
     answered(client.get(link, **headers), link, token, failures)
     answered(client.post(link, **headers), link, token, failures)
@@ -265,7 +268,8 @@ def test_public_forms_never_answer_a_server_error(
 def test_sign_in_and_password_reset_never_answer_a_server_error(
     live_db, fuzz_company, username, password, email, uid, token, following
 ):
-    client, failures = quiet_client(), []
+    client = quiet_client()
+    failures: Failures = []
     credentials = {"username": username, "password": password}
     for host, url in [
         ("localhost", "/admin/login/"),
