@@ -79,9 +79,7 @@ class QiroAdminSite(admin.AdminSite):
                 logger.warning("unusable input refused: %s %s", request.method, request.path,
                                exc_info=error)  # fmt: skip
                 return self.bad_request(
-                    request,
-                    _("A value in the address or the form cannot be used (%(error)s).")
-                    % {"error": type(error).__name__},
+                    request, _("A value in the address or the form cannot be used.")
                 )
             return response
 
