@@ -211,7 +211,9 @@ class VerificationRunAdmin(ReadOnlyAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        run = get_object_or_404(VerificationRun, pk=object_id)
+        run = self.get_object(request, object_id)
+        if run is None:  # an unknown or malformed id: the admin's own "not found" answer
+            return super().change_view(request, object_id, form_url, extra_context)
         order = Case(
             When(outcome="fail", then=Value(0)),
             When(outcome="skip", then=Value(1)),

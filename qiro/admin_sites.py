@@ -1,21 +1,114 @@
-"""The two admin sites: the platform's (public host) and each company's."""
+"""The two admin sites: the platform's (public host) and each company's.
+
+Both derive from ``QiroAdminSite``, which keeps the promise that no input gives
+a server error on either site: every admin view (changelists, change pages,
+actions, autocomplete and the custom views of each ``ModelAdmin``) passes
+through ``QiroAdminSite.admin_view``, which answers unusable input with a
+clear 400 page instead of letting it reach PostgreSQL or crash Django.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import ValidationError
+from django.db import DataError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
+from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-class PlatformAdminSite(admin.AdminSite):
+logger = logging.getLogger("qiro.admin")
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
+
+# What malformed input makes Django or PostgreSQL raise once the admin's own
+# checks have let it through: a date drill-down past year 9999 or beyond a C
+# long (OverflowError), an id of the wrong type in an action's selection
+# (ValueError, ValidationError), a value missing where Django indexes the
+# input (LookupError), a value PostgreSQL cannot take, such as an integer past
+# bigint, an invalid regular expression or text holding NUL (DataError,
+# SQLSTATE class 22).
+UNUSABLE_INPUT = (OverflowError, ValueError, LookupError, ValidationError, DataError)
+
+
+def holds_nul(query: QueryDict) -> bool:
+    """PostgreSQL text cannot hold NUL: such a parameter never reaches a query."""
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in query.lists())
+
+
+def holds_range_lookup(query: QueryDict) -> bool:
+    """A ``__range`` lookup needs two values, which the admin never builds from one string.
+
+    Django passes the string itself to the lookup, whose SQL then breaks in
+    ways that depend on the field (IndexError, or a placeholder count that no
+    longer matches on a JSON field): no filter of the admin sends one.
+    """
+    return any(key.endswith("__range") for key in query)
+
+
+class QiroAdminSite(admin.AdminSite):
+    """What both admin sites share: unusable input gets a 400 page, never a 500."""
+
+    def admin_view(self, view: View, cacheable: bool = False) -> View:
+        return cast(View, super().admin_view(self._refusing_unusable_input(view), cacheable))
+
+    def _refusing_unusable_input(self, view: View) -> Callable[..., HttpResponseBase]:
+        @functools.wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if holds_nul(request.GET):
+                return self.bad_request(
+                    request,
+                    _("The address holds a NUL character, which cannot be used. Remove it."),
+                )
+            if holds_range_lookup(request.GET):
+                return self.bad_request(
+                    request, _("The address asks for a range filter, which lists do not offer.")
+                )
+            try:
+                response = view(request, *args, **kwargs)
+                if isinstance(response, SimpleTemplateResponse):
+                    # Lazy querysets run while rendering: render here, inside the guard.
+                    response.render()
+            except UNUSABLE_INPUT as error:
+                logger.warning("unusable input refused: %s %s", request.method, request.path,
+                               exc_info=error)  # fmt: skip
+                return self.bad_request(
+                    request, _("A value in the address or the form cannot be used.")
+                )
+            return response
+
+        return guarded
+
+    def bad_request(self, request: HttpRequest, message: StrOrPromise) -> HttpResponse:
+        """The 400 page: what was wrong, and a way back to the page without its parameters."""
+        request.current_app = self.name
+        response = TemplateResponse(
+            request,
+            "qiro/admin_bad_request.html",
+            {
+                **self.each_context(request),
+                "title": _("This request cannot be answered"),
+                "message": message,
+                "back_url": request.path,
+            },
+            status=400,
+        )
+        return response.render()
+
+
+class PlatformAdminSite(QiroAdminSite):
     site_header = _("QIRO platform administration")
     site_title = _("QIRO platform")
     index_title = _("Platform")
 
 
-class CompanyAdminSite(admin.AdminSite):
+class CompanyAdminSite(QiroAdminSite):
     site_header = _("Company administration")
     site_title = _("QIRO")
     index_title = _("Your company")

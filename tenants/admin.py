@@ -11,7 +11,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -20,14 +22,69 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from qiro.admin_sites import platform_admin
-from tenants import services
+from registration.validators import normalize_brn
+from tenants import domains, services
 from tenants.models import Company, Domain
+
+
+class DomainForm(forms.ModelForm):
+    """One host name of the company, checked by ``tenants.domains`` as it is typed."""
+
+    class Meta:
+        model = Domain
+        fields = ("domain", "is_primary")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.fields["is_primary"].initial = False  # a new row does not take over by default
+
+    def clean_domain(self) -> str:
+        name = domains.normalize_domain(self.cleaned_data["domain"])
+        if self.instance.tenant_id is not None:
+            keep = [self.instance.pk] if self.instance.pk else []
+            domains.check_domain_free(domain=name, company=self.instance.tenant, keep=keep)
+        return name
+
+    def validate_unique(self) -> None:
+        """Whether the name is free is ``clean_domain``'s question, answered in our words."""
+
+
+class DomainFormSet(BaseInlineFormSet):
+    """The company's rows together: exactly one primary among those that stay.
+
+    Two rows of one name are refused by the model formset's own unique check.
+    """
+
+    def clean(self) -> None:
+        super().clean()
+        listed = [form for form in self.forms if form.instance.pk or form.has_changed()]
+        kept = [form for form in listed if not form.cleaned_data.get("DELETE")]
+        if any("domain" not in form.cleaned_data for form in kept):
+            return  # a row's own error is shown beside it
+        primaries = sum(bool(form.cleaned_data.get("is_primary")) for form in kept)
+        if listed and primaries != 1:
+            raise forms.ValidationError(_("Mark exactly one domain as the primary one."))
 
 
 class DomainInline(admin.TabularInline):
     model = Domain
+    form = DomainForm
+    formset = DomainFormSet
     extra = 0
     fields = ("domain", "is_primary")
+
+
+class CompanyForm(forms.ModelForm):
+    class Meta:
+        model = Company
+        fields = ("name", "business_registration_number", "plan")
+
+    def clean_business_registration_number(self) -> str:
+        value = str(self.cleaned_data["business_registration_number"])
+        if "business_registration_number" not in self.changed_data:
+            return value
+        return normalize_brn(value)
 
 
 class SuspensionForm(forms.Form):
@@ -62,6 +119,7 @@ class CompanyAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+    form = CompanyForm
     inlines = [DomainInline]
     actions = ["suspend_selected", "reactivate_selected", "refresh_figures"]
     fieldsets = (
@@ -115,8 +173,47 @@ class CompanyAdmin(admin.ModelAdmin):
 
         return (*self.list_display, open_site)
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # companies come from approved applications (tenants.provisioning) only
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # companies are suspended, never deleted from here
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """The domains change through ``tenants.domains``, the new primary first."""
+        if formset.model is not Domain:
+            super().save_formset(request, form, formset, change)
+            return
+        company = form.instance
+        kept = [f for f in formset.forms if f not in formset.deleted_forms and f.has_changed()]
+        kept.sort(key=lambda f: not f.cleaned_data.get("is_primary"))
+        steps = [*kept[:1], *formset.deleted_forms, *kept[1:]]
+        # What the admin's history entry of this change lists (formset.save() sets them).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for row in steps:
+            try:
+                self._save_domain(company, formset, row)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+
+    @staticmethod
+    def _save_domain(company: Company, formset: Any, row: Any) -> None:
+        instance, data = row.instance, row.cleaned_data
+        is_primary = bool(data.get("is_primary"))
+        if row in formset.deleted_forms:
+            if instance.pk:
+                domains.remove_domain(domain=instance)
+                formset.deleted_objects.append(instance)
+        elif instance.pk:
+            changed = domains.change_domain(
+                domain=instance, name=data["domain"], is_primary=is_primary
+            )
+            formset.changed_objects.append((changed, row.changed_data))
+        else:
+            added = domains.add_domain(
+                company=company, domain=data["domain"], is_primary=is_primary
+            )
+            formset.new_objects.append(added)
 
     # --- actions -------------------------------------------------------------------
 
