@@ -115,10 +115,9 @@ def test_the_catalog_comparison_sees_a_missing_force_flag(live_db):
 
 STEPS = [
     "prepare_schema",
-    "reapply_for_schema",
-    "apply_company_schema_grants",
-    "verify_schema",
     "create_company_rows",
+    "secure_schema",
+    "verify_schema",
     "create_first_administrator",
     "activate",
 ]
