@@ -130,7 +130,10 @@ def clear_leftover(schema_name: str) -> Leftover | None:
 
 
 def leftover_schemas(cursor: Any) -> list[str]:
-    """Schemas of companies still ``provisioning`` and marked schemas no company owns (one query)."""
+    """Schemas of companies still ``provisioning``, and marked schemas no company owns.
+
+    One query over the companies and the catalog.
+    """
     cursor.execute(
         """
         SELECT schema_name FROM public.tenants_company WHERE status = %s

@@ -56,7 +56,7 @@ def empty_the_pool() -> None:
 
 
 def approve_and_die(application: Application, reviewer: User, step: str) -> None:
-    result = subprocess.run(  # noqa: S603 - our own script
+    result = subprocess.run(
         [sys.executable, str(SCRIPT), str(application.pk), str(reviewer.pk), step],
         env=subprocess_env(),
         capture_output=True,
@@ -152,9 +152,7 @@ def test_repair_leaves_a_provisioning_in_progress_alone(live_db):
     try:
         with repair.provisioning_lock("inflight"):
             found = repair.repair_provisioning()
-            assert [(f.schema_name, f.outcome) for f in found] == [
-                ("inflight", repair.IN_PROGRESS)
-            ]
+            assert [(f.schema_name, f.outcome) for f in found] == [("inflight", repair.IN_PROGRESS)]
             assert "still running" in found[0].message
             assert schema_exists("inflight")
         assert [f.outcome for f in repair.repair_provisioning()] == [repair.REMOVED]
@@ -163,9 +161,7 @@ def test_repair_leaves_a_provisioning_in_progress_alone(live_db):
         schema_pool.drop_schema("inflight")
 
 
-def test_a_schema_without_the_mark_is_never_dropped_and_the_approval_says_why(
-    live_db, reviewer
-):
+def test_a_schema_without_the_mark_is_never_dropped_and_the_approval_says_why(live_db, reviewer):
     application = verified()
     schema = schema_name_for(application.subdomain)
     with connections["owner"].cursor() as cursor:

@@ -264,7 +264,8 @@ def test_a_clone_outlives_its_template_and_becomes_a_working_company(fill, two_c
                 sql.SQL(
                     "INSERT INTO {} (password, company_id, email, full_name, user_type, is_active, "
                     "is_staff, is_superuser, date_joined) "
-                    "VALUES ('!', %s, 'planted@example.kr', 'x', 'member', true, false, false, now())"
+                    "VALUES ('!', %s, 'planted@example.kr', 'x', 'member', true, false, false, "
+                    "now())"
                 ).format(sql.Identifier("cloned", "sysauth_user")),
                 [other.pk],
             )
