@@ -74,7 +74,7 @@ class ProvisioningTimings:
     from_pool: bool = False
 
 
-def prepare_schema(schema_name: str, *, mark: str) -> bool:
+def prepare_schema(schema_name: str, *, mark: str, lock: repair.ProvisioningLock) -> bool:
     """Make ``schema_name`` exist with every company table; True if it came from the pool.
 
     The schema carries ``mark`` from the transaction that renames or creates it.
@@ -84,6 +84,7 @@ def prepare_schema(schema_name: str, *, mark: str) -> bool:
     with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
         if schema_pool.take_schema(cursor, schema_name, mark=mark):
             return True
+    lock.move_to_own_connection()  # the migrations close Django's owner connection
     try:
         schema_pool.build_schema_with_migrations(schema_name, comment=mark)
     except BaseException:
@@ -223,13 +224,15 @@ def provision_company(
         clock = now
         step_done.send(sender=provision_company, step=step, schema_name=schema_name)
 
-    with repair.provisioning_lock(schema_name):
+    with repair.provisioning_lock(schema_name) as lock:
         repair.clear_leftover(schema_name)
         refuse_a_foreign_schema(schema_name)
         schema_made = False
         try:
             timings.from_pool = prepare_schema(
-                schema_name, mark=repair.mark_for(claimant or f"brn {business_registration_number}")
+                schema_name,
+                mark=repair.mark_for(claimant or f"brn {business_registration_number}"),
+                lock=lock,
             )
             schema_made = True
             lap("schema")

@@ -9,8 +9,9 @@ So a schema that still carries it, or a company still in status
 guess from a name.
 
 While a provisioning runs it holds a session-level advisory lock on the schema
-name, on a connection of its own; a process killed with SIGKILL loses its
-connections and so the lock. ``repair_provisioning`` and the next provisioning
+name (on Django's owner connection, or on a connection of its own while
+migrations run, since they close Django's); a process killed with SIGKILL
+loses its connections and so the lock. ``repair_provisioning`` and the next provisioning
 of the same schema take that lock first: what is locked is in progress and
 left alone, what is not is removed (company and domain rows, then the schema),
 so the data ends up either as an active company or as no trace at all.
@@ -75,29 +76,59 @@ def _try_lock(conn: psycopg.Connection[Any], schema_name: str, *, wait: bool) ->
     return row is not None and bool(row[0])
 
 
-@contextlib.contextmanager
-def provisioning_lock(schema_name: str) -> Iterator[None]:
-    """Hold the provisioning lock on ``schema_name`` (waiting for it) until the block ends.
+class ProvisioningLock:
+    """The provisioning lock on one schema name, held by this process.
 
-    On a connection of its own: ``migrate_schemas`` closes Django's owner
-    connection, which would lose a session lock taken there.
+    Taken on Django's owner connection, which costs one statement. A build by
+    migrations must first ``move_to_own_connection``: ``migrate_schemas``
+    closes Django's owner connection, and a session lock with it.
     """
-    with pg.connect() as conn:
-        _try_lock(conn, schema_name, wait=True)
-        yield
+
+    def __init__(self, schema_name: str) -> None:
+        self.key = LOCK_PREFIX + schema_name
+        self.schema_name = schema_name
+        self.own: psycopg.Connection[Any] | None = None
+
+    def acquire(self) -> None:
+        with connections[OWNER_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [self.key])
+
+    def move_to_own_connection(self) -> None:
+        if self.own is not None:
+            return
+        self.own = pg.connect()
+        self._release_on_django()
+        _try_lock(self.own, self.schema_name, wait=True)
+
+    def release(self) -> None:
+        if self.own is not None:
+            self.own.close()  # the session ends, and its lock with it
+            self.own = None
+        else:
+            self._release_on_django()
+
+    def _release_on_django(self) -> None:
+        connection = connections[OWNER_ALIAS]
+        if connection.connection is None:
+            return  # closed meanwhile: the lock went with its session
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [self.key])
 
 
-def _schema_mark(cursor: Any, schema_name: str) -> str | None:
-    """The claimant in the schema's mark; None if the schema is absent or carries no mark."""
-    cursor.execute(
-        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
-        [schema_name],
-    )
-    row = cursor.fetchone()
-    comment = row[0] if row else None
-    if comment is None or not comment.startswith(MARK_PREFIX):
-        return None
-    return str(comment.removeprefix(MARK_PREFIX))
+@contextlib.contextmanager
+def provisioning_lock(
+    schema_name: str, *, own_connection: bool = False
+) -> Iterator[ProvisioningLock]:
+    """Hold the provisioning lock on ``schema_name`` (waiting for it) until the block ends."""
+    lock = ProvisioningLock(schema_name)
+    if own_connection:
+        lock.move_to_own_connection()
+    else:
+        lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 def clear_leftover(schema_name: str) -> Leftover | None:
@@ -105,28 +136,35 @@ def clear_leftover(schema_name: str) -> Leftover | None:
 
     A company in status ``provisioning`` goes with its domain, and its schema;
     a marked schema that no company owns is dropped. An active or suspended
-    company, and a schema without the mark, are never touched (None).
+    company, and a schema without the mark, are never touched (None). One
+    query when nothing is left, as on every provisioning.
     """
     from tenants.schema_pool import drop_schema
 
     connection = connections[OWNER_ALIAS]
     connection.set_schema_to_public()  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT (SELECT max(id) FROM public.tenants_company
+                    WHERE schema_name = %s AND status = %s),
+                   EXISTS (SELECT 1 FROM public.tenants_company
+                           WHERE schema_name = %s AND status <> %s),
+                   (SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace
+                    WHERE nspname = %s)
+            """,
+            [schema_name, Company.Status.PROVISIONING] * 2 + [schema_name],
+        )
+        half_made, finished, comment = cursor.fetchone()
+    marked = comment is not None and comment.startswith(MARK_PREFIX)
+    if half_made is None and (finished or not marked):
+        return None
     with owner_context(), transaction.atomic(using=OWNER_ALIAS):
-        companies = {
-            status: pk
-            for pk, status in Company.objects.using(OWNER_ALIAS)
-            .filter(schema_name=schema_name)
-            .values_list("pk", "status")
-        }
-        with connection.cursor() as cursor:
-            claimant = _schema_mark(cursor, schema_name)
-        half_made = companies.get(Company.Status.PROVISIONING)
-        if half_made is None and (companies or claimant is None):
-            return None
         if half_made is not None:
             Company.objects.using(OWNER_ALIAS).filter(pk=half_made).delete()
         drop_schema(schema_name)
-    return Leftover(schema_name, claimant or "", half_made, REMOVED)
+    claimant = comment.removeprefix(MARK_PREFIX) if marked else ""
+    return Leftover(schema_name, claimant, half_made, REMOVED)
 
 
 def leftover_schemas(cursor: Any) -> list[str]:

@@ -40,7 +40,8 @@ def create_company_with_migrations(
     dies, ``repair_provisioning`` finds the marked schema and drops it.
     """
     connection = connections[OWNER_ALIAS]
-    with repair.provisioning_lock(schema_name):
+    # On a connection of its own: the migrations close Django's owner connection.
+    with repair.provisioning_lock(schema_name, own_connection=True):
         refuse_a_foreign_schema(schema_name)
         try:
             # migrate_schemas commits and closes the owner's connection itself,

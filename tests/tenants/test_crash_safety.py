@@ -15,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 from django.test import Client
+from django.utils import translation
 
 from deployments import pg
 from deployments.services import runtime_roles
@@ -133,7 +134,9 @@ def test_repair_leaves_no_trace_of_a_killed_approval_and_says_so(live_db, review
             assert repair.leftover_schemas(cursor) == [schema]
         found = repair.repair_provisioning()
         assert [(f.schema_name, f.outcome) for f in found] == [(schema, repair.REMOVED)]
-        assert f"application {application.pk}" in found[0].message
+        with translation.override("en"):
+            assert f"application {application.pk}" in found[0].message
+            assert "no trace is left" in found[0].message
         assert not schema_exists(schema)
         assert not Company.objects.using("owner").filter(schema_name=schema).exists()
         assert failed_checks() == []
@@ -153,7 +156,10 @@ def test_repair_leaves_a_provisioning_in_progress_alone(live_db):
         with repair.provisioning_lock("inflight"):
             found = repair.repair_provisioning()
             assert [(f.schema_name, f.outcome) for f in found] == [("inflight", repair.IN_PROGRESS)]
-            assert "still running" in found[0].message
+            with translation.override("en"):
+                assert "still running" in found[0].message
+            with translation.override("ko"):
+                assert "진행 중" in found[0].message
             assert schema_exists("inflight")
         assert [f.outcome for f in repair.repair_provisioning()] == [repair.REMOVED]
         assert not schema_exists("inflight")
@@ -168,7 +174,10 @@ def test_a_schema_without_the_mark_is_never_dropped_and_the_approval_says_why(li
         cursor.execute(f'CREATE SCHEMA "{schema}"')
     try:
         assert repair.repair_provisioning() == []
-        with pytest.raises(services.ReviewError, match="not made by a provisioning"):
+        with (
+            translation.override("en"),
+            pytest.raises(services.ReviewError, match="not made by a provisioning"),
+        ):
             services.approve_application(application_id=application.pk, reviewer=reviewer)
         assert schema_exists(schema)
         stored = Application.objects.using("owner").get(pk=application.pk)
@@ -183,8 +192,9 @@ def test_bootstrap_repairs_what_a_crash_left(live_db, reviewer, capsys):
     schema = schema_name_for(application.subdomain)
     try:
         approve_and_die(application, reviewer, "administrator")
-        call_command("bootstrap", no_superuser=True, verbosity=1)
-        assert "no trace is left" in capsys.readouterr().out
+        with translation.override("en"):
+            call_command("bootstrap", no_superuser=True, verbosity=1)
+        assert f"{schema}: an interrupted provisioning" in capsys.readouterr().out
         assert not schema_exists(schema)
     finally:
         remove(application)
