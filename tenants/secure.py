@@ -101,7 +101,7 @@ def unrestricted_tables(cursor: Any, *, schema_name: str, company_id: int) -> li
              AND c.relkind IN ('r', 'p')
         LEFT JOIN pg_constraint k ON k.conrelid = c.oid AND k.conname = %s AND k.contype = 'c'
         WHERE k.oid IS NULL OR NOT k.convalidated
-           OR pg_get_constraintdef(k.oid) <> format('CHECK ((%%I = %%L::bigint))', d.col, %s)
+           OR pg_get_constraintdef(k.oid) <> format('CHECK ((%%I = %%L::bigint))', d.col, %s::text)
         ORDER BY 1
         """,
         [
