@@ -43,9 +43,7 @@ from qiro.tenant_context import OWNER_ALIAS, company_context, owner_context
 from sysauth import services as sysauth_services
 from tenants import repair, schema_pool
 from tenants.models import Company, Domain
-from tenants.secure import StatementBatch, company_keyed_tables, secure_schema, unrestricted_tables
-
-__all__ = ["StatementBatch", "provision_company", "step_done"]
+from tenants.secure import company_keyed_tables, secure_schema, unrestricted_tables
 
 # Sent after each step of ``provision_company`` (kwargs: step, schema_name).
 step_done = Signal()
