@@ -121,6 +121,12 @@ def clone_schemas(count: int, jobs: int) -> float:
         ],
         batch_size=1000,
     )
+    # Each copy carries the template company's id in its company-only constraint.
+    from tenants.secure import restrict_to_company
+
+    with pg.connect() as conn, conn.transaction(), conn.cursor() as cursor:
+        for company in companies:
+            restrict_to_company(cursor, schema_name=company.schema_name, company_id=company.pk)
     return time.perf_counter() - started
 
 

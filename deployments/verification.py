@@ -154,6 +154,7 @@ class Verifier:
         "privileges",
         "definer_functions",
         "signup_policies",
+        "company_constraint",
     )
     OBSERVATIONS = (
         "slow_statements",
@@ -533,6 +534,11 @@ class Verifier:
         return _per_schema(
             "partitions", schemas, problems, dict.fromkeys(schemas, f"partitions for {text}")
         )
+
+    def check_company_constraint(self) -> list[Result]:
+        from deployments.checks_company_constraint import check_company_constraint
+
+        return check_company_constraint(self)
 
     def check_roles(self) -> list[Result]:
         """The runtime roles: no superuser, no BYPASSRLS, own nothing, belong to no role."""

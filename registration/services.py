@@ -36,7 +36,12 @@ from registration.validators import host_for, schema_name_for
 from registration.verifiers import get_verifier
 from sysauth.models import User
 from tenants.models import Company
-from tenants.provisioning import FirstAdministrator, ProvisioningTimings, provision_company
+from tenants.provisioning import (
+    FirstAdministrator,
+    ProvisioningTimings,
+    SchemaTakenError,
+    provision_company,
+)
 
 # Database constraint -> (form field, message): the database decides between
 # concurrent sign-ups; the losers get the same sentence as the form check.
@@ -242,7 +247,10 @@ def approve_application(
 
     The decision is recorded first (a review event); if provisioning then fails,
     nothing of the company is kept, the application stays ``approved`` and the
-    same call provisions it again. On success the application becomes
+    same call provisions it again, also after the process was killed midway
+    (what that left is recognised by its mark and removed first). A schema of
+    the company's name that no provisioning made is a ``ReviewError``: approving
+    again cannot help until it is removed. On success the application becomes
     ``provisioned`` together with the company's activation, its password hash is
     cleared, and the applicant is e-mailed. ``site_url`` is the company's
     address for that e-mail (e.g. ``http://acme.localhost:8000/``).
@@ -281,19 +289,23 @@ def approve_application(
                 actor_id=reviewer.pk,
             )
 
-        company = provision_company(
-            name=application.company_name,
-            business_registration_number=application.business_registration_number,
-            schema_name=schema_name_for(application.subdomain),
-            domain=host_for(application.subdomain),
-            first_admin=FirstAdministrator(
-                email=application.admin_email,
-                full_name=application.admin_full_name,
-                password_hash=application.admin_password_hash,
-            ),
-            on_activate=mark_provisioned,
-            timings=timings,
-        )
+        try:
+            company = provision_company(
+                name=application.company_name,
+                business_registration_number=application.business_registration_number,
+                schema_name=schema_name_for(application.subdomain),
+                domain=host_for(application.subdomain),
+                first_admin=FirstAdministrator(
+                    email=application.admin_email,
+                    full_name=application.admin_full_name,
+                    password_hash=application.admin_password_hash,
+                ),
+                on_activate=mark_provisioned,
+                timings=timings,
+                claimant=f"application {application.pk}",
+            )
+        except SchemaTakenError as error:
+            raise ReviewError(str(error)) from error
     emails.send(
         "approved",
         to=application.contact_email,

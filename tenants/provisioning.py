@@ -1,20 +1,28 @@
-"""Provisioning a company in milliseconds, all-or-nothing.
+"""Provisioning a company in milliseconds, all-or-nothing, and safe against a crash.
 
 Steps (each a function below, so a test can make any of them fail):
 
 1. ``prepare_schema``   rename a ready pool schema (``tenants.schema_pool``) to the
                         company's name, or build one with migrations if the pool is empty;
-2. in one owner transaction: ``reapply_for_schema`` (row security),
-   ``apply_company_schema_grants``, ``verify_schema`` (refuses a schema whose
-   tables lack ENABLE/FORCE/policy or that the runtime role cannot use), then
-   ``create_company_rows`` (company in status ``provisioning`` and its domain);
+                        either way the schema carries the provisioning's mark
+                        (``tenants.repair``) from the transaction that takes or makes it;
+2. in one owner transaction: ``create_company_rows`` (company in status
+   ``provisioning`` and its domain), ``secure_schema`` (row security, grants, the
+   company-only constraint) and ``verify_schema`` (refuses a schema whose tables
+   lack ENABLE/FORCE/policy or the constraint, or that the runtime role cannot use);
 3. ``create_first_administrator`` as the runtime role inside the company's context;
-4. ``activate`` in one owner transaction: status ``active``, kept figures, and the
-   caller's own bookkeeping (``on_activate``, e.g. the application's status).
+4. ``activate`` in one owner transaction: status ``active``, the mark cleared, kept
+   figures, and the caller's own bookkeeping (``on_activate``, e.g. the application's
+   status).
 
 A failure at any step undoes the earlier ones (rows deleted, schema dropped),
 so there is never an orphan schema nor an active company without its schema
-and administrator, and the same call can simply be made again.
+and administrator, and the same call can simply be made again. A process
+killed at any point leaves at most a marked schema and a company still
+``provisioning``: the next provisioning of the same schema (and
+``tenants.repair.repair_provisioning``) removes them first. Each finished step
+sends ``step_done`` (sender ``provision_company``, ``step``, ``schema_name``),
+e.g. for a log or a test that interrupts the process there.
 """
 
 from __future__ import annotations
@@ -24,21 +32,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import connections, transaction
+from django.dispatch import Signal
+from django.utils.translation import gettext as _
 from psycopg import sql
 
 from qiro import rls
-from qiro.db.roles import apply_company_schema_grants, role_name
-from qiro.rls import reapply_for_schema
+from qiro.db.roles import role_name
 from qiro.tenant_context import OWNER_ALIAS, company_context, owner_context
 from sysauth import services as sysauth_services
-from tenants import schema_pool
+from tenants import repair, schema_pool
 from tenants.models import Company, Domain
+from tenants.secure import company_keyed_tables, secure_schema, unrestricted_tables
+
+# Sent after each step of ``provision_company`` (kwargs: step, schema_name).
+step_done = Signal()
 
 
 class ProvisioningError(Exception):
     """A provisioning step found the new schema unfit; nothing was kept."""
+
+
+class SchemaTakenError(ProvisioningError):
+    """The schema name is held by a schema that no provisioning made; nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -56,66 +72,37 @@ class ProvisioningTimings:
     from_pool: bool = False
 
 
-def prepare_schema(schema_name: str) -> bool:
-    """Make ``schema_name`` exist with every company table; True if it came from the pool."""
+def prepare_schema(schema_name: str, *, mark: str, lock: repair.ProvisioningLock) -> bool:
+    """Make ``schema_name`` exist with every company table; True if it came from the pool.
+
+    The schema carries ``mark`` from the transaction that renames or creates it.
+    """
     connection = connections[OWNER_ALIAS]
     connection.set_schema_to_public()  # type: ignore[attr-defined]
     with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
-        if schema_pool.take_schema(cursor, schema_name):
+        if schema_pool.take_schema(cursor, schema_name, mark=mark):
             return True
+    lock.move_to_own_connection()  # the migrations close Django's owner connection
     try:
-        schema_pool.build_schema_with_migrations(schema_name)
+        schema_pool.build_schema_with_migrations(schema_name, comment=mark)
     except BaseException:
         schema_pool.drop_schema(schema_name)
         raise
     return False
 
 
-class StatementBatch:
-    """A cursor that sends parameterless statements together, in one round trip.
-
-    Wraps the owner's cursor around ``reapply_for_schema`` and
-    ``apply_company_schema_grants``, which issue dozens of DDL statements
-    (``psycopg.sql`` objects without parameters). A statement with parameters
-    or any fetch first sends what is pending, so order and errors are kept.
-    """
-
-    def __init__(self, cursor: Any) -> None:
-        self.cursor = cursor
-        self.pending: list[sql.Composable] = []
-
-    def execute(self, statement: Any, params: Any = None) -> None:
-        if params is None and isinstance(statement, sql.Composable):
-            self.pending.append(statement)
-            return
-        self.flush()
-        self.cursor.execute(statement, params)
-
-    def flush(self) -> None:
-        if self.pending:
-            batch, self.pending = sql.SQL("; ").join(self.pending), []
-            self.cursor.execute(batch)
-
-    def fetchone(self) -> Any:
-        self.flush()
-        return self.cursor.fetchone()
-
-    def fetchall(self) -> Any:
-        self.flush()
-        return self.cursor.fetchall()
-
-
 def company_tables() -> set[str]:
     """Tables every company schema must hold with row security (declared on the models)."""
-    tenant_apps = {app.rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
-    return {m._meta.db_table for m in rls.protected_models() if m._meta.app_label in tenant_apps}
+    return set(company_keyed_tables())
 
 
-def verify_schema(cursor: Any, schema_name: str) -> None:
+def verify_schema(cursor: Any, schema_name: str, *, company_id: int | None = None) -> None:
     """Refuse a schema unless every company table is there with ENABLE, FORCE and its policy.
 
-    Also checks that the runtime role may use the schema. One query, over this
-    schema only (``qiro.rls.missing_row_security`` reads every schema).
+    Also checks that the runtime role may use the schema and, given the
+    company, that every company table accepts only its id. One query, over
+    this schema only (``qiro.rls.missing_row_security`` reads every schema),
+    and one for the constraint.
     """
     cursor.execute(
         """
@@ -138,6 +125,12 @@ def verify_schema(cursor: Any, schema_name: str) -> None:
         raise ProvisioningError(
             f"tables missing or without ENABLE/FORCE/policy in {schema_name}: {sorted(unprotected)}"
         )
+    if company_id is not None:
+        unrestricted = unrestricted_tables(cursor, schema_name=schema_name, company_id=company_id)
+        if unrestricted:
+            raise ProvisioningError(
+                f"tables of {schema_name} accept rows of other companies: {unrestricted}"
+            )
 
 
 def create_company_rows(
@@ -163,6 +156,11 @@ def create_first_administrator(company: Company, admin: FirstAdministrator) -> N
 def activate(company: Company, on_activate: Callable[[Company], None] | None) -> None:
     company.status = Company.Status.ACTIVE
     company.save(update_fields=["status", "updated_at"])
+    with connections[OWNER_ALIAS].cursor() as cursor:
+        # An active company's schema is no leftover: its mark goes in the same commit.
+        cursor.execute(
+            sql.SQL("COMMENT ON SCHEMA {} IS NULL").format(sql.Identifier(company.schema_name))
+        )
     from tenants.services import refresh_company_stats
 
     refresh_company_stats(companies=[company])
@@ -177,6 +175,21 @@ def discard(schema_name: str) -> None:
     schema_pool.drop_schema(schema_name)
 
 
+def refuse_a_foreign_schema(schema_name: str) -> None:
+    """Raise ``SchemaTakenError`` if ``schema_name`` exists (call after ``clear_leftover``)."""
+    with connections[OWNER_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema_name])
+        if cursor.fetchone() is not None:
+            # Never touch a schema that no provisioning made (it carries no mark).
+            raise SchemaTakenError(
+                _(
+                    "The schema %(schema)s already exists and was not made by a provisioning; "
+                    "nothing was changed. A database administrator must remove or rename it."
+                )
+                % {"schema": schema_name}
+            )
+
+
 def provision_company(
     *,
     name: str,
@@ -186,13 +199,18 @@ def provision_company(
     first_admin: FirstAdministrator,
     on_activate: Callable[[Company], None] | None = None,
     timings: ProvisioningTimings | None = None,
+    claimant: str = "",
 ) -> Company:
     """Create an active company with its schema, domain and first administrator.
 
     ``on_activate(company)`` runs in the activating owner transaction: what it
     writes commits together with the company becoming active, or not at all.
-    A company left half-made by a crash (status ``provisioning``) under the same
-    schema name is removed first, so a retry always starts clean.
+    ``claimant`` names what the company is made for (e.g. the application) in
+    the schema's mark. Runs holding the provisioning lock on ``schema_name``
+    (``tenants.repair``); what an interrupted provisioning of the same schema
+    left (a company still ``provisioning``, a marked schema) is removed first,
+    so a retry after a failure or a crash always starts clean. A schema of that
+    name that carries no mark raises ``SchemaTakenError`` and is left as it is.
     """
     timings = timings if timings is not None else ProvisioningTimings()
     clock = time.perf_counter()
@@ -202,45 +220,40 @@ def provision_company(
         now = time.perf_counter()
         timings.steps[step] = (now - clock) * 1000
         clock = now
+        step_done.send(sender=provision_company, step=step, schema_name=schema_name)
 
-    with owner_context():
-        if Company.objects.filter(
-            schema_name=schema_name, status=Company.Status.PROVISIONING
-        ).exists():
-            discard(schema_name)
-    with connections[OWNER_ALIAS].cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema_name])
-        if cursor.fetchone() is not None:
-            # Never touch a schema this call did not make.
-            raise ProvisioningError(f"schema {schema_name} already exists")
-    schema_made = False
-    try:
-        timings.from_pool = prepare_schema(schema_name)
-        schema_made = True
-        lap("schema")
-        with owner_context(), transaction.atomic(using=OWNER_ALIAS):
-            with connections[OWNER_ALIAS].cursor() as cursor:
-                batch = StatementBatch(cursor)
-                reapply_for_schema(batch, schema_name)
-                apply_company_schema_grants(batch, schema_name)
-                batch.flush()
-                verify_schema(cursor, schema_name)
-            lap("row_security")
-            company = create_company_rows(
-                name=name,
-                business_registration_number=business_registration_number,
-                schema_name=schema_name,
-                domain=domain,
+    with repair.provisioning_lock(schema_name) as lock:
+        repair.clear_leftover(schema_name)
+        refuse_a_foreign_schema(schema_name)
+        schema_made = False
+        try:
+            timings.from_pool = prepare_schema(
+                schema_name,
+                mark=repair.mark_for(claimant or f"brn {business_registration_number}"),
+                lock=lock,
             )
-        lap("company")
-        create_first_administrator(company, first_admin)
-        lap("administrator")
-        with owner_context(), transaction.atomic(using=OWNER_ALIAS):
-            activate(company, on_activate)
-        lap("activate")
-    except BaseException:
-        if schema_made:
-            discard(schema_name)
-        raise
+            schema_made = True
+            lap("schema")
+            with owner_context(), transaction.atomic(using=OWNER_ALIAS):
+                company = create_company_rows(
+                    name=name,
+                    business_registration_number=business_registration_number,
+                    schema_name=schema_name,
+                    domain=domain,
+                )
+                lap("company")
+                with connections[OWNER_ALIAS].cursor() as cursor:
+                    secure_schema(cursor, schema_name=schema_name, company_id=company.pk)
+                    verify_schema(cursor, schema_name, company_id=company.pk)
+            lap("row_security")
+            create_first_administrator(company, first_admin)
+            lap("administrator")
+            with owner_context(), transaction.atomic(using=OWNER_ALIAS):
+                activate(company, on_activate)
+            lap("activate")
+        except BaseException:
+            if schema_made:
+                discard(schema_name)
+            raise
     company.refresh_from_db(using=OWNER_ALIAS)
     return company

@@ -42,9 +42,8 @@ from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
 from deployments import pg
-from qiro.db.roles import apply_company_schema_grants
-from qiro.rls import reapply_for_schema
 from qiro.tenant_context import OWNER_ALIAS
+from tenants.secure import secure_schema
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +81,12 @@ def pool_schemas(cursor: Any, *, current_only: bool) -> list[str]:
     return [row[0] for row in cursor.fetchall()]
 
 
-def take_schema(cursor: Any, new_name: str) -> bool:
+def take_schema(cursor: Any, new_name: str, *, mark: str | None = None) -> bool:
     """Rename one current pool schema to ``new_name`` in the caller's transaction.
 
-    Returns False when the pool is empty. Concurrent callers never take the
+    The pool's fingerprint comment is replaced by ``mark`` (the provisioning's,
+    see ``tenants.repair``) in the same transaction, so a schema taken is never
+    without it. Returns False when the pool is empty. Concurrent callers never take the
     same schema: each holds a transaction-level advisory lock on its choice and
     re-checks that it still exists.
     """
@@ -101,7 +102,11 @@ def take_schema(cursor: Any, new_name: str) -> bool:
                 sql.Identifier(name), sql.Identifier(new_name)
             )
         )
-        cursor.execute(sql.SQL("COMMENT ON SCHEMA {} IS NULL").format(sql.Identifier(new_name)))
+        cursor.execute(
+            sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
+                sql.Identifier(new_name), sql.Literal(mark)
+            )
+        )
         return True
     return False
 
@@ -147,13 +152,8 @@ def _build_in_progress(comment: str) -> bool:
 
 
 def _secure(cursor: Any, schema_name: str) -> None:
-    """Row security and the runtime role's rights, as provisioning applies them (batched)."""
-    from tenants.provisioning import StatementBatch  # provisioning imports this module
-
-    batch = StatementBatch(cursor)
-    reapply_for_schema(batch, schema_name)
-    apply_company_schema_grants(batch, schema_name)
-    batch.flush()
+    """Row security and the runtime role's rights; no company yet, so no company constraint."""
+    secure_schema(cursor, schema_name=schema_name, company_id=None)
 
 
 def _mark_ready(cursor: Any, schema_name: str) -> None:

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.management import call_command
 from django.db import connections, transaction
 from django.utils import timezone
 from psycopg import sql
 
 from qiro.db.catalog import schemas_with_table
-from qiro.db.roles import apply_company_schema_grants
-from qiro.rls import reapply_for_schema
 from qiro.tenant_context import (
     OWNER_ALIAS,
     PLATFORM_ALIAS,
@@ -24,7 +21,10 @@ from qiro.tenant_context import (
     platform_context,
 )
 from sysauth import services as sysauth_services
+from tenants import repair, schema_pool
 from tenants.models import Company, Domain
+from tenants.provisioning import refuse_a_foreign_schema
+from tenants.secure import secure_schema
 
 
 def create_company_with_migrations(
@@ -32,37 +32,38 @@ def create_company_with_migrations(
 ) -> Company:
     """Create a company, its domain and a schema built by running every migration.
 
-    All-or-nothing: the schema is built and checked first; the company and
-    domain rows are written in one transaction last. If any step fails the
-    schema is dropped again, so no half company is left behind.
+    All-or-nothing: the schema is built first, carrying the provisioning mark
+    (``tenants.repair``) from its ``CREATE SCHEMA``; the company and domain
+    rows are then written, the schema secured (``secure_schema``: row
+    security, grants, the company-only constraint) and its mark cleared in one
+    transaction. If any step fails the schema is dropped again; if the process
+    dies, ``repair_provisioning`` finds the marked schema and drops it.
     """
     connection = connections[OWNER_ALIAS]
-    schema = sql.Identifier(schema_name)
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
-    with connection.cursor() as cursor:
-        cursor.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
-    try:
-        # migrate_schemas commits and closes the owner's connection itself,
-        # so it cannot run inside the transaction below.
-        call_command(
-            "migrate_schemas", schema_name=schema_name, tenant=True, interactive=False, verbosity=0
-        )
-        connection.set_schema_to_public()  # type: ignore[attr-defined]
-        with owner_context(), transaction.atomic(using=OWNER_ALIAS):
-            with connection.cursor() as cursor:
-                reapply_for_schema(cursor, schema_name)
-                apply_company_schema_grants(cursor, schema_name)
-            company = Company.objects.create(
-                name=name,
-                business_registration_number=business_registration_number,
-                schema_name=schema_name,
+    # On a connection of its own: the migrations close Django's owner connection.
+    with repair.provisioning_lock(schema_name, own_connection=True):
+        refuse_a_foreign_schema(schema_name)
+        try:
+            # migrate_schemas commits and closes the owner's connection itself,
+            # so it cannot run inside the transaction below.
+            schema_pool.build_schema_with_migrations(
+                schema_name, comment=repair.mark_for(f"brn {business_registration_number}")
             )
-            Domain.objects.create(domain=domain.lower(), tenant=company, is_primary=True)
-    except BaseException:
-        connection.set_schema_to_public()  # type: ignore[attr-defined]
-        with connection.cursor() as cursor:
-            cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))
-        raise
+            with owner_context(), transaction.atomic(using=OWNER_ALIAS):
+                company = Company.objects.create(
+                    name=name,
+                    business_registration_number=business_registration_number,
+                    schema_name=schema_name,
+                )
+                Domain.objects.create(domain=domain.lower(), tenant=company, is_primary=True)
+                with connection.cursor() as cursor:
+                    secure_schema(cursor, schema_name=schema_name, company_id=company.pk)
+                    cursor.execute(
+                        sql.SQL("COMMENT ON SCHEMA {} IS NULL").format(sql.Identifier(schema_name))
+                    )
+        except BaseException:
+            schema_pool.drop_schema(schema_name)
+            raise
     return company
 
 

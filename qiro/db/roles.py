@@ -212,3 +212,7 @@ def apply_grants_after_migrate(using: str, **_: Any) -> None:
             apply_public_grants(cursor)
         else:
             apply_company_schema_grants(cursor, schema_name)
+            # Tables a migration added get the company-only constraint too.
+            from tenants.secure import restrict_to_company
+
+            restrict_to_company(cursor, schema_name=schema_name)

@@ -53,7 +53,11 @@ CATALOG_QUERIES = {
         FROM pg_indexes i WHERE i.schemaname = %(schema)s
     """,
     "constraints": """
-        SELECT c.relname, k.conname, k.contype::text, pg_get_constraintdef(k.oid),
+        SELECT c.relname, k.conname, k.contype::text,
+               -- each company's own id in its company-only constraint
+               CASE WHEN k.conname = 'qiro_company_only'
+                    THEN regexp_replace(pg_get_constraintdef(k.oid), '''[0-9]+''', 'ID')
+                    ELSE pg_get_constraintdef(k.oid) END,
                k.condeferrable, k.condeferred, k.convalidated
         FROM pg_constraint k
         JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace

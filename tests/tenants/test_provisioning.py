@@ -7,6 +7,7 @@ import time
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.db import DatabaseError, connections
+from django.utils import translation
 
 from qiro import tenant_context
 from sysauth.models import User
@@ -115,10 +116,9 @@ def test_the_catalog_comparison_sees_a_missing_force_flag(live_db):
 
 STEPS = [
     "prepare_schema",
-    "reapply_for_schema",
-    "apply_company_schema_grants",
-    "verify_schema",
     "create_company_rows",
+    "secure_schema",
+    "verify_schema",
     "create_first_administrator",
     "activate",
 ]
@@ -169,7 +169,10 @@ def test_a_company_left_half_made_by_a_crash_is_cleared_by_the_retry(live_db):
 
 def test_provisioning_never_touches_an_existing_schema(live_db, two_companies):
     a, _ = two_companies
-    with pytest.raises(provisioning.ProvisioningError, match="already exists"):
+    with (
+        translation.override("en"),
+        pytest.raises(provisioning.SchemaTakenError, match="already exists"),
+    ):
         provision(a.company.schema_name, "1012345679")
     assert schema_exists(a.company.schema_name)
     a.company.refresh_from_db()

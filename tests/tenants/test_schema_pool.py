@@ -258,15 +258,17 @@ def test_a_clone_outlives_its_template_and_becomes_a_working_company(fill, two_c
         assert timings.from_pool
         assert company.status == Company.Status.ACTIVE
         assert clone not in ready_pool()
-        # A row of another company, planted in this schema by the owner.
-        run(
-            sql.SQL(
-                "INSERT INTO {} (password, company_id, email, full_name, user_type, is_active, "
-                "is_staff, is_superuser, date_joined) "
-                "VALUES ('!', %s, 'planted@example.kr', 'x', 'member', true, false, false, now())"
-            ).format(sql.Identifier("cloned", "sysauth_user")),
-            [other.pk],
-        )
+        # A row of another company, planted in this schema even by the owner: refused.
+        with pytest.raises(DatabaseError, match="qiro_company_only"), transaction.atomic("owner"):
+            run(
+                sql.SQL(
+                    "INSERT INTO {} (password, company_id, email, full_name, user_type, is_active, "
+                    "is_staff, is_superuser, date_joined) "
+                    "VALUES ('!', %s, 'planted@example.kr', 'x', 'member', true, false, false, "
+                    "now())"
+                ).format(sql.Identifier("cloned", "sysauth_user")),
+                [other.pk],
+            )
         with tenant_context.company_context(company):
             admin = User.objects.get()
             assert admin.email == "admin@cloned.example.kr"

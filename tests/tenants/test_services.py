@@ -31,15 +31,15 @@ def test_a_new_company_schema_has_row_security_and_grants(live_db):
             cursor.execute("DROP SCHEMA gamma CASCADE")
 
 
-@pytest.mark.parametrize("step", ["migrate_schemas", "reapply_for_schema", "domain"])
+@pytest.mark.parametrize("step", ["migrate_schemas", "secure_schema", "domain"])
 def test_a_failure_at_any_step_leaves_no_half_company(live_db, monkeypatch, step):
     def fail(*args, **kwargs):
         raise DatabaseError(f"injected failure in {step}")
 
     if step == "migrate_schemas":
-        monkeypatch.setattr(services, "call_command", fail)
-    elif step == "reapply_for_schema":
-        monkeypatch.setattr(services, "reapply_for_schema", fail)
+        monkeypatch.setattr(services.schema_pool, "call_command", fail)
+    elif step == "secure_schema":
+        monkeypatch.setattr(services, "secure_schema", fail)
     else:
         monkeypatch.setattr(services.Domain.objects, "create", fail)
 

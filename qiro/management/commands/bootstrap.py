@@ -82,6 +82,8 @@ class Command(BaseCommand):
             )
         if not options["no_superuser"]:
             self._ensure_platform_admin()
+        # What a provisioning killed midway left: removed, or left alone if still running.
+        call_command("repair_provisioning", verbosity=options["verbosity"])
 
     def _migrate(self, options: dict[str, Any], *, roles_made: bool) -> None:
         """The public schema, then the company schemas that need it (or all of them)."""
