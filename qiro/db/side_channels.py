@@ -5,7 +5,9 @@ role the query text of its own other sessions (``pg_stat_activity``,
 ``pg_stat_statements``, literals included), shows everyone the counters of
 every table in every schema (``pg_stat_user_tables``, ``pg_statio_*``, the
 ``pg_stat_get_*()`` functions under them) and the locks of every session
-(``pg_locks``). Row security does not reach any of these: they are the
+(``pg_locks``), and lets a role cancel or end its own other sessions
+(``pg_cancel_backend``, ``pg_terminate_backend``): one company's request could
+stop another's. Row security does not reach any of these: they are the
 server's own bookkeeping.
 
 Their privileges are per database, so in the application's database they are
@@ -33,7 +35,8 @@ from psycopg import sql
 STATISTICS_READER = "pg_read_all_stats"
 EXTENSIONS = ["pg_stat_statements"]
 
-# One row per view or function that is closed: (kind, name, is a reset, still open).
+# One row per view or function that is closed: (kind, name, stays closed to the
+# reader too — the resets and the signals —, still open).
 # The name prefixes and the namespace let pg_class's and pg_proc's name indexes
 # answer, however many company schemas there are. No parameters are passed
 # with it: `%` is PostgreSQL's format().
@@ -57,10 +60,13 @@ objects AS (
     WHERE x.classid = 'pg_class'::regclass AND c.relkind = 'v'
     UNION ALL
     SELECT 'function', format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)),
-           p.proname ~ 'reset', coalesce(p.proacl, acldefault('f', p.proowner)), 'EXECUTE'
+           p.proname ~ 'reset' OR p.proname IN ('pg_cancel_backend', 'pg_terminate_backend'),
+           coalesce(p.proacl, acldefault('f', p.proowner)), 'EXECUTE'
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE p.pronamespace = 'pg_catalog'::regnamespace
-      AND (p.proname ~ '^pg_stat_get_' OR p.proname IN ('pg_stat_have_stats', 'pg_lock_status'))
+      AND (p.proname ~ '^pg_stat_get_'
+           OR p.proname IN ('pg_stat_have_stats', 'pg_lock_status',
+                            'pg_cancel_backend', 'pg_terminate_backend'))
     UNION ALL
     SELECT 'function', format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)),
            p.proname ~ 'reset', coalesce(p.proacl, acldefault('f', p.proowner)), 'EXECUTE'
@@ -86,7 +92,7 @@ ORDER BY 1, 2
 class StatisticsObject:
     kind: str  # "view" or "function"
     name: str  # qualified, quoted by the catalogs' format('%I')
-    is_reset: bool  # resets stay closed to the reader too
+    is_reset: bool  # resets and signals stay closed to the reader too
     still_open: bool  # readable by PUBLIC or a runtime role, or not yet by the reader
 
 

@@ -198,6 +198,24 @@ def test_a_cannot_see_which_of_b_tables_are_locked(b_session, two_companies):
     assert owner_rows(statement, [b.company.schema_name])  # the owner does see them
 
 
+@pytest.mark.parametrize("signal", ["pg_cancel_backend", "pg_terminate_backend"])
+def test_a_cannot_cancel_or_end_b_session(b_session, two_companies, signal):
+    """Attack: stop company B's request by signalling its backend (same runtime role).
+
+    The pid is taken from the owner here: hiding pg_stat_activity alone would
+    not stop an attacker who guesses pids.
+    """
+    conn, _ = b_session
+    pid = conn.info.backend_pid
+    with in_a(two_companies):
+        answer = query(
+            psycopg.sql.SQL("SELECT {}(%s)").format(psycopg.sql.Identifier(signal)), [pid]
+        )
+    assert answer is None, f"{signal} of B's backend was allowed: {answer}"
+    conn.execute("ROLLBACK")  # B's session is still alive
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
 def test_pg_stats_hides_the_values_of_row_secured_tables(live_db, two_companies):
     """Attack: read B's most common e-mails from the planner statistics (PostgreSQL hides them)."""
     _, b = two_companies
