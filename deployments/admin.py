@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from deployments import selectors
 from deployments.backups import expected_confirmation
+from deployments.deploys import DEFAULT_EXECUTOR
 from deployments.models import Backup, Deployment, Operation, VerificationRun
 from deployments.tasks import enqueue
 from qiro.admin_sites import ReadOnlyAdmin, platform_admin
@@ -202,7 +203,7 @@ class VerificationRunAdmin(ReadOnlyAdmin):
         return _start(request, Operation.Kind.VERIFY, {})
 
     def deploy_view(self, request: HttpRequest) -> HttpResponse:
-        return _start(request, Operation.Kind.DEPLOY, {})
+        return _start(request, Operation.Kind.DEPLOY, {"executor": DEFAULT_EXECUTOR})
 
     def change_view(
         self,

@@ -174,6 +174,8 @@ QIRO_BACKUP_DIR = Path(env.str("QIRO_BACKUP_DIR", default=str(BASE_DIR / ".qiro"
 QIRO_BACKUP_KEEP = env.int("QIRO_BACKUP_KEEP", default=10)
 # /health/ready/ fails when the worker has not been seen for this long.
 QIRO_WORKER_HEARTBEAT_MAX_AGE = env.int("QIRO_WORKER_HEARTBEAT_MAX_AGE", default=60)
+# Owner connections a deploy migrates company schemas over at once (0: the CPU count).
+QIRO_DEPLOY_CONNECTIONS = env.int("QIRO_DEPLOY_CONNECTIONS", default=0)
 # Schemas that are not companies and are not orphans (SQL LIKE patterns).
 QIRO_RESERVED_SCHEMA_PATTERNS = env.list("QIRO_RESERVED_SCHEMA_PATTERNS", default=[])
 
