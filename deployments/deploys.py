@@ -75,6 +75,7 @@ def _record(deployment: Deployment, name: str, status: str, detail: str = "") ->
             "started": previous.get("started", now),
             "finished": now if status != "running" else None,
             "detail": detail[-4000:],
+            **({"progress": previous["progress"]} if "progress" in previous else {}),
         }
     )
     deployment.steps = steps
@@ -169,20 +170,32 @@ def migrate_behind(
     return ", ".join(notes)
 
 
-def _progress_writer(operation: Operation | None, base: int) -> Callable[..., None]:
-    """Per-schema progress onto the operation (steps and a log line, at most every 2 s)."""
+def _progress_writer(
+    operation: Operation | None, deployment: Deployment, base: int
+) -> Callable[[schema_migrations.Progress], None]:
+    """Per-schema progress onto the deployment and its operation (at most every 2 s)."""
     listener = _listener.get()
     last = [0.0]
+    failed = [0]
 
     def write(p: schema_migrations.Progress) -> None:
         if listener is not None:
             listener(p)
-        if operation is None:
-            return
+        failed[0] += bool(p.error)
         now = time.monotonic()
         if not p.error and p.done < p.total and now - last[0] < PROGRESS_EVERY:
             return
         last[0] = now
+        figures = {
+            "done": p.done, "total": p.total, "failed": failed[0],
+            "remaining_seconds": round(p.remaining_seconds), "last_schema": p.schema,
+        }  # fmt: skip
+        for entry in deployment.steps:
+            if entry["name"] == "migrate":
+                entry["progress"] = figures
+        Deployment.objects.filter(pk=deployment.pk).update(steps=deployment.steps)
+        if operation is None:
+            return
         Operation.objects.filter(pk=operation.pk).update(
             steps_done=base + p.done, steps_total=base + p.total + len(STEPS) - 2
         )
@@ -191,7 +204,7 @@ def _progress_writer(operation: Operation | None, base: int) -> Callable[..., No
         else:
             log(
                 operation,
-                f"{p.done} of {p.total} schemas migrated, 0 failed, "
+                f"{p.done} of {p.total} schemas migrated, {failed[0]} failed, "
                 f"about {p.remaining_seconds:.0f} s left",
             )
 
@@ -253,7 +266,7 @@ def deploy(
                 executor=executor,
                 state=state,
                 workers=workers,
-                progress=_progress_writer(operation, base=2),
+                progress=_progress_writer(operation, deployment, base=2),
             )
             _record(deployment, "migrate", "done", str(detail or f"{executor} executor"))
             progress("migrations applied")

@@ -78,9 +78,10 @@ def fixture_app_removed_afterwards(live_db):
                     sql.Identifier(schema, "deploy_fixture_note")
                 )
             )
-            if conn.execute("SELECT to_regclass(%s)", [f'"{schema}".django_migrations']).fetchone()[
-                0
-            ]:
+            (recorded,) = conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL", [f'"{schema}".django_migrations']
+            ).fetchone() or (False,)
+            if recorded:
                 conn.execute(
                     sql.SQL("DELETE FROM {} WHERE app = %s").format(
                         sql.Identifier(schema, "django_migrations")
@@ -118,9 +119,10 @@ def fixture_records(schema_name: str) -> list[tuple]:
 
 def pool_mark(schema_name: str) -> str:
     with pg.connect() as conn:
-        return conn.execute(
+        (mark,) = conn.execute(
             "SELECT obj_description(%s::regnamespace, 'pg_namespace')", [schema_name]
-        ).fetchone()[0]
+        ).fetchone() or ("",)
+        return str(mark)
 
 
 def test_a_schema_deployed_the_fast_way_equals_one_migrated_by_migrate_schemas(
@@ -171,6 +173,11 @@ def test_a_failing_schema_stops_the_deploy_and_the_next_deploy_continues_after_i
     assert {s["name"]: s["status"] for s in deployment.steps} == {
         "backup": "done", "migrate": "failed", "restore": "skipped",
     }  # fmt: skip
+    migrate = next(s for s in deployment.steps if s["name"] == "migrate")
+    assert migrate["progress"]["done"] == 1
+    assert migrate["progress"]["failed"] == 1
+    assert migrate["progress"]["last_schema"] == a
+    assert f"{a}: injected failure in {a}" in failed.stderr  # under the progress bar
     # The canary is done and recorded; the failing schema and those after it are as before.
     done_first = fixture_records(canary)
     assert [name for name, _ in done_first][-1] == "0005_trap"
