@@ -11,7 +11,7 @@ def deploy_running(figures: dict | None) -> Operation:
     operation = Operation.objects.using("owner").create(
         kind=Operation.Kind.DEPLOY, status=Operation.Status.RUNNING
     )
-    step = {"name": "migrate", "status": "running", "detail": ""}
+    step: dict[str, object] = {"name": "migrate", "status": "running", "detail": ""}
     if figures is not None:
         step["progress"] = figures
     Deployment.objects.using("owner").create(operation=operation, steps=[step])
