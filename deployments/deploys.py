@@ -9,8 +9,9 @@ then the rest in parallel, each in its own transaction with its migration
 records and its security. The first failure stops the run; the schemas done
 stay migrated and recorded, and the next deploy continues with the others.
 
-``rollback="database"`` restores the pre-deploy backup over the whole database
-on any failure instead (what a deploy did before it could resume).
+On a failure, ``rollback="changed"`` puts back only the schemas the deploy
+migrated, from the pre-deploy backup, and leaves every other company alone;
+``rollback="database"`` restores that backup over the whole database.
 The ``standard`` / ``multiprocessing`` executors run django-tenants'
 ``migrate_schemas`` over every schema, for comparison.
 """
@@ -31,16 +32,22 @@ from django.utils import timezone
 from psycopg import sql
 
 from deployments import health
-from deployments.backups import create_backup, expected_confirmation, restore_live
+from deployments.backups import (
+    create_backup,
+    expected_confirmation,
+    restore_live,
+    restore_schemas,
+)
 from deployments.models import Deployment, Operation
 from deployments.services import log, run_verification, step
 from qiro.db import schema_migrations
 from qiro.migration_state import DeployState, deploy_state
 from qiro.tenant_context import OWNER_ALIAS, owner_context
+from tenants.schema_pool import POOL_SCHEMA_PREFIX, drop_schema
 
 STEPS = ("backup", "migrate", "verify", "health", "restore")
 EXECUTORS = ("fast", "standard", "multiprocessing")
-ROLLBACKS = ("none", "database")
+ROLLBACKS = ("none", "changed", "database")
 DEFAULT_EXECUTOR = "fast"
 PROGRESS_EVERY = 2.0  # seconds between progress writes while schemas are migrated
 
@@ -239,6 +246,7 @@ def deploy(
         if operation is not None:
             step(operation, line)
 
+    changed: list[str] = []  # the schemas this deploy migrated
     current = "backup"
     try:
         state = current_state()
@@ -262,12 +270,14 @@ def deploy(
                 f"{len(state.outdated_schemas)} of {state.schema_count - 1} schemas behind"
                 + (", and public" if state.public.outdated else ""),
             )  # fmt: skip
-            detail = migrate(
-                executor=executor,
-                state=state,
-                workers=workers,
-                progress=_progress_writer(operation, deployment, base=2),
-            )
+            writer = _progress_writer(operation, deployment, base=2)
+
+            def on_schema(p: schema_migrations.Progress) -> None:
+                if not p.error:
+                    changed.append(p.schema)
+                writer(p)
+
+            detail = migrate(executor=executor, state=state, workers=workers, progress=on_schema)
             _record(deployment, "migrate", "done", str(detail or f"{executor} executor"))
             progress("migrations applied")
 
@@ -288,7 +298,9 @@ def deploy(
         _record(deployment, "health", "done", "ready")
         progress("health check passed")
     except Exception as error:
-        return _failed(deployment, operation, current, error, rollback=rollback)
+        if rollback == "changed" and executor != "fast":
+            rollback = "database"  # migrate_schemas does not say which schemas it changed
+        return _failed(deployment, operation, current, error, rollback=rollback, changed=changed)
     deployment.status = Deployment.Status.SUCCEEDED
     deployment.finished_at = timezone.now()
     _record(deployment, "restore", "skipped", "not needed")
@@ -302,10 +314,11 @@ def _failed(
     error: Exception,
     *,
     rollback: str,
+    changed: list[str],
 ) -> Deployment:
-    """Record the failure; restore the backup over the database if asked."""
+    """Record the failure; restore the changed schemas, or the whole database, if asked."""
     deployment.reason = f"{current}: {error}"
-    if isinstance(error, schema_migrations.SchemaFailed):
+    if isinstance(error, schema_migrations.SchemaFailed) and rollback == "none":
         deployment.reason += (
             f"\n{len(error.done)} schemas were migrated before it and stay migrated; "
             "deploy again to continue with the others."
@@ -315,22 +328,46 @@ def _failed(
         log(operation, f"{current} failed: {error}")
     deployment.finished_at = timezone.now()
     deployment.status = Deployment.Status.FAILED
-    if rollback != "database" or deployment.backup is None:
+    if rollback == "none" or deployment.backup is None:
         why = "no backup was made" if deployment.backup is None else "not asked (--rollback none)"
         _record(deployment, "restore", "skipped", why)
         return deployment
     _record(deployment, "restore", "running")
     try:
-        restore_live(
-            backup=deployment.backup, confirmation=expected_confirmation(deployment.backup)
-        )
+        if rollback == "changed":
+            pool = [s for s in changed if s.startswith(POOL_SCHEMA_PREFIX)]
+            companies = [s for s in changed if s not in pool]
+            for schema_name in pool:  # they hold no rows: the next fill makes new ones
+                drop_schema(schema_name)
+            seconds = restore_schemas(backup=deployment.backup, schemas=companies)
+            _secure_restored(companies)
+            what = (
+                f"{len(companies)} company schemas the deploy changed, in {seconds:.1f} s "
+                f"({len(pool)} pool schemas dropped)"
+            )
+        else:
+            restore_live(
+                backup=deployment.backup, confirmation=expected_confirmation(deployment.backup)
+            )
+            what = "the whole database"
     except Exception as restore_error:
         deployment.reason += f"\nrestore failed too: {restore_error}"
         _record(deployment, "restore", "failed", str(restore_error))
         return deployment
     deployment.status = Deployment.Status.ROLLED_BACK
     deployment.finished_at = timezone.now()
-    _record(deployment, "restore", "done", f"restored backup #{deployment.backup.pk}")
+    _record(deployment, "restore", "done", f"restored {what} from backup #{deployment.backup.pk}")
     if operation is not None:
         step(operation, "rolled back")
     return deployment
+
+
+def _secure_restored(schemas: list[str]) -> None:
+    """Restored schemas get their row security re-applied and checked, as migrated ones do."""
+    from django.db import transaction
+
+    connection = connections[OWNER_ALIAS]
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
+        for schema_name in schemas:
+            schema_migrations.secure_migrated_schema(cursor, schema_name)

@@ -196,3 +196,38 @@ def test_a_failing_schema_stops_the_deploy_and_the_next_deploy_continues_after_i
     assert [name for name, _ in fixture_records(a)][-1] == "0005_trap"
     assert [name for name, _ in fixture_records(b)][-1] == "0005_trap"
     assert notes(a) == notes(b) == [(0, "welcome after 0", 1)]
+
+
+def test_a_failed_deploy_puts_back_only_the_schemas_it_changed(
+    platform, backup_dir, two_companies, fixture_app_removed_afterwards
+):
+    a, b = (c.company.schema_name for c in two_companies)
+    (canary,) = schema_pool.fill_schema_pool(size=1)
+    connections["owner"].close()
+    owner_execute("CREATE TABLE public.deploy_fixture_trap (schema_name text)")
+    owner_execute("INSERT INTO public.deploy_fixture_trap VALUES (%s)", [b])
+    before = fingerprints(schemas=[a, b])
+    with pg.connect() as conn:  # a company the deploy never reaches, changed meanwhile
+        conn.execute(sql.SQL("UPDATE {} SET full_name = 'changed after the backup'").format(
+            sql.Identifier(b, "sysauth_user")))  # fmt: skip
+
+    failed = run("deploy", "--rollback", "changed", backup_dir=backup_dir, check=False)
+
+    assert failed.returncode != 0
+    deployment = Deployment.objects.latest("pk")
+    assert deployment.status == Deployment.Status.ROLLED_BACK, deployment.reason
+    restore = next(s for s in deployment.steps if s["name"] == "restore")
+    assert restore["detail"].startswith("restored 1 company schemas the deploy changed"), restore
+    assert "(1 pool schemas dropped)" in restore["detail"]
+    # A was migrated, then put back as it was before the deploy; the canary, a pool
+    # schema without rows, is gone (the next fill makes new ones).
+    assert fixture_records(a) == []
+    assert fingerprints(schemas=[a]) == {k: v for k, v in before.items() if k.startswith(f"{a}.")}
+    with pg.connect() as conn:
+        assert conn.execute("SELECT to_regnamespace(%s)", [canary]).fetchone() == (None,)
+    # B, which the deploy never changed, keeps what was written after the backup.
+    with pg.connect() as conn:
+        names = conn.execute(
+            sql.SQL("SELECT DISTINCT full_name FROM {}").format(sql.Identifier(b, "sysauth_user"))
+        ).fetchall()
+    assert names == [("changed after the backup",)]

@@ -56,7 +56,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rollback", choices=deploys.ROLLBACKS, default="none",
             help="on failure: none = stop, keep the schemas done (deploy again continues); "
-                 "database = restore the pre-deploy backup over the whole database",
+                 "changed = put back only the schemas this deploy migrated, from the pre-deploy "
+                 "backup; database = restore that backup over the whole database",
         )  # fmt: skip
         parser.add_argument(
             "--connections", type=int, default=None,
