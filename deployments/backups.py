@@ -173,6 +173,13 @@ def check_integrity(backup: Backup) -> Path:
     return path
 
 
+def restore_jobs() -> int:
+    """Parallel ``pg_restore`` jobs of a test restore: the deploy's connections (CPU count)."""
+    from qiro.db.schema_migrations import default_connections
+
+    return default_connections()
+
+
 def _maintenance(statement: sql.Composed) -> None:
     with pg.connect("postgres") as conn:
         conn.execute(statement)
@@ -190,6 +197,10 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
     ok = True
     _maintenance(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
     _maintenance(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
+    # A scratch copy needs no durability: its commits need not wait for the disk.
+    _maintenance(
+        sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(scratch))
+    )
     try:
         with pg.connect("postgres") as conn:
             major, _version = pg.server_version(conn)
@@ -197,7 +208,10 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
         pg_restore = pg.find_tool("pg_restore", major)
         if backup.scope == Backup.Scope.COMPANY:
             _public_structure_into(scratch, major, pg_restore)
-        pg.run_tool(pg_restore, ["--exit-on-error", f"--dbname={scratch}", str(path)])
+        pg.run_tool(
+            pg_restore,
+            ["--exit-on-error", f"--jobs={restore_jobs()}", f"--dbname={scratch}", str(path)],
+        )
         notes.append(f"pg_restore: {time.monotonic() - started:.2f} s")
         if operation is not None:
             step(operation, f"restored into {scratch}")
