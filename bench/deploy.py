@@ -148,6 +148,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=max(2, os.cpu_count() or 2))
     parser.add_argument("--rebuild", action="store_true", help="drop and build the database again")
     parser.add_argument(
+        "--only", default="all",
+        choices=["all", "noop", "new-migration", "failure", "test-restore"],
+        help="one part only; its figures are merged into an existing bench/results/deploy.json",
+    )  # fmt: skip
+    parser.add_argument(
         "--skip-migrate-schemas-migration", action="store_true",
         help="leave out migrate_schemas applying the new migration (the longest part)",
     )  # fmt: skip
@@ -202,10 +207,7 @@ def main() -> None:
             call_command("migrate_schemas", interactive=False, verbosity=0, executor=executor)
         connections["owner"].close()
 
-    try:
-        trap(None)
-        if deploy().status != Deployment.Status.SUCCEEDED:  # whatever an earlier run left
-            sys.exit("the first deploy failed: see the latest deployment's reason")
+    def noop_phase() -> None:
         noop = []
         for run in range(3):
             deployment = timed(f"no-op deploy, run {run + 1}", results, deploy)
@@ -217,6 +219,7 @@ def main() -> None:
         for executor in ("standard", "multiprocessing"):
             timed(f"no-op migrate_schemas, {executor}", results, partial(migrate_schemas, executor))
 
+    def new_migration_phase() -> None:
         forget_new_migration(names)
         deployment = timed(
             "new migration: deploy (backup, migrate, verify, health)", results, deploy
@@ -225,13 +228,15 @@ def main() -> None:
         results["new migration: deploy, backup step"] = step_seconds(deployment, "backup")
         results["new migration: deploy, migrate step"] = step_seconds(deployment, "migrate")
         extra["new migration: migrate detail"] = deployment.steps[1]["detail"]
-        if not args.skip_migrate_schemas_migration:
-            for executor in ("standard", "multiprocessing"):
-                forget_new_migration(names)
-                timed(f"new migration: migrate_schemas, {executor}", results,
-                      partial(migrate_schemas, executor))  # fmt: skip
-                assert len(with_new_migration(names)) == len(names)
+        if args.skip_migrate_schemas_migration:
+            return
+        for executor in ("standard", "multiprocessing"):
+            forget_new_migration(names)
+            timed(f"new migration: migrate_schemas, {executor}", results,
+                  partial(migrate_schemas, executor))  # fmt: skip
+            assert len(with_new_migration(names)) == len(names)
 
+    def failure_phase() -> None:
         forget_new_migration(names)
         middle = names[len(names) // 2]
         trap(middle)
@@ -242,39 +247,69 @@ def main() -> None:
         done = set(with_new_migration(names))
         untouched = [n for n in names if n not in done]
         after = fingerprints(untouched)
-        unchanged = all(after[t] == before[t] for t in after)
         extra["failure: schemas done before the stop"] = len(done)
         extra["failure: schemas untouched, rows and checksums unchanged"] = (
-            f"{len(untouched)} schemas, {len(after)} tables, unchanged: {unchanged}"
+            f"{len(untouched)} schemas, {len(after)} tables, unchanged: "
+            f"{all(after[t] == before[t] for t in after)}"
         )
         trap(None)
         resumed = timed("failure: deploy again (resumes with the rest)", results, deploy)
         assert resumed.status == Deployment.Status.SUCCEEDED, resumed.reason
         extra["failure: resumed migrate detail"] = resumed.steps[1]["detail"]
 
-        forget_new_migration(names)
-        trap(middle)
-        rolled = timed("failure: deploy --rollback database (whole restore)", results,
-                       lambda: deploy(rollback="database"))  # fmt: skip
-        assert rolled.status == Deployment.Status.ROLLED_BACK, rolled.reason
-        results["failure: whole-database restore step"] = step_seconds(rolled, "restore")
-        trap(None)
-        restored = fingerprints(names)
-        extra["failure: after the whole restore, every company as before"] = all(
-            restored[t] == before[t] for t in restored
-        )
-        deploy()  # leave the database migrated for the next run
+        for scope in ("changed", "database"):
+            forget_new_migration(names)
+            before = fingerprints(names)
+            trap(middle)
+            rolled = timed(f"failure: deploy --rollback {scope}", results,
+                           partial(deploy, rollback=scope))  # fmt: skip
+            trap(None)
+            assert rolled.status == Deployment.Status.ROLLED_BACK, rolled.reason
+            results[f"failure: --rollback {scope}, restore step"] = step_seconds(rolled, "restore")
+            extra[f"failure: --rollback {scope}, restore detail"] = rolled.steps[-1]["detail"]
+            restored = fingerprints(names)
+            extra[f"failure: --rollback {scope}, every company as before (rows, checksums)"] = (
+                restored == before
+            )
+        assert deploy().status == Deployment.Status.SUCCEEDED  # migrated again
 
+    def test_restore_phase() -> None:
+        from deployments import backups
+
+        with tenant_context.platform_context():
+            backup = timed("backup, whole database (pg_dump -Fc)", results, backups.create_backup)
+            restored = timed("test restore (parallel pg_restore, verify, compare, drop)",
+                             results, lambda: backups.run_test_restore(backup=backup))  # fmt: skip
+        extra["test restore report"] = restored.test_restore_report
+        extra["test restore ok"] = restored.test_restore_ok
+
+    phases = {
+        "noop": noop_phase, "new-migration": new_migration_phase,
+        "failure": failure_phase, "test-restore": test_restore_phase,
+    }  # fmt: skip
+    out = verify.RESULTS / "deploy.json"
+    document: dict[str, Any] = {"seconds": {}}
+    if args.only != "all" and out.exists():
+        document = json.loads(out.read_text())
+
+    def save() -> None:
+        """After every part: what is measured so far survives an interrupted run."""
         with pg.connect() as conn:
             server = pg.server_version(conn)[1]
-        out = verify.RESULTS / "deploy.json"
-        out.write_text(
-            json.dumps(
-                {"machine": {"cpus": os.cpu_count(), "postgresql": server},
-                 "seconds": results, **extra},
-                indent=2, ensure_ascii=False,
-            ) + "\n"
-        )  # fmt: skip
+        document["machine"] = {"cpus": os.cpu_count(), "postgresql": server}
+        document["seconds"].update(results)
+        document.update(extra)
+        out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+    try:
+        trap(None)
+        if deploy().status != Deployment.Status.SUCCEEDED:  # whatever an earlier run left
+            sys.exit("the first deploy failed: see the latest deployment's reason")
+        for name, phase in phases.items():
+            if args.only in ("all", name):
+                phase()
+                save()
+        deploy()  # leave the database migrated for the next run
         for key, value in extra.items():
             print(f"{key}: {value}")
         print(f"written {out.relative_to(verify.ROOT)}")
