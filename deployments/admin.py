@@ -22,9 +22,21 @@ from django.views.decorators.http import require_POST
 
 from deployments import selectors
 from deployments.backups import expected_confirmation
+from deployments.deploys import DEFAULT_EXECUTOR
 from deployments.models import Backup, Deployment, Operation, VerificationRun
 from deployments.tasks import enqueue
 from qiro.admin_sites import ReadOnlyAdmin, platform_admin
+
+
+def deploy_progress(operation: Operation) -> dict[str, Any] | None:
+    """A deploy's per-schema figures: done, total, failed, seconds left (None for others)."""
+    if operation.kind != Operation.Kind.DEPLOY:
+        return None
+    deployment = Deployment.objects.filter(operation=operation).order_by("-pk").first()
+    migrate = (
+        next((s for s in deployment.steps if s["name"] == "migrate"), None) if deployment else None
+    )
+    return migrate.get("progress") if migrate else None
 
 
 def _require_superuser(request: HttpRequest) -> None:
@@ -71,8 +83,20 @@ class OperationAdmin(ReadOnlyAdmin):
                 "finished": op.is_finished,
                 "log": op.log,
                 "error": op.error,
+                "schemas": deploy_progress(op),
             }
         )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        op = get_object_or_404(Operation, pk=object_id)
+        extra = {"schemas": deploy_progress(op)}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def monitoring_view(self, request: HttpRequest) -> TemplateResponse:
         context = {
@@ -202,7 +226,7 @@ class VerificationRunAdmin(ReadOnlyAdmin):
         return _start(request, Operation.Kind.VERIFY, {})
 
     def deploy_view(self, request: HttpRequest) -> HttpResponse:
-        return _start(request, Operation.Kind.DEPLOY, {})
+        return _start(request, Operation.Kind.DEPLOY, {"executor": DEFAULT_EXECUTOR})
 
     def change_view(
         self,

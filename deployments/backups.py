@@ -191,6 +191,13 @@ def check_integrity(backup: Backup) -> Path:
     return path
 
 
+def restore_jobs() -> int:
+    """Parallel ``pg_restore`` jobs of a test restore: the deploy's connections (CPU count)."""
+    from qiro.db.schema_migrations import default_connections
+
+    return default_connections()
+
+
 def _maintenance(statement: sql.Composed) -> None:
     with pg.connect("postgres") as conn:
         conn.execute(statement)
@@ -208,6 +215,10 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
     ok = True
     _maintenance(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
     _maintenance(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
+    # A scratch copy needs no durability: its commits need not wait for the disk.
+    _maintenance(
+        sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(scratch))
+    )
     try:
         with pg.connect("postgres") as conn:
             major, _version = pg.server_version(conn)
@@ -215,7 +226,10 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
         pg_restore = pg.find_tool("pg_restore", major)
         if backup.scope == Backup.Scope.COMPANY:
             _public_structure_into(scratch, major, pg_restore)
-        pg.run_tool(pg_restore, ["--exit-on-error", f"--dbname={scratch}", str(path)])
+        pg.run_tool(
+            pg_restore,
+            ["--exit-on-error", f"--jobs={restore_jobs()}", f"--dbname={scratch}", str(path)],
+        )
         notes.append(f"pg_restore: {time.monotonic() - started:.2f} s")
         if operation is not None:
             step(operation, f"restored into {scratch}")
@@ -381,3 +395,49 @@ def _record_tables_script(pg_dump: pg.Tool, pg_restore: pg.Tool, folder: Path) -
         sql.SQL(", ").join(sql.Identifier("public", t[0]) for t in tables)
     )
     return [truncate.as_string(None), f"\\i {data}"] if tables else []
+
+
+def restore_schemas(*, backup: Backup, schemas: list[str]) -> float:
+    """Put ``schemas`` back as they are in a whole-database ``backup``; nothing else is touched.
+
+    A deploy's rollback scope: only the schemas it changed. One psql
+    transaction drops and re-creates them (``pg_restore --schema`` restores
+    what is in a schema, not the schema itself) and restores them from the
+    archive, so a failure leaves them as they were; then the runtime roles'
+    rights, the schema's among them, are reset as declared. Returns the
+    seconds it took.
+    """
+    started = time.monotonic()
+    if backup.scope != Backup.Scope.DATABASE:
+        raise BackupError(_("Only a whole-database backup restores a set of schemas."))
+    missing = sorted(set(schemas) - set(backup.schemas))
+    if missing:
+        raise BackupError(_("The backup holds no schema %(s)s.") % {"s": ", ".join(missing[:5])})
+    if not schemas:
+        return 0.0
+    path = check_integrity(backup)
+    with pg.connect() as conn:
+        major, _version = pg.server_version(conn)
+    pg_restore, psql = pg.find_tool("pg_restore", major), pg.find_tool("psql", major)
+    connections[OWNER_ALIAS].close()
+    with tempfile.TemporaryDirectory(prefix="qiro-restore-schemas-") as tmp:
+        prelude, script = Path(tmp) / "prelude.sql", Path(tmp) / "restore.sql"
+        prelude.write_text(
+            "\n".join(
+                sql.SQL("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0};")
+                .format(sql.Identifier(s))
+                .as_string(None)
+                for s in schemas
+            )
+            + "\n"
+        )
+        pg.run_tool(
+            pg_restore, ["--file", str(script), *(f"--schema={s}" for s in schemas), str(path)]
+        )
+        pg.run_tool(
+            psql,
+            ["--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1",
+             "--file", str(prelude), "--file", str(script)],
+        )  # fmt: skip
+    reapply_grants(schemas)
+    return time.monotonic() - started

@@ -178,6 +178,8 @@ QIRO_WORKER_HEARTBEAT_MAX_AGE = env.int("QIRO_WORKER_HEARTBEAT_MAX_AGE", default
 QIRO_LEASE_SECONDS = env.int("QIRO_LEASE_SECONDS", default=30)
 # Callers sending "Authorization: Bearer <this>" get /health/ready/'s details (empty: none).
 QIRO_HEALTH_TOKEN = env.str("QIRO_HEALTH_TOKEN", default="")
+# Owner connections a deploy migrates company schemas over at once (0: the CPU count).
+QIRO_DEPLOY_CONNECTIONS = env.int("QIRO_DEPLOY_CONNECTIONS", default=0)
 # Schemas that are not companies and are not orphans (SQL LIKE patterns).
 QIRO_RESERVED_SCHEMA_PATTERNS = env.list("QIRO_RESERVED_SCHEMA_PATTERNS", default=[])
 

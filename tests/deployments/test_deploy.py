@@ -11,8 +11,28 @@ from deployments.services import run_verification
 from .conftest import ROOT, fingerprints, manage, subprocess_env
 
 
-def test_a_deploy_records_each_step_and_succeeds(platform, backup_dir, two_companies):
+def test_a_deploy_with_nothing_to_migrate_takes_no_backup_and_says_so(
+    platform, backup_dir, two_companies
+):
     deployment = deploys.deploy()
+    assert deployment.status == Deployment.Status.SUCCEEDED, deployment.reason
+    steps = {s["name"]: s for s in Deployment.objects.get(pk=deployment.pk).steps}
+    assert {name: s["status"] for name, s in steps.items()} == {
+        "backup": "skipped", "migrate": "skipped", "verify": "done", "health": "done",
+        "restore": "skipped",
+    }  # fmt: skip
+    assert "nothing to migrate" in steps["backup"]["detail"]
+    assert "nothing to back up" in steps["backup"]["detail"]
+    assert deployment.backup is None
+    assert not backup_dir.exists() or not any(backup_dir.iterdir())
+    assert deployment.verification is not None
+    assert deployment.verification.failed == 0
+
+
+def test_a_deploy_through_migrate_schemas_records_each_step_and_succeeds(
+    platform, backup_dir, two_companies
+):
+    deployment = deploys.deploy(executor="standard")
     assert deployment.status == Deployment.Status.SUCCEEDED, deployment.reason
     steps = {s["name"]: s["status"] for s in Deployment.objects.get(pk=deployment.pk).steps}
     assert steps == {
@@ -20,16 +40,14 @@ def test_a_deploy_records_each_step_and_succeeds(platform, backup_dir, two_compa
         "restore": "skipped",
     }  # fmt: skip
     assert deployment.backup is not None
-    assert deployment.verification is not None
-    assert deployment.verification.failed == 0
 
 
-def test_a_failing_migration_is_rolled_back_to_the_database_before(
+def test_a_failing_migration_with_database_rollback_restores_the_database_before(
     platform, backup_dir, two_companies
 ):
     before = fingerprints()
     result = subprocess.run(
-        manage("deploy"),
+        manage("deploy", "--rollback", "database"),
         cwd=ROOT,
         env=subprocess_env(
             DJANGO_SETTINGS_MODULE="tests.deployments.settings_failing_migration",

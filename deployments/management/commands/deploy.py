@@ -1,4 +1,4 @@
-"""Deploy: backup, migrate every schema, verify, health check; restore the backup on failure."""
+"""Deploy: migrate what is behind (backup first), verify, health check; progress bar per schema."""
 
 from __future__ import annotations
 
@@ -6,24 +6,75 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from deployments import deploys
 from deployments.models import Deployment, Operation
+from qiro.db.schema_migrations import Progress
 
 from ._operation import run_here
 
+BAR_WIDTH = 30
+
+
+class ProgressBar:
+    """``[#####.....] 412/1000 schemas, 0 failed, ~25 s left`` on one line of stderr."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.failed = 0
+        self.shown = False
+
+    def __call__(self, progress: Progress) -> None:
+        self.failed += bool(progress.error)
+        filled = round(BAR_WIDTH * progress.done / progress.total) if progress.total else BAR_WIDTH
+        line = (
+            f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {progress.done}/{progress.total} "
+            f"schemas, {self.failed} failed, ~{progress.remaining_seconds:.0f} s left "
+        )
+        self.stream.write(line, ending="")
+        self.stream.flush()
+        self.shown = True
+        if progress.error:
+            self.stream.write(f"\n{progress.schema}: {progress.error}")
+
+    def end(self) -> None:
+        if self.shown:
+            self.stream.write("")
+
 
 class Command(BaseCommand):
-    help = "Backup → migrate_schemas → verify → health check; on failure restore the backup."
+    help = (
+        "Migrate the schemas that lack a migration (whole-database backup first, "
+        "none when nothing is behind), verify, health check."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
-            "--executor", choices=["standard", "multiprocessing"], default="standard",
-            help="migrate_schemas executor (multiprocessing pays off with many schemas)",
+            "--executor", choices=deploys.EXECUTORS, default=deploys.DEFAULT_EXECUTOR,
+            help="fast: only what is behind, SQL rendered once, in parallel (default); "
+                 "standard / multiprocessing: django-tenants' migrate_schemas over every schema",
+        )  # fmt: skip
+        parser.add_argument(
+            "--rollback", choices=deploys.ROLLBACKS, default="none",
+            help="on failure: none = stop, keep the schemas done (deploy again continues); "
+                 "changed = put back only the schemas this deploy migrated, from the pre-deploy "
+                 "backup; database = restore that backup over the whole database",
+        )  # fmt: skip
+        parser.add_argument(
+            "--connections", type=int, default=None,
+            help="owner connections migrating schemas at once (default QIRO_DEPLOY_CONNECTIONS, "
+                 "else the CPU count)",
         )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
+        parameters = {"executor": options["executor"], "rollback": options["rollback"]}
+        if options["connections"]:
+            parameters["workers"] = options["connections"]
+        bar = ProgressBar(self.stderr)
         try:
-            _operation, outcome = run_here(Operation.Kind.DEPLOY, {"executor": options["executor"]})
+            with deploys.progress_listener(bar):
+                _operation, outcome = run_here(Operation.Kind.DEPLOY, parameters)
         except CommandError:
+            bar.end()
             latest = Deployment.objects.using("owner").order_by("-pk").first()
             if latest is not None:
                 for step in latest.steps:
@@ -32,6 +83,7 @@ class Command(BaseCommand):
                     f"Deployment #{latest.pk}: {latest.get_status_display()}: {latest.reason}"
                 )
             raise
+        bar.end()
         deployment = Deployment.objects.using("owner").get(pk=outcome["deployment"])
         for step in deployment.steps:
             self.stdout.write(f"  {step['name']}: {step['status']} {step['detail'][:200]}")

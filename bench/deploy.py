@@ -1,0 +1,327 @@
+"""Deploys over many company schemas: QIRO's against django-tenants' ``migrate_schemas``.
+
+Builds (once; reused by later runs) a database ``<db>_bench_deploy`` with N
+company schemas cloned by ``bench/verify.py``'s path, each holding 100 rows
+of a benchmark-only company table (``deploy_app``, installed by
+``bench/settings_deploy.py``). Its second migration — AddField + AddIndex on
+that table — is "the new migration": the bench removes it from every schema
+(column, index, record) before each measurement that applies it. Side by
+side, in one run:
+
+* the no-op deploy (state, verify, health; no backup needed), median of 3;
+* the no-op ``migrate_schemas``, standard and multiprocessing executors;
+* the new migration applied by ``deploy`` and by ``migrate_schemas`` (both executors);
+* a failure injected at schema N/2: the stop, the proof that the companies it
+  did not reach are unchanged (rows and checksums), the resume, and the
+  whole-database rollback (``--rollback database``).
+
+    .venv/bin/python -m qiro.embedded exec -- .venv/bin/python bench/deploy.py --schemas 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+os.environ["DJANGO_SETTINGS_MODULE"] = "settings_deploy"
+import verify  # noqa: E402  (bench/verify.py: configure, clone_schemas)
+
+APP = "bench_deploy"
+NEW = "0002_note_priority"
+ROWS = 100  # rows of the company table in every schema
+BATCH = 100  # schemas per transaction when the new migration is removed
+
+
+def timed(label: str, results: dict[str, float], fn: Callable[[], Any]) -> Any:
+    started = time.perf_counter()
+    value = fn()
+    results[label] = round(time.perf_counter() - started, 3)
+    print(f"{label:<58} {results[label]:>9.3f} s", flush=True)
+    return value
+
+
+def build(count: int, jobs: int) -> None:
+    """Public schema, the template company (with rows), then its clones."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    from tenants.services import create_company_with_migrations
+
+    call_command("bootstrap", no_superuser=True, verbosity=0)
+    create_company_with_migrations(
+        name="Bench template", business_registration_number="8999999999",
+        schema_name=verify.TEMPLATE, domain=f"{verify.TEMPLATE}.bench.invalid",
+    )  # fmt: skip
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {verify.TEMPLATE}.bench_deploy_note (company_id, title, priority) "
+            "SELECT 1, 'note ' || i, i %% 5 FROM generate_series(1, %s) i",
+            [ROWS],
+        )
+    print(f"cloned {count} schemas in {verify.clone_schemas(count, jobs):.1f} s", flush=True)
+
+
+def schemas() -> list[str]:
+    from deployments import pg
+
+    with pg.connect() as conn:
+        return pg.company_schemas(conn)
+
+
+def forget_new_migration(names: list[str]) -> None:
+    """Every schema as before the new migration: no column, no index, no record."""
+    from psycopg import sql
+
+    from deployments import pg
+
+    with pg.connect() as conn:
+        conn.execute(
+            "DELETE FROM public.django_migrations WHERE app = %s AND name = %s", [APP, NEW]
+        )
+        for start in range(0, len(names), BATCH):
+            with conn.transaction():
+                for name in names[start : start + BATCH]:
+                    conn.execute(
+                        sql.SQL("ALTER TABLE {} DROP COLUMN IF EXISTS priority").format(
+                            sql.Identifier(name, "bench_deploy_note")
+                        )
+                    )
+                    conn.execute(
+                        sql.SQL("DELETE FROM {} WHERE app = %s AND name = %s").format(
+                            sql.Identifier(name, "django_migrations")
+                        ),
+                        [APP, NEW],
+                    )
+
+
+def with_new_migration(names: list[str]) -> list[str]:
+    from psycopg import sql
+
+    from deployments import pg
+
+    with pg.connect() as conn:
+        found = conn.execute(
+            sql.SQL(" UNION ALL ").join(
+                sql.SQL("SELECT {}::text FROM {} WHERE app = {} AND name = {}").format(
+                    sql.Literal(n),
+                    sql.Identifier(n, "django_migrations"),
+                    sql.Literal(APP),
+                    sql.Literal(NEW),
+                )
+                for n in names
+            )
+        ).fetchall()
+    return [row[0] for row in found]
+
+
+def trap(schema_name: str | None) -> None:
+    from deployments import pg
+
+    with pg.connect() as conn:
+        conn.execute("DROP TABLE IF EXISTS public.bench_deploy_trap")
+        if schema_name is not None:
+            conn.execute("CREATE TABLE public.bench_deploy_trap (schema_name text)")
+            conn.execute("INSERT INTO public.bench_deploy_trap VALUES (%s)", [schema_name])
+
+
+def fingerprints(names: list[str]) -> dict[str, list[Any]]:
+    from deployments import pg
+
+    with pg.connect() as conn:
+        return pg.table_fingerprints(conn, schemas=names, checksums=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--schemas", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=max(2, os.cpu_count() or 2))
+    parser.add_argument("--rebuild", action="store_true", help="drop and build the database again")
+    parser.add_argument(
+        "--only", default="all",
+        choices=["all", "noop", "new-migration", "failure", "test-restore"],
+        help="one part only; its figures are merged into an existing bench/results/deploy.json",
+    )  # fmt: skip
+    parser.add_argument(
+        "--skip-migrate-schemas-migration", action="store_true",
+        help="leave out migrate_schemas applying the new migration (the longest part)",
+    )  # fmt: skip
+    args = parser.parse_args()
+
+    from qiro import embedded
+
+    base = os.environ.get("QIRO_BENCH_DATABASE") or f"{embedded.DATABASE_NAME}_bench_deploy"
+    verify.configure(base)
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connections
+    from psycopg import sql
+
+    from deployments import deploys, pg
+    from deployments.models import Deployment
+    from qiro import tenant_context
+
+    with pg.connect("postgres") as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [base]).fetchone()
+    if args.rebuild and exists:
+        for alias in connections:
+            connections[alias].close()
+        verify.maintenance(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(base))
+        )
+        exists = None
+    if not exists:
+        verify.maintenance(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(base)))
+        build(args.schemas, args.jobs)
+    names = schemas()
+    if len(names) != args.schemas:
+        sys.exit(f"{base} holds {len(names)} company schemas, not {args.schemas}: use --rebuild")
+    backup_dir = Path(tempfile.mkdtemp(prefix="qiro-bench-deploy-"))
+    settings.QIRO_BACKUP_DIR = backup_dir
+    results: dict[str, float] = {}
+    extra: dict[str, Any] = {"company_schemas": len(names)}
+
+    def deploy(**kwargs: Any) -> Deployment:
+        with tenant_context.platform_context():
+            return deploys.deploy(**kwargs)
+
+    def step_seconds(deployment: Deployment, name: str) -> float:
+        from datetime import datetime
+
+        entry = next(s for s in deployment.steps if s["name"] == name)
+        started, finished = (datetime.fromisoformat(entry[k]) for k in ("started", "finished"))
+        return round((finished - started).total_seconds(), 3)
+
+    def migrate_schemas(executor: str) -> None:
+        with tenant_context.owner_context():
+            call_command("migrate_schemas", interactive=False, verbosity=0, executor=executor)
+        connections["owner"].close()
+
+    def noop_phase() -> None:
+        noop = []
+        for run in range(3):
+            deployment = timed(f"no-op deploy, run {run + 1}", results, deploy)
+            assert deployment.status == Deployment.Status.SUCCEEDED, deployment.reason
+            assert deployment.backup is None
+            noop.append(results[f"no-op deploy, run {run + 1}"])
+        results["no-op deploy, median"] = statistics.median(noop)
+        extra["no-op deploy backup step"] = deployment.steps[0]["detail"]
+        for executor in ("standard", "multiprocessing"):
+            timed(f"no-op migrate_schemas, {executor}", results, partial(migrate_schemas, executor))
+
+    def new_migration_phase() -> None:
+        forget_new_migration(names)
+        deployment = timed(
+            "new migration: deploy (backup, migrate, verify, health)", results, deploy
+        )
+        assert deployment.status == Deployment.Status.SUCCEEDED, deployment.reason
+        results["new migration: deploy, backup step"] = step_seconds(deployment, "backup")
+        results["new migration: deploy, migrate step"] = step_seconds(deployment, "migrate")
+        extra["new migration: migrate detail"] = deployment.steps[1]["detail"]
+        if args.skip_migrate_schemas_migration:
+            return
+        for executor in ("standard", "multiprocessing"):
+            forget_new_migration(names)
+            timed(f"new migration: migrate_schemas, {executor}", results,
+                  partial(migrate_schemas, executor))  # fmt: skip
+            assert len(with_new_migration(names)) == len(names)
+
+    def failure_phase() -> None:
+        forget_new_migration(names)
+        middle = names[len(names) // 2]
+        trap(middle)
+        before = fingerprints(names)
+        failed = timed(f"failure at schema {len(names) // 2 + 1} ({middle}): deploy stops",
+                       results, deploy)  # fmt: skip
+        assert failed.status == Deployment.Status.FAILED, failed.reason
+        done = set(with_new_migration(names))
+        untouched = [n for n in names if n not in done]
+        after = fingerprints(untouched)
+        extra["failure: schemas done before the stop"] = len(done)
+        extra["failure: schemas untouched, rows and checksums unchanged"] = (
+            f"{len(untouched)} schemas, {len(after)} tables, unchanged: "
+            f"{all(after[t] == before[t] for t in after)}"
+        )
+        trap(None)
+        resumed = timed("failure: deploy again (resumes with the rest)", results, deploy)
+        assert resumed.status == Deployment.Status.SUCCEEDED, resumed.reason
+        extra["failure: resumed migrate detail"] = resumed.steps[1]["detail"]
+
+        for scope in ("changed", "database"):
+            forget_new_migration(names)
+            before = fingerprints(names)
+            trap(middle)
+            rolled = timed(f"failure: deploy --rollback {scope}", results,
+                           partial(deploy, rollback=scope))  # fmt: skip
+            trap(None)
+            assert rolled.status == Deployment.Status.ROLLED_BACK, rolled.reason
+            results[f"failure: --rollback {scope}, restore step"] = step_seconds(rolled, "restore")
+            extra[f"failure: --rollback {scope}, restore detail"] = rolled.steps[-1]["detail"]
+            restored = fingerprints(names)
+            extra[f"failure: --rollback {scope}, every company as before (rows, checksums)"] = (
+                restored == before
+            )
+        assert deploy().status == Deployment.Status.SUCCEEDED  # migrated again
+
+    def test_restore_phase() -> None:
+        from deployments import backups
+
+        with tenant_context.platform_context():
+            backup = timed("backup, whole database (pg_dump -Fc)", results, backups.create_backup)
+            restored = timed("test restore (parallel pg_restore, verify, compare, drop)",
+                             results, lambda: backups.run_test_restore(backup=backup))  # fmt: skip
+        extra["test restore report"] = restored.test_restore_report
+        extra["test restore ok"] = restored.test_restore_ok
+
+    phases = {
+        "noop": noop_phase, "new-migration": new_migration_phase,
+        "failure": failure_phase, "test-restore": test_restore_phase,
+    }  # fmt: skip
+    out = verify.RESULTS / "deploy.json"
+    document: dict[str, Any] = {"seconds": {}}
+    if args.only != "all" and out.exists():
+        document = json.loads(out.read_text())
+
+    def save() -> None:
+        """After every part: what is measured so far survives an interrupted run."""
+        with pg.connect() as conn:
+            server = pg.server_version(conn)[1]
+        document["machine"] = {"cpus": os.cpu_count(), "postgresql": server}
+        document["seconds"].update(results)
+        document.update(extra)
+        out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+    try:
+        trap(None)
+        if deploy().status != Deployment.Status.SUCCEEDED:  # whatever an earlier run left
+            sys.exit("the first deploy failed: see the latest deployment's reason")
+        for name, phase in phases.items():
+            if args.only in ("all", name):
+                phase()
+                save()
+        deploy()  # leave the database migrated for the next run
+        for key, value in extra.items():
+            print(f"{key}: {value}")
+        print(f"written {out.relative_to(verify.ROOT)}")
+    finally:
+        trap(None)
+        for path in backup_dir.rglob("*"):
+            if path.is_file():
+                path.unlink()
+        for path in sorted(backup_dir.rglob("*"), reverse=True):
+            path.rmdir()
+        backup_dir.rmdir()
+
+
+if __name__ == "__main__":
+    main()

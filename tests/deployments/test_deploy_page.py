@@ -1,0 +1,55 @@
+"""The admin's deploy page: a button that queues the deploy, and per-schema progress."""
+
+from __future__ import annotations
+
+from deployments.models import Deployment, Operation
+
+PROGRESS = {"done": 412, "total": 1000, "failed": 0, "remaining_seconds": 25, "last_schema": "acme"}
+
+
+def deploy_running(figures: dict | None) -> Operation:
+    operation = Operation.objects.using("owner").create(
+        kind=Operation.Kind.DEPLOY, status=Operation.Status.RUNNING
+    )
+    step: dict[str, object] = {"name": "migrate", "status": "running", "detail": ""}
+    if figures is not None:
+        step["progress"] = figures
+    Deployment.objects.using("owner").create(operation=operation, steps=[step])
+    return operation
+
+
+def test_the_deploy_button_queues_the_fast_deploy(staff_client):
+    response = staff_client.post(
+        "/admin/deployments/verificationrun/deploy/", HTTP_HOST="localhost"
+    )
+    assert response.status_code == 302
+    operation = Operation.objects.using("owner").latest("pk")
+    assert operation.kind == Operation.Kind.DEPLOY
+    assert operation.parameters == {"executor": "fast"}
+
+
+def test_the_progress_page_shows_schemas_done_of_all_with_failures_and_time_left(staff_client):
+    operation = deploy_running(PROGRESS)
+    page = staff_client.get(
+        f"/admin/deployments/operation/{operation.pk}/change/",
+        HTTP_HOST="localhost",
+    )
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<span id="op-schemas-done">412</span> / <span id="op-schemas-total">1000</span>' in html
+    assert '<span id="op-schemas-left">25</span>' in html
+
+    polled = staff_client.get(
+        f"/admin/deployments/operation/{operation.pk}/progress/",
+        HTTP_HOST="localhost",
+    ).json()
+    assert polled["schemas"] == PROGRESS
+
+
+def test_the_progress_page_of_a_deploy_before_its_schemas_shows_no_figures(staff_client):
+    operation = deploy_running(None)
+    page = staff_client.get(
+        f"/admin/deployments/operation/{operation.pk}/change/",
+        HTTP_HOST="localhost",
+    )
+    assert '<p id="op-schemas" hidden>' in page.content.decode()
