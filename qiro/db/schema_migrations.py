@@ -47,9 +47,8 @@ from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState
 from psycopg import sql
 
-from qiro.db.roles import apply_company_schema_grants
 from qiro.migration_state import MIGRATIONS_TABLE, Migration
-from qiro.rls import EnableRowSecurity, reapply_for_schema
+from qiro.rls import EnableRowSecurity
 from qiro.tenant_context import OWNER_ALIAS
 
 # Operations whose SQL Django writes from the migration alone, never from the
@@ -185,18 +184,20 @@ def build_plan(wanted: Iterable[Migration], *, render_schema: str) -> Plan:
 
 
 def secure_migrated_schema(cursor: Any, schema_name: str) -> None:
-    """Row security re-applied, the runtime role's grants, then checked: after every migration.
+    """``tenants.secure.secure_schema``, then checked: after every migration of a schema.
 
     The one place a deploy secures a company schema, in the transaction that
-    migrated it. Refuses (raises) a schema left without its row security.
+    migrated it: row security re-applied, the runtime role's grants, and the
+    company-only constraint on every company-keyed table (a table the
+    migration added gets it here). Refuses (raises) a schema left without its
+    row security or accepting another company's rows.
     """
-    from tenants.provisioning import StatementBatch, verify_schema
+    from tenants.provisioning import verify_schema
+    from tenants.secure import company_of_schema, secure_schema
 
-    batch = StatementBatch(cursor)
-    reapply_for_schema(batch, schema_name)
-    apply_company_schema_grants(batch, schema_name)
-    batch.flush()
-    verify_schema(cursor, schema_name)
+    company_id = company_of_schema(cursor, schema_name)
+    secure_schema(cursor, schema_name=schema_name, company_id=company_id)
+    verify_schema(cursor, schema_name, company_id=company_id)
 
 
 def _record(cursor: Any, schema_name: str, steps: Sequence[Step]) -> None:

@@ -2,7 +2,7 @@
 
 The attack runs as the runtime role, with raw SQL that names another
 company's schema, after a deploy of a (test-only) migration that disables
-row security on the users' table.
+row security on the users' table and drops its company-only constraint.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from deployments import pg
 from deployments.models import Deployment
 from qiro import tenant_context
 from qiro.rls import reapply_for_schema
+from tenants.secure import unrestricted_tables
 
 from ..security.attacks import query
 from .conftest import ROOT, manage, subprocess_env
@@ -63,3 +64,9 @@ def test_a_deployed_migration_that_disables_row_security_leaves_it_on(
         assert query(other_users) == {b.owner.email, b.member.email}  # the query works
     assert result.returncode == 0, result.stdout + result.stderr
     assert Deployment.objects.latest("pk").status == Deployment.Status.SUCCEEDED
+    with pg.connect() as conn, conn.cursor() as cursor:
+        for company in (a.company, b.company):  # the third wall is back in every company
+            tables = unrestricted_tables(
+                cursor, schema_name=company.schema_name, company_id=company.pk
+            )
+            assert tables == [], f"{company.schema_name} accepts other companies' rows: {tables}"
