@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
 from deployments.models import Deployment, Operation
 
 PROGRESS = {"done": 412, "total": 1000, "failed": 0, "remaining_seconds": 25, "last_schema": "acme"}
+
+
+@pytest.fixture(autouse=True)
+def _no_running_deploy_left(live_db: None) -> Iterator[None]:
+    """The database is shared by the tests of this worker (autocommit): end what a test made."""
+    yield
+    made = Operation.objects.using("owner").filter(
+        kind=Operation.Kind.DEPLOY, status=Operation.Status.RUNNING, task_id=""
+    )
+    Deployment.objects.using("owner").filter(operation__in=made).delete()
+    made.delete()
 
 
 def deploy_running(figures: dict | None) -> Operation:
