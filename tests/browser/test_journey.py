@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pytest
 from django.core import mail
 from django.utils import translation
-from playwright.sync_api import Browser, Page, expect
 
 from deployments.models import Operation
 from deployments.worker import run_worker
@@ -26,6 +27,13 @@ from tenants.models import Company
 from tests.browser.conftest import LiveServer
 from tests.conftest import PASSWORD as STAFF_PASSWORD
 from tests.registration.factories import PASSWORD, link_token, signup_post
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+expect = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests need Playwright (pip install playwright)"
+).expect
 
 TIMEOUT = 20_000  # ms for any one thing to appear
 
