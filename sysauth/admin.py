@@ -12,12 +12,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connections, router, transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -493,7 +495,19 @@ class SessionAdmin(ReadableSession, admin.ModelAdmin):
         return False
 
     @admin.action(description=_("End the selected sessions"), permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Session]) -> TemplateResponse | None:
+        if "confirm" not in request.POST:  # first the question, naming the devices
+            return TemplateResponse(
+                request,
+                "sysauth/admin/revoke_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("End the selected sessions"),
+                    "sessions": queryset.select_related("user"),
+                    "opts": self.model._meta,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
         ended = sum(
             services.revoke_session(
                 session=session, reason="revoked in the admin", actor_id=request.user.pk

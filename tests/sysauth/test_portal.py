@@ -177,3 +177,18 @@ def test_user_agents_read_as_browser_and_system():
     assert display.device_label(WINDOWS_CHROME) == "Chrome 131 · Windows"
     with translation.override("ko"):
         assert display.device_label("") == "알 수 없는 기기"
+
+
+def test_the_company_admin_asks_before_ending_sessions_naming_the_devices(live_db, company):
+    owner = Client()
+    sign_in(owner, company.host, company.owner.email)
+    phone = Client(HTTP_USER_AGENT=IPHONE_SAFARI)
+    sign_in(phone, company.host, company.member.email)
+    row = session_row(phone, company)
+    chosen = {"action": "revoke", "_selected_action": [row.pk]}
+    question = owner.post("/admin/sysauth/session/", chosen, HTTP_HOST=company.host)
+    assert question.status_code == 200
+    assert "Mobile Safari 17 · iOS · iPhone" in question.content.decode()
+    assert signed_in(phone, company.host)
+    owner.post("/admin/sysauth/session/", {**chosen, "confirm": "yes"}, HTTP_HOST=company.host)
+    assert not signed_in(phone, company.host)
