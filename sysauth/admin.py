@@ -519,6 +519,7 @@ class SessionAdmin(ReadableSession, admin.ModelAdmin):
             ngettext("%(count)d session ended.", "%(count)d sessions ended.", ended)
             % {"count": ended},
         )
+        return None
 
 
 class EstimatedCountPaginator(Paginator):
