@@ -303,7 +303,7 @@ def run(scale: str, runs: int, browsers: int, rounds: int, login_count: int, wor
             {
                 "company admin: users (page 1)": ("/admin/sysauth/user/", "user1"),
                 "company admin: users (middle page)": (f"/admin/sysauth/user/?p={middle}", "@"),
-                "company admin: sessions": ("/admin/sysauth/session/", "Mozilla"),
+                "company admin: sessions": ("/admin/sysauth/session/", "field-device"),
                 "my sessions": ("/accounts/sessions/", "<table"),
             },
             runs,

@@ -30,10 +30,11 @@ if TYPE_CHECKING:
 
 
 def declared_functions() -> list[DeclaredFunction]:
+    from registration.link_state import LINK_FUNCTIONS
     from registration.policies import SIGNUP_FUNCTIONS
     from sysauth.address_throttle import THROTTLE_FUNCTIONS
 
-    return [*SIGNUP_FUNCTIONS, *THROTTLE_FUNCTIONS]
+    return [*SIGNUP_FUNCTIONS, *LINK_FUNCTIONS, *THROTTLE_FUNCTIONS]
 
 
 FUNCTIONS_QUERY = """

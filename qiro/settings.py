@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "sysauth.middleware.SessionValidationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # With DEBUG on, the site's own error pages instead of Django's debug pages.
+    "qiro.error_pages.VisitorErrorPagesMiddleware",
 ]
 
 TEMPLATES = [

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from registration import services
 from registration.forms import ResendForm, SignupForm
+from registration.link_state import link_state
 
 # Outcome of a verification link -> HTTP status of its page.
 VERIFY_STATUS = {"verified": 200, "used": 410, "expired": 410, "unknown": 404}
@@ -60,7 +61,20 @@ def sent(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
-        return render(request, "registration/verify_confirm.html", {"token": token})
+        # Read only: mail scanners open links, so only the button uses the token.
+        state, company_name = link_state(token=token)
+        if state != "pending":
+            return render(
+                request,
+                "registration/verify_result.html",
+                {"outcome": state},
+                status=VERIFY_STATUS.get(state, 404),
+            )
+        return render(
+            request,
+            "registration/verify_confirm.html",
+            {"token": token, "company_name": company_name},
+        )
     outcome = services.verify_email(token=token)
     return render(
         request,

@@ -12,18 +12,20 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connections, router, transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from qiro.admin_sites import ReadOnlyAdmin, company_admin, platform_admin
-from sysauth import selectors, services
+from sysauth import display, selectors, services
 from sysauth.forms import (
     CompanyAdminAuthenticationForm,
     PlatformAdminAuthenticationForm,
@@ -131,10 +133,30 @@ class UserRoleInline(admin.TabularInline):
         return False
 
 
-class SessionInline(admin.TabularInline):
+class ReadableSession:
+    """A session's device as "Chrome 131 · Windows" and its times as people read them."""
+
+    @admin.display(description=_("device"), ordering="user_agent")
+    def device(self, session: Session) -> str:
+        return display.device_label(session.user_agent)
+
+    @admin.display(description=_("signed in"), ordering="created_at")
+    def signed_in(self, session: Session) -> str:
+        return display.readable_time(session.created_at)
+
+    @admin.display(description=_("last seen"), ordering="last_seen_at")
+    def last_seen(self, session: Session) -> str:
+        return display.readable_time(session.last_seen_at)
+
+    @admin.display(description=_("expires"), ordering="expires_at")
+    def expires(self, session: Session) -> str:
+        return display.readable_time(session.expires_at)
+
+
+class SessionInline(ReadableSession, admin.TabularInline):
     model = Session
     fk_name = "user"
-    fields = ("ip_address", "user_agent", "created_at", "last_seen_at", "expires_at")
+    fields = ("ip_address", "device", "signed_in", "last_seen", "expires")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -430,8 +452,20 @@ class UserRoleAdmin(RefusalsAsMessages):
 
 
 @admin.register(Session, site=company_admin)
-class SessionAdmin(admin.ModelAdmin):
-    list_display = ("user", "status", "ip_address", "user_agent", "last_seen_at", "expires_at")
+class SessionAdmin(ReadableSession, admin.ModelAdmin):
+    list_display = ("user", "status", "ip_address", "device", "last_seen", "expires")
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        """The device column marks the session of the person looking at the list."""
+        current_pk = getattr(request.session, "record_pk", None)
+
+        @admin.display(description=_("device"), ordering="user_agent")
+        def device(session: Session) -> str:
+            label = display.device_label(session.user_agent)
+            return f"{label} ({_('This session')})" if session.pk == current_pk else label
+
+        return tuple(device if name == "device" else name for name in self.list_display)
+
     # A user is found by searching the e-mail: a "by user" sidebar would list
     # every signed-in user of the company (tens of thousands) on each page view.
     list_filter = ("status",)
@@ -442,10 +476,11 @@ class SessionAdmin(admin.ModelAdmin):
         "user",
         "status",
         "ip_address",
+        "device",
         "user_agent",
-        "created_at",
-        "last_seen_at",
-        "expires_at",
+        "signed_in",
+        "last_seen",
+        "expires",
         "ended_at",
         "revoked_by",
         "revoked_reason",
@@ -460,7 +495,19 @@ class SessionAdmin(admin.ModelAdmin):
         return False
 
     @admin.action(description=_("End the selected sessions"), permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Session]) -> TemplateResponse | None:
+        if "confirm" not in request.POST:  # first the question, naming the devices
+            return TemplateResponse(
+                request,
+                "sysauth/admin/revoke_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("End the selected sessions"),
+                    "sessions": queryset.select_related("user"),
+                    "opts": self.model._meta,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
         ended = sum(
             services.revoke_session(
                 session=session, reason="revoked in the admin", actor_id=request.user.pk
@@ -472,6 +519,7 @@ class SessionAdmin(admin.ModelAdmin):
             ngettext("%(count)d session ended.", "%(count)d sessions ended.", ended)
             % {"count": ended},
         )
+        return None
 
 
 class EstimatedCountPaginator(Paginator):

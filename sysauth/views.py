@@ -13,9 +13,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from sysauth import selectors, services
 from sysauth.forms import ThrottledAuthenticationForm
@@ -102,33 +103,71 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "sysauth/password_reset_complete.html"
 
 
-@login_required
-def sessions(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "sysauth/sessions.html",
-        {
-            "sessions": selectors.active_sessions_of(user=request.user),  # type: ignore[arg-type]
-            "current_pk": _current_session_pk(request),
-        },
-    )
+def sessions_overview(request: HttpRequest) -> dict[str, Any]:
+    """What a sessions list shows: the user's active sessions, which one is this, any others."""
+    current_pk = _current_session_pk(request)
+    active = list(selectors.active_sessions_of(user=request.user))  # type: ignore[arg-type]
+    return {
+        "sessions": active,
+        "current_pk": current_pk,
+        "has_other_sessions": any(session.pk != current_pk for session in active),
+    }
 
 
-@login_required
-@require_POST
-def sign_out_session(request: HttpRequest, pk: int) -> HttpResponse:
-    if pk == _current_session_pk(request):
-        messages.error(request, _("Use “Sign out” to end the session you are using."))
-    elif services.sign_out_session(user=request.user, session_pk=pk):  # type: ignore[arg-type]
-        messages.success(request, _("The session was signed out."))
-    else:
-        messages.error(request, _("That session is not active any more."))
+def _back(request: HttpRequest) -> HttpResponse:
+    """To the page the form came from (the portal or "my sessions"), on this host only."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
     return redirect("sysauth:sessions")
 
 
 @login_required
-@require_POST
+def sessions(request: HttpRequest) -> HttpResponse:
+    return render(request, "sysauth/sessions.html", sessions_overview(request))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sign_out_session(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation, naming the device; POST signs that session out."""
+    if pk == _current_session_pk(request):
+        messages.error(request, _("Use “Sign out” to end the session you are using."))
+        return _back(request)
+    if request.method == "GET":
+        session = selectors.active_sessions_of(user=request.user).filter(pk=pk).first()  # type: ignore[arg-type]
+        if session is None:
+            messages.error(request, _("That session is not active any more."))
+            return _back(request)
+        return render(
+            request,
+            "sysauth/session_confirm.html",
+            {"session": session, "next": request.GET.get("next", "")},
+        )
+    if services.sign_out_session(user=request.user, session_pk=pk):  # type: ignore[arg-type]
+        messages.success(request, _("The session was signed out."))
+    else:
+        messages.error(request, _("That session is not active any more."))
+    return _back(request)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def sign_out_other_sessions(request: HttpRequest) -> HttpResponse:
+    """GET asks for confirmation, counting the sessions; POST signs them all out."""
+    if request.method == "GET":
+        overview = sessions_overview(request)
+        others = [s for s in overview["sessions"] if s.pk != overview["current_pk"]]
+        if not others:
+            messages.info(request, _("No other session is signed in."))
+            return _back(request)
+        return render(
+            request,
+            "sysauth/session_confirm.html",
+            {"others": others, "next": request.GET.get("next", "")},
+        )
     ended = services.revoke_user_sessions(
         user=request.user,  # type: ignore[arg-type]
         reason="signed out by the user",
@@ -144,4 +183,4 @@ def sign_out_other_sessions(request: HttpRequest) -> HttpResponse:
         )
         % {"count": ended},
     )
-    return redirect("sysauth:sessions")
+    return _back(request)

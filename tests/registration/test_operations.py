@@ -13,6 +13,7 @@ from django.db.models.signals import post_migrate
 from qiro import tenant_context
 from qiro.db.roles import apply_grants_after_migrate
 from registration import policies
+from registration.link_state import LINK_FUNCTIONS
 from registration.models import Application, VerificationStatus
 from registration.verifiers import BrnStatus, BrnStatusVerifier, get_verifier
 from tenants import schema_pool
@@ -87,12 +88,12 @@ def test_registration_migrations_run_backwards_and_forwards(live_db):
             cursor.execute(REGISTRATION_OBJECTS)
             assert cursor.fetchone() == (0, 0, 0)
     finally:
-        migrate("0004")
+        migrate("0005")
     with connections["owner"].cursor() as cursor:
         cursor.execute(REGISTRATION_OBJECTS)
         tables, types, functions = cursor.fetchone()
     assert tables > 4
-    assert (types, functions) == (2, len(policies.SIGNUP_FUNCTIONS))
+    assert (types, functions) == (2, len(policies.SIGNUP_FUNCTIONS) + len(LINK_FUNCTIONS))
     _, token = submitted()  # grants and policies are back for the sign-up role
     from registration import services
 

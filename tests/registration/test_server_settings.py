@@ -57,7 +57,7 @@ def test_the_settings_migration_runs_backwards_and_forwards(live_db):
         assert objects() == (0, 0, 0)
     finally:
         migrate("qiro", "0001")
-        migrate("registration", "0004")
+        migrate("registration", "0005")
         with connections["owner"].cursor() as cursor:
             write_server_settings(cursor)
     assert objects() == (2, 3, 1)

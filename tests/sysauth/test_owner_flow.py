@@ -76,12 +76,13 @@ def test_owner_creates_assigns_watches_history_and_revokes(live_db, company, mai
     assert len(listed) == 1
     assert listed[0].user_agent == "NewHireBrowser/1.0"
 
-    # 5. revoke it
-    response = owner.post(
-        "/admin/sysauth/session/",
-        {"action": "revoke", "_selected_action": [listed[0].pk]},
-        HTTP_HOST=host,
-    )
+    # 5. revoke it, after the question
+    chosen = {"action": "revoke", "_selected_action": [listed[0].pk]}
+    question = owner.post("/admin/sysauth/session/", chosen, HTTP_HOST=host)
+    assert question.status_code == 200
+    with tenant_context.company_context(company.company):
+        assert Session.objects.get(pk=listed[0].pk).status == SessionStatus.ACTIVE
+    response = owner.post("/admin/sysauth/session/", {**chosen, "confirm": "yes"}, HTTP_HOST=host)
     assert response.status_code == 302
     with tenant_context.company_context(company.company):
         ended = Session.objects.get(pk=listed[0].pk)
