@@ -328,3 +328,27 @@ def test_a_schedule_edited_in_the_admin_is_rescheduled(staff_client, probe):
     assert timezone.localtime(probe.next_run_at, timing.ZoneInfo(SEOUL)).hour == 3
     refused = staff_client.post(url, {**form, "interval_seconds": "600"}, HTTP_HOST="localhost")
     assert refused.status_code == 200, "both timings: the form says so"
+
+
+def test_a_schedule_runs_only_jobs_of_the_registry_even_if_its_row_names_another(platform):
+    """Attack: a schedule row (written past the admin's form) names an unlisted function."""
+    schedule = Schedule.objects.create(
+        name="not a listed job", job=NOTE, interval_seconds=3600, next_run_at=timezone.now()
+    )  # NOTE is listed only when the probe jobs are added to the settings, not here
+    try:
+        (run,) = runner.run_due()
+        assert run.status == RunStatus.FAILED
+        assert run.result == f"Job not found: {NOTE} is not a known job."
+        assert not run.result.startswith("noted"), "the unlisted function never ran"
+    finally:
+        schedule.delete()
+
+
+def test_the_admin_offers_only_the_registry_s_jobs(staff_client, probe):
+    tenant_context.clear()
+    form = {"name": "free input", "job": "os.system", "interval_seconds": "3600", "cron": "",
+            "time_zone": SEOUL, "enabled": "on"}  # fmt: skip
+    response = staff_client.post("/admin/deployments/schedule/add/", form, HTTP_HOST="localhost")
+    assert response.status_code == 200, "refused with a form error"
+    with tenant_context.platform_context():
+        assert not Schedule.objects.filter(name="free input").exists()
