@@ -24,7 +24,7 @@ from deployments.scheduling import timing
 from deployments.scheduling.models import Incident, Schedule
 from qiro import tenant_context
 
-OPERATION_KINDS = {
+OPERATION_KINDS: dict[str, str] = {
     Incident.Kind.BACKUP: Operation.Kind.BACKUP,
     Incident.Kind.TEST_RESTORE: Operation.Kind.TEST_RESTORE,
     Incident.Kind.DEPLOY: Operation.Kind.DEPLOY,

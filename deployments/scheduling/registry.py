@@ -71,7 +71,7 @@ def resolve(path: str) -> Job:
     function = getattr(module, name, None)
     if not callable(function):
         raise JobNotFound(gettext("Job not found: %(path)s has no such function.") % {"path": path})
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def run_job(path: str, *, now: datetime) -> str:

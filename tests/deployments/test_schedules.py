@@ -165,7 +165,8 @@ def test_the_default_routine_runs_when_time_has_come_and_every_run_is_recorded(
                            ("daily: backup", Operation.Kind.BACKUP)):  # fmt: skip
             run = runs[name]
             assert run.status == RunStatus.SUCCEEDED, run.error
-            assert run.operation is not None and run.operation.kind == kind
+            assert run.operation is not None
+            assert run.operation.kind == kind
             assert run.operation.status == Operation.Status.QUEUED
             assert run.operation.requested_by == f"schedule: {name}"
         restore = runs["weekly: test restore"]
@@ -180,12 +181,14 @@ def test_the_default_routine_runs_when_time_has_come_and_every_run_is_recorded(
             if not importable(default.job):  # written beside this, merged later
                 assert run.status == RunStatus.FAILED
                 assert run.result.startswith("Job not found: " + default.job), run.result
-            assert run.finished_at is not None and run.duration_seconds is not None
+            assert run.finished_at is not None
+            assert run.duration_seconds is not None
             schedule = Schedule.objects.get(name=default.name)
             assert schedule.last_run_at == run.started_at
             assert schedule.last_status == run.status
             assert schedule.last_result == run.result
-            assert schedule.next_run_at is not None and schedule.next_run_at > later
+            assert schedule.next_run_at is not None
+            assert schedule.next_run_at > later
     finally:
         for run in runs.values():
             forget_queued(run.operation)
@@ -237,7 +240,8 @@ def test_a_job_that_is_not_there_gives_a_failed_run_not_a_crash(platform):
         assert run.result.startswith("Job not found: deployments.routine.index_health")
         schedule.refresh_from_db()
         assert schedule.last_status == RunStatus.FAILED
-        assert schedule.next_run_at is not None and schedule.next_run_at > timezone.now()
+        assert schedule.next_run_at is not None
+        assert schedule.next_run_at > timezone.now()
     finally:
         schedule.delete()
 
@@ -269,9 +273,7 @@ def test_a_run_whose_worker_died_is_failed_when_its_lease_expires(probe):
 # --- the admin -------------------------------------------------------------------------
 
 
-def test_the_admin_lists_schedules_with_their_last_runs_and_filters_the_runs(
-    staff_client, probe
-):
+def test_the_admin_lists_schedules_with_their_last_runs_and_filters_the_runs(staff_client, probe):
     Schedule.objects.filter(pk=probe.pk).update(next_run_at=timezone.now())
     (run,) = runner.run_due()
     tenant_context.clear()
