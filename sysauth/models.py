@@ -79,6 +79,7 @@ class User(AbstractBaseUser):
     notify_operations = models.BooleanField(
         _("operations mail"),
         default=False,
+        db_default=False,  # rows written in raw SQL (bulk loads) need no value
         help_text=_(
             "Platform staff: receive the mails about failed verifications, backups, test "
             "restores, deploys and schedules that stopped running."
