@@ -17,7 +17,7 @@ from deployments.health import forget_recent_readiness
 from deployments.models import Operation
 from deployments.scheduling import alerts, runner
 from deployments.scheduling.models import Incident, Schedule
-from deployments.services import create_operation, run_verification
+from deployments.services import create_operation, run_verification, running
 from deployments.tasks import execute
 from deployments.worker import Heartbeat
 from qiro import tenant_context
@@ -101,6 +101,28 @@ def test_a_failed_backup_mails_the_opted_in_staff_once_and_clears_when_one_succe
     (again,) = opened(Incident.Kind.BACKUP)
     assert again.pk != incident.pk, "a new failure after a success is a new incident"
     assert [m.subject for m in mail.outbox].count(f"[QIRO] {again}") == 2
+
+
+@pytest.mark.parametrize(
+    ("operation_kind", "incident_kind"),
+    [
+        (Operation.Kind.TEST_RESTORE, Incident.Kind.TEST_RESTORE),
+        (Operation.Kind.DEPLOY, Incident.Kind.DEPLOY),
+    ],
+)
+def test_a_failed_test_restore_or_deploy_is_an_incident_until_the_next_one_succeeds(
+    staff, operation_kind, incident_kind
+):
+    failing = create_operation(kind=operation_kind)
+    with pytest.raises(RuntimeError), running(failing):
+        raise RuntimeError("pg_restore: error: could not read from input file")
+    (incident,) = opened(incident_kind)
+    assert "could not read from input file" in incident.reason
+    assert opened(incident_kind) == []
+    with running(create_operation(kind=operation_kind)):
+        pass
+    assert resolved(incident_kind)
+    assert [m.subject for m in mail.outbox].count(f"[QIRO] {incident}") == 1
 
 
 def test_a_failed_verification_is_an_incident_and_readiness_stays_unavailable(staff, two_companies):
