@@ -84,7 +84,7 @@ def execute(run: ScheduleRun, *, now: datetime) -> ScheduleRun:
     except Exception as failure:
         result = _one_line(str(failure)) or type(failure).__name__
         status, error = RunStatus.FAILED, traceback.format_exc(limit=8)
-        logger.warning("schedule %s failed: %s", run.schedule_id, result)
+        logger.warning("schedule %s failed: %s", run.schedule, result)
     except BaseException as stop:  # the worker is stopping: the run did not finish
         _finish(run, status=RunStatus.FAILED, result=repr(stop), error="", now=now, started=started)
         raise
