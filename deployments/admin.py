@@ -260,3 +260,7 @@ class DeploymentAdmin(ReadOnlyAdmin):
         "status", "operation", "backup", "verification", "steps", "reason", "started_at",
         "finished_at",
     )  # fmt: skip
+
+
+# Schedules, their runs and incidents: their own module, registered on import.
+from deployments.scheduling import admin as scheduling_admin  # noqa: E402, F401

@@ -7,6 +7,11 @@ as the platform role, and the migration state comes from
 which answers with two counts and nothing else. The details (error texts,
 counts, ids) are for platform staff and token holders only; see
 ``deployments.views.health_ready``.
+
+Open incidents (``deployments.scheduling.alerts``: a failed backup, test
+restore, deploy or verification, a schedule that stopped running) do not
+make the installation unready; they make a ready one ``degraded``, with
+their reasons in the details.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from django.db import connections
 from django.utils import timezone
 
 from deployments.models import Operation, VerificationRun, WorkerHeartbeat
+from deployments.scheduling.alerts import open_incidents
 from qiro import tenant_context
 from qiro.migration_state import expected_migrations
 from qiro.tenant_context import PLATFORM_ALIAS, RUNTIME_ALIAS
@@ -108,6 +114,20 @@ def _operations(*, require_worker: bool) -> Check:
     return {"ok": False, "detail": {reason: ids[:20] for reason, ids in stuck.items() if ids}}
 
 
+def _degraded() -> list[str]:
+    """The reasons of the open incidents, oldest first."""
+    return [
+        f"{incident}: {incident.reason}" for incident in open_incidents().order_by("opened_at")[:20]
+    ]
+
+
+def status_of(report: dict[str, Any]) -> str:
+    """``ok``, ``degraded`` (ready, with open incidents) or ``unavailable``."""
+    if not report["ready"]:
+        return "unavailable"
+    return "degraded" if report.get("degraded") else "ok"
+
+
 def _guarded(check: Callable[[], Check]) -> Check:
     """A check that cannot reach the database fails; it never raises."""
     try:
@@ -149,8 +169,13 @@ def readiness(*, require_worker: bool = True) -> dict[str, Any]:
         )
         checks["verification"] = _guarded(_verification)
         checks["operations"] = _guarded(lambda: _operations(require_worker=require_worker))
+        try:
+            degraded = _degraded()
+        except DatabaseFailure as error:  # the checks above say why; nothing to add
+            degraded = [str(error).strip()]
     return {
         "ready": all(c["ok"] for c in checks.values()),
+        "degraded": degraded,
         "checks": checks,
         "time": timezone.now().isoformat(),
     }

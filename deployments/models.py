@@ -252,3 +252,8 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname}:{self.pid}"
+
+
+# Schedules, their runs and incidents live in their own module; imported here so
+# that Django finds them as models of this app.
+from deployments.scheduling import models as scheduling_models  # noqa: E402, F401

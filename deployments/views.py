@@ -18,7 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from deployments.health import readiness, recent_readiness
+from deployments.health import readiness, recent_readiness, status_of
 
 BEARER = "bearer "
 # Anonymous probes share one computation per this many seconds (per process).
@@ -40,9 +40,13 @@ def may_see_details(request: HttpRequest) -> bool:
 @require_GET
 @never_cache
 def health_ready(request: HttpRequest) -> JsonResponse:
-    """Readiness (200/503): database, migrations, worker, verification, stuck operations."""
+    """Readiness (200/503): database, migrations, worker, verification, stuck operations.
+
+    Open incidents make a ready answer ``degraded`` (200); only staff and token
+    holders see their reasons.
+    """
     detailed = may_see_details(request)
     report = readiness() if detailed else recent_readiness(max_age=ANONYMOUS_MAX_AGE)
-    status = "ok" if report["ready"] else "unavailable"
+    status = status_of(report)  # ok, degraded (still 200) or unavailable
     body = {"status": status, **report} if detailed else {"status": status}
     return JsonResponse(body, status=200 if report["ready"] else 503)

@@ -8,6 +8,9 @@
   the database to answer again (with backoff), fails the operation that was
   running when the connection went (its outcome cannot be known), and goes
   on with the queue.
+* Between drains of the queue, the loop runs the schedules that are due
+  (``deployments.scheduling.runner``: one worker per due job, however many
+  run) and, every ``ALERT_SECONDS``, the alerts (``scheduling.alerts``).
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from deployments import leases
 from deployments.models import WorkerHeartbeat
+from deployments.scheduling import alerts, runner
 from qiro import tenant_context
 
 logger = logging.getLogger("qiro.worker")
 
 HEARTBEAT_SECONDS = 5.0
 RECONNECT_MAX_SECONDS = 30.0
+ALERT_SECONDS = 15.0
 
 
 def heartbeat_seconds() -> float:
@@ -61,7 +66,9 @@ class Heartbeat(threading.Thread):
         )
         if self.holder:
             leases.renew(self.holder)
+            runner.renew(self.holder)
             leases.reap_expired()
+            runner.reap_expired()
 
     def run(self) -> None:
         with tenant_context.platform_context(), leases.holding(self.holder):
@@ -91,19 +98,36 @@ def until_connected(action: Callable[[], object], *, first_delay: float = 0.5) -
             delay = min(RECONNECT_MAX_SECONDS, delay * 2)
 
 
+class Routine:
+    """The periodic part of the loop: due schedules every turn, alerts now and then."""
+
+    def __init__(self, *, alert_seconds: float = ALERT_SECONDS) -> None:
+        self.alert_seconds = alert_seconds
+        self.alerted_at: float | None = None
+
+    def turn(self) -> None:
+        runner.run_due()
+        if self.alerted_at is None or time.monotonic() - self.alerted_at >= self.alert_seconds:
+            alerts.evaluate()
+            self.alerted_at = time.monotonic()
+
+
 def run_worker(
     *, worker_id: str, interval: float = 1.0, batch: bool = False, max_tasks: int | None = None
 ) -> None:
-    """Process queued tasks until stopped (or, with ``batch``, until the queue is empty)."""
+    """Run due schedules and queued tasks until stopped (``batch``: once, then the queue)."""
     holder = leases.worker_holder(f"{worker_id}-{os.getpid()}")
     heartbeat = Heartbeat(worker_id, holder)
+    routine = Routine()
     with tenant_context.platform_context(), leases.holding(holder):
         until_connected(heartbeat.beat)
         heartbeat.start()
+        # In batch mode django-tasks-db's loop returns once the queue is empty, so
+        # the schedules get their turn between two drains of the queue.
         worker = Worker(
             queue_names=["default"],
             interval=interval,
-            batch=batch,
+            batch=True,
             backend_name="default",
             startup_delay=False,
             max_tasks=max_tasks,
@@ -115,14 +139,26 @@ def run_worker(
                 worker.configure_signals()
             while True:
                 try:
+                    routine.turn()
                     worker.run()
-                    return
+                    if batch or not worker.running or _reached(worker, max_tasks):
+                        return
+                    time.sleep(interval)
                 except DatabaseFailure as error:
                     logger.warning("worker lost the database (%s); reconnecting", error)
                     connections.close_all()
-                    until_connected(lambda: leases.fail_held(holder, lost_connection=True))
+                    until_connected(lambda: _fail_held(holder))
                     if not worker.running:  # asked to stop meanwhile
                         return
         finally:
             heartbeat.stopped.set()
             heartbeat.join(timeout=10)
+
+
+def _reached(worker: Worker, max_tasks: int | None) -> bool:
+    return max_tasks is not None and worker._run_tasks >= max_tasks
+
+
+def _fail_held(holder: str) -> None:
+    leases.fail_held(holder, lost_connection=True)
+    runner.fail_held(holder)

@@ -107,7 +107,7 @@ class RefusalsAsMessages(admin.ModelAdmin):
 
 class PlatformUserAdmin(admin.ModelAdmin):
     list_display = ("email", "full_name", "user_type", "is_active", "is_staff", "date_joined")
-    list_filter = ("user_type", "is_active", "is_staff")
+    list_filter = ("user_type", "is_active", "is_staff", "notify_operations")
     search_fields = ("email", "full_name")
     ordering = ("email",)
     readonly_fields = ("last_login", "date_joined")

@@ -76,6 +76,15 @@ class User(AbstractBaseUser):
         help_text=_("Has every permission without roles being assigned."),
     )
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    notify_operations = models.BooleanField(
+        _("operations mail"),
+        default=False,
+        db_default=False,  # rows written in raw SQL (bulk loads) need no value
+        help_text=_(
+            "Platform staff: receive the mails about failed verifications, backups, test "
+            "restores, deploys and schedules that stopped running."
+        ),
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -21,6 +21,7 @@ from django.test import Client
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from deployments.scheduling.models import Schedule
 from qiro import tenant_context
 from sysauth.models import User, UserType
 from tenants import schema_pool
@@ -67,6 +68,9 @@ def django_db_setup(
             _drop(cursor, name, list(users.values()))
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         call_command("bootstrap", no_superuser=True, verbosity=0)
+        # The default routine stays off, so no worker of a test runs it on the hour;
+        # the schedule tests turn on what they need.
+        Schedule.objects.using("owner").update(enabled=False)
     yield
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         for alias in connections:

@@ -35,6 +35,7 @@ from django.utils import timezone
 from psycopg import sql
 
 from deployments.models import Backup, CheckResult, Deployment, Operation, VerificationRun
+from deployments.scheduling.models import Incident, Schedule, ScheduleRun
 from qiro import tenant_context
 from qiro.admin_sites import company_admin, platform_admin
 from registration.models import Application, ApplicationStatus, ReviewEvent
@@ -84,6 +85,12 @@ QUERY_CAPS: dict[Page, int] = {
     ("platform_admin", "deployments.verificationrun", "change"): 7,  # 5 / 5
     ("platform_admin", "deployments.deployment", "changelist"): 7,  # 5 / 5
     ("platform_admin", "deployments.deployment", "change"): 8,  # 6 / 6
+    ("platform_admin", "deployments.schedule", "changelist"): 7,  # 5 / 5
+    ("platform_admin", "deployments.schedule", "change"): 5,  # 3 / 3
+    ("platform_admin", "deployments.schedulerun", "changelist"): 10,  # 8 / 8
+    ("platform_admin", "deployments.schedulerun", "change"): 7,  # 5 / 5
+    ("platform_admin", "deployments.incident", "changelist"): 7,  # 5 / 5
+    ("platform_admin", "deployments.incident", "change"): 5,  # 3 / 3
     # a company's admin, company host
     ("company_admin", "sysauth.user", "changelist"): 10,  # 8 / 8
     ("company_admin", "sysauth.user", "change"): 10,  # 8 / 8
@@ -319,6 +326,28 @@ class PlatformRows:
             CheckResult.objects.create(
                 run=first, check_name=f"check {i}", schema_name="public", outcome="pass"
             )
+        self._schedule_runs(n)
+
+    def _schedule_runs(self, n: int) -> None:
+        mine = Schedule.objects.filter(name__startswith=MARK)
+        for i in range(mine.count(), n):
+            Schedule.objects.create(
+                name=f"{MARK} {i}", job="deployments.scheduling.jobs.expire_sessions",
+                enabled=False, interval_seconds=3600,
+            )  # fmt: skip
+        schedule = mine.order_by("name").first()
+        assert schedule is not None
+        operations = list(Operation.objects.filter(requested_by=MARK).order_by("pk"))
+        now = timezone.now()
+        for i in range(schedule.runs.count(), n):
+            ScheduleRun.objects.create(
+                schedule=schedule, job=schedule.job, started_at=now, status="succeeded",
+                result="확인", operation=operations[i % len(operations)],
+            )  # fmt: skip
+            Incident.objects.create(
+                kind=Incident.Kind.SCHEDULE, subject=f"{MARK} {i}", reason="확인",
+                opened_at=now, resolved_at=now,
+            )  # fmt: skip
 
     def picks(self) -> Picks:
         with tenant_context.owner_context():
@@ -339,6 +368,8 @@ class PlatformRows:
     @staticmethod
     def remove() -> None:
         with tenant_context.owner_context():
+            Incident.objects.filter(subject__startswith=MARK).delete()
+            Schedule.objects.filter(name__startswith=MARK).delete()
             Deployment.objects.filter(operation__requested_by=MARK).delete()
             VerificationRun.objects.filter(database_name=MARK).delete()
             Backup.objects.filter(database_name=MARK).delete()

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from deployments.scheduling.defaults import install_defaults
 from qiro.db.roles import (
     RUNTIME_ROLES,
     apply_company_schema_grants,
@@ -80,6 +81,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Roles ready: runtime {role_name('app')}, platform {role_name('platform')}."
             )
+        installed = install_defaults(using=OWNER)  # only those missing: edits are kept
+        if options["verbosity"] >= 1 and installed:
+            self.stdout.write(f"Schedules: {installed} default(s) installed.")
         if not options["no_superuser"]:
             self._ensure_platform_admin()
         # What a provisioning killed midway left: removed, or left alone if still running.

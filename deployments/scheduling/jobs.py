@@ -1,0 +1,92 @@
+"""The scheduled jobs that wrap what exists already, each ``def job(*, now) -> str``.
+
+Short jobs do their work here, in the worker's loop. Long ones (verification,
+backup, test restore) queue the existing ``Operation``, which the worker then
+runs with its lease and progress page; the run records which operation it
+queued.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from deployments.models import Backup, Operation
+from qiro import tenant_context
+
+
+class NothingToDo(RuntimeError):
+    """The job cannot run now, and says why (a failed run)."""
+
+
+def expire_sessions(*, now: datetime) -> str:
+    """What ``manage.py expire_sessions`` does: every company schema, then public."""
+    from sysauth import services
+    from sysauth.sessions.db import SessionStore
+    from tenants.models import Company
+
+    with tenant_context.platform_context():
+        companies = list(Company.objects.all())
+        SessionStore.clear_expired()
+        services.forget_old_login_failures()
+    for company in companies:
+        with tenant_context.company_context(company):
+            SessionStore.clear_expired()
+            services.forget_old_login_failures()
+    return _("Sessions cleaned in %(count)d companies and public.") % {"count": len(companies)}
+
+
+def refill_schema_pool(*, now: datetime) -> str:
+    """Keep ``QIRO_SCHEMA_POOL_SIZE`` ready schemas, so approvals stay on the fast path."""
+    from tenants.schema_pool import fill_schema_pool
+
+    built = fill_schema_pool(size=settings.QIRO_SCHEMA_POOL_SIZE)
+    return _("%(count)d pool schemas built (pool size %(size)d).") % {
+        "count": len(built),
+        "size": settings.QIRO_SCHEMA_POOL_SIZE,
+    }
+
+
+def maintain_token_partitions(*, now: datetime) -> str:
+    """Monthly token partitions ahead, and those past retention dropped."""
+    from registration.partitions import maintain_token_partitions as maintain
+
+    changes = maintain(
+        months_ahead=settings.QIRO_TOKEN_PARTITIONS_AHEAD,
+        retention_months=settings.QIRO_TOKEN_RETENTION_MONTHS,
+    )
+    return _("Partitions created: %(created)s; dropped: %(dropped)s.") % {
+        "created": ", ".join(changes.created) or "-",
+        "dropped": ", ".join(changes.dropped) or "-",
+    }
+
+
+def _queue(kind: str, parameters: dict[str, object] | None = None) -> str:
+    from deployments.scheduling import runner
+    from deployments.tasks import enqueue
+
+    operation = enqueue(kind=kind, requested_by=runner.requester(), parameters=parameters)
+    runner.attach_operation(operation)
+    return _("%(operation)s is queued.") % {"operation": operation}
+
+
+def verify_database(*, now: datetime) -> str:
+    return _queue(Operation.Kind.VERIFY)
+
+
+def back_up_database(*, now: datetime) -> str:
+    """A whole-database backup; its end applies the retention (``QIRO_BACKUP_KEEP``)."""
+    return _queue(Operation.Kind.BACKUP, {"company_schema": ""})
+
+
+def test_restore_newest_backup(*, now: datetime) -> str:
+    newest = (
+        Backup.objects.filter(status=Backup.Status.OK, scope=Backup.Scope.DATABASE)
+        .order_by("-created_at")
+        .first()
+    )
+    if newest is None:
+        raise NothingToDo(_("There is no complete whole-database backup to test-restore."))
+    return _queue(Operation.Kind.TEST_RESTORE, {"backup": newest.pk})
