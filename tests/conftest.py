@@ -129,6 +129,22 @@ def two_companies(
 
 
 @pytest.fixture(autouse=True)
+def forget_address_failures_afterwards(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Failed sign-ins a test recorded per address are forgotten after it.
+
+    Every test client signs in from 127.0.0.1, and the per-address count spans
+    every company of the test database: without this, the suite's wrong
+    passwords (the fuzzing's above all) would throttle a later test's sign-in.
+    """
+    yield
+    if "live_db" not in request.fixturenames:
+        return
+    blocker = request.getfixturevalue("django_db_blocker")
+    with blocker.unblock(), connections["owner"].cursor() as cursor:
+        cursor.execute("DELETE FROM public.qiro_address_login_failure")
+
+
+@pytest.fixture(autouse=True)
 def drop_pool_schemas_afterwards(request: pytest.FixtureRequest) -> Iterator[None]:
     """Pool schemas made by a test are dropped after it: other tests see no stray schemas."""
     yield
