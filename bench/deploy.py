@@ -149,13 +149,14 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="drop and build the database again")
     parser.add_argument(
         "--only", default="all",
-        choices=["all", "noop", "new-migration", "failure", "test-restore"],
-        help="one part only; its figures are merged into an existing bench/results/deploy.json",
+        help="parts, comma-separated (noop, new-migration, failure, test-restore); their "
+        "figures are merged into an existing bench/results/deploy.json",
     )  # fmt: skip
     parser.add_argument(
         "--skip-migrate-schemas-migration", action="store_true",
         help="leave out migrate_schemas applying the new migration (the longest part)",
     )  # fmt: skip
+    parser.add_argument("--out", default="deploy.json", help="file name under bench/results/")
     args = parser.parse_args()
 
     from qiro import embedded
@@ -207,6 +208,34 @@ def main() -> None:
             call_command("migrate_schemas", interactive=False, verbosity=0, executor=executor)
         connections["owner"].close()
 
+    def watched(label: str, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """``fn`` with the schemas holding the new migration counted every 30 s, so that
+        an interrupted run still gives its rate (schemas a second)."""
+        import threading
+
+        progress: list[tuple[float, int]] = []
+        extra[f"{label}: progress (seconds, schemas done)"] = progress
+        stop = threading.Event()
+
+        def count() -> None:
+            started = time.perf_counter()
+            while not stop.wait(30):
+                done = len(with_new_migration(names))
+                progress.append((round(time.perf_counter() - started, 1), done))
+                print(f"  {label}: {done} schemas after {progress[-1][0]} s", flush=True)
+                save()
+
+        def run() -> Any:
+            watcher = threading.Thread(target=count, daemon=True)
+            watcher.start()
+            try:
+                return fn()
+            finally:
+                stop.set()
+                watcher.join()
+
+        return run
+
     def noop_phase() -> None:
         noop = []
         for run in range(3):
@@ -232,8 +261,8 @@ def main() -> None:
             return
         for executor in ("standard", "multiprocessing"):
             forget_new_migration(names)
-            timed(f"new migration: migrate_schemas, {executor}", results,
-                  partial(migrate_schemas, executor))  # fmt: skip
+            label = f"new migration: migrate_schemas, {executor}"
+            timed(label, results, watched(label, partial(migrate_schemas, executor)))
             assert len(with_new_migration(names)) == len(names)
 
     def failure_phase() -> None:
@@ -287,7 +316,7 @@ def main() -> None:
         "noop": noop_phase, "new-migration": new_migration_phase,
         "failure": failure_phase, "test-restore": test_restore_phase,
     }  # fmt: skip
-    out = verify.RESULTS / "deploy.json"
+    out = verify.RESULTS / args.out
     document: dict[str, Any] = {"seconds": {}}
     if args.only != "all" and out.exists():
         document = json.loads(out.read_text())
@@ -306,7 +335,7 @@ def main() -> None:
         if deploy().status != Deployment.Status.SUCCEEDED:  # whatever an earlier run left
             sys.exit("the first deploy failed: see the latest deployment's reason")
         for name, phase in phases.items():
-            if args.only in ("all", name):
+            if args.only == "all" or name in args.only.split(","):
                 phase()
                 save()
         deploy()  # leave the database migrated for the next run
