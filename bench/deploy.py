@@ -306,15 +306,67 @@ def main() -> None:
         from deployments import backups
 
         with tenant_context.platform_context():
-            backup = timed("backup, whole database (pg_dump -Fc)", results, backups.create_backup)
+            backup = timed("backup, whole database (pg_dump -Fd -j)", results,
+                           backups.create_backup)  # fmt: skip
             restored = timed("test restore (parallel pg_restore, verify, compare, drop)",
                              results, lambda: backups.run_test_restore(backup=backup))  # fmt: skip
         extra["test restore report"] = restored.test_restore_report
         extra["test restore ok"] = restored.test_restore_ok
+        extra["backup size (bytes), entries"] = [backup.size_bytes, backup.entry_count]
+
+    def rollback_scope_phase() -> None:
+        """Half the companies put back from a whole-database archive; the rest untouched.
+
+        Beside it, what per-company dumps would cost: one ``pg_dump -Fd -n`` of a
+        schema, timed, times the number of schemas over the parallel jobs.
+        """
+        from deployments import backups
+        from deployments.restore_scope import restore_schemas
+
+        with tenant_context.platform_context():
+            backup = timed("rollback scope: backup, whole database (pg_dump -Fd -j)", results,
+                           backups.create_backup)  # fmt: skip
+        half, rest = names[: len(names) // 2], names[len(names) // 2 :]
+        before = fingerprints(names)
+        with pg.connect() as conn:
+            for name in names:  # changed after the backup: one row in every company
+                conn.execute(sql.SQL("UPDATE {} SET title = 'changed' WHERE id = 1").format(
+                    sql.Identifier(name, "bench_deploy_note")))  # fmt: skip
+        changed = fingerprints(names)
+        with tenant_context.platform_context():
+            timed(f"rollback scope: {len(half)} schemas restored (TOC list, pg_restore -j)",
+                  results, partial(restore_schemas, backup=backup, schemas=half))  # fmt: skip
+        after = fingerprints(names)
+
+        def part(found: dict[str, list[Any]], group: list[str]) -> dict[str, list[Any]]:
+            return {k: v for k, v in found.items() if k.split(".")[0] in group}
+
+        restored = part(after, half) == part(before, half)
+        extra["rollback scope: restored schemas as in the backup"] = restored
+        extra["rollback scope: the other schemas keep what was written after the backup"] = (
+            part(after, rest) == part(changed, rest) != part(before, rest)
+        )
+        with pg.connect() as conn:
+            major, _ = pg.server_version(conn)
+        pg_dump = pg.find_tool("pg_dump", major)
+        one: list[float] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, name in enumerate(names[:5]):
+                started = time.perf_counter()
+                pg.run_tool(pg_dump, ["--format=directory", f"--schema={name}",
+                                      f"--file={tmp}/{i}"])  # fmt: skip
+                one.append(time.perf_counter() - started)
+        results["per-company dump: one pg_dump -Fd -n, median of 5"] = round(
+            statistics.median(one), 3
+        )
+        results["per-company dumps: that times the schemas over the jobs (estimate)"] = round(
+            statistics.median(one) * len(names) / args.jobs, 1
+        )
 
     phases = {
         "noop": noop_phase, "new-migration": new_migration_phase,
         "failure": failure_phase, "test-restore": test_restore_phase,
+        "rollback-scope": rollback_scope_phase,
     }  # fmt: skip
     out = verify.RESULTS / args.out
     document: dict[str, Any] = {"seconds": {}}
