@@ -163,6 +163,12 @@ def main() -> None:
 
     base = os.environ.get("QIRO_BENCH_DATABASE") or f"{embedded.DATABASE_NAME}_bench_deploy"
     verify.configure(base)
+    roles = os.environ.get("QIRO_BENCH_ROLES")  # a copy of the database keeps its roles
+    if roles:
+        from django.db import connections as aliases
+
+        for alias, kind in (("default", "app"), ("platform", "platform")):
+            aliases[alias].settings_dict["USER"] = f"{roles}_{kind}"
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
