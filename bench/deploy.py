@@ -13,7 +13,15 @@ side, in one run:
 * the new migration applied by ``deploy`` and by ``migrate_schemas`` (both executors);
 * a failure injected at schema N/2: the stop, the proof that the companies it
   did not reach are unchanged (rows and checksums), the resume, and the
-  whole-database rollback (``--rollback database``).
+  whole-database rollback (``--rollback database``);
+* ``test-restore``: a whole-database backup (directory archive, parallel jobs)
+  and its test restore; ``rollback-scope``: half the companies put back from
+  such a backup, the other half proven untouched, beside the estimated cost
+  of per-company dumps.
+
+``QIRO_BENCH_DATABASE`` names another database (for example a copy made with
+``CREATE DATABASE … TEMPLATE``) and ``QIRO_BENCH_ROLES`` the database whose
+runtime roles it uses.
 
     .venv/bin/python -m qiro.embedded exec -- .venv/bin/python bench/deploy.py --schemas 1000
 """
@@ -165,9 +173,11 @@ def main() -> None:
     verify.configure(base)
     roles = os.environ.get("QIRO_BENCH_ROLES")  # a copy of the database keeps its roles
     if roles:
+        from django.conf import settings as configured
         from django.db import connections as aliases
 
         for alias, kind in (("default", "app"), ("platform", "platform")):
+            configured.DATABASES[alias]["USER"] = f"{roles}_{kind}"
             aliases[alias].settings_dict["USER"] = f"{roles}_{kind}"
     from django.conf import settings
     from django.core.management import call_command
