@@ -13,7 +13,15 @@ side, in one run:
 * the new migration applied by ``deploy`` and by ``migrate_schemas`` (both executors);
 * a failure injected at schema N/2: the stop, the proof that the companies it
   did not reach are unchanged (rows and checksums), the resume, and the
-  whole-database rollback (``--rollback database``).
+  whole-database rollback (``--rollback database``);
+* ``test-restore``: a whole-database backup (directory archive, parallel jobs)
+  and its test restore; ``rollback-scope``: half the companies put back from
+  such a backup, the other half proven untouched, beside the estimated cost
+  of per-company dumps.
+
+``QIRO_BENCH_DATABASE`` names another database (for example a copy made with
+``CREATE DATABASE … TEMPLATE``) and ``QIRO_BENCH_ROLES`` the database whose
+runtime roles it uses.
 
     .venv/bin/python -m qiro.embedded exec -- .venv/bin/python bench/deploy.py --schemas 1000
 """
@@ -149,19 +157,28 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="drop and build the database again")
     parser.add_argument(
         "--only", default="all",
-        choices=["all", "noop", "new-migration", "failure", "test-restore"],
-        help="one part only; its figures are merged into an existing bench/results/deploy.json",
+        help="parts, comma-separated (noop, new-migration, failure, test-restore); their "
+        "figures are merged into an existing bench/results/deploy.json",
     )  # fmt: skip
     parser.add_argument(
         "--skip-migrate-schemas-migration", action="store_true",
         help="leave out migrate_schemas applying the new migration (the longest part)",
     )  # fmt: skip
+    parser.add_argument("--out", default="deploy.json", help="file name under bench/results/")
     args = parser.parse_args()
 
     from qiro import embedded
 
     base = os.environ.get("QIRO_BENCH_DATABASE") or f"{embedded.DATABASE_NAME}_bench_deploy"
     verify.configure(base)
+    roles = os.environ.get("QIRO_BENCH_ROLES")  # a copy of the database keeps its roles
+    if roles:
+        from django.conf import settings as configured
+        from django.db import connections as aliases
+
+        for alias, kind in (("default", "app"), ("platform", "platform")):
+            configured.DATABASES[alias]["USER"] = f"{roles}_{kind}"
+            aliases[alias].settings_dict["USER"] = f"{roles}_{kind}"
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
@@ -207,6 +224,34 @@ def main() -> None:
             call_command("migrate_schemas", interactive=False, verbosity=0, executor=executor)
         connections["owner"].close()
 
+    def watched(label: str, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """``fn`` with the schemas holding the new migration counted every 30 s, so that
+        an interrupted run still gives its rate (schemas a second)."""
+        import threading
+
+        progress: list[tuple[float, int]] = []
+        extra[f"{label}: progress (seconds, schemas done)"] = progress
+        stop = threading.Event()
+
+        def count() -> None:
+            started = time.perf_counter()
+            while not stop.wait(30):
+                done = len(with_new_migration(names))
+                progress.append((round(time.perf_counter() - started, 1), done))
+                print(f"  {label}: {done} schemas after {progress[-1][0]} s", flush=True)
+                save()
+
+        def run() -> Any:
+            watcher = threading.Thread(target=count, daemon=True)
+            watcher.start()
+            try:
+                return fn()
+            finally:
+                stop.set()
+                watcher.join()
+
+        return run
+
     def noop_phase() -> None:
         noop = []
         for run in range(3):
@@ -232,8 +277,8 @@ def main() -> None:
             return
         for executor in ("standard", "multiprocessing"):
             forget_new_migration(names)
-            timed(f"new migration: migrate_schemas, {executor}", results,
-                  partial(migrate_schemas, executor))  # fmt: skip
+            label = f"new migration: migrate_schemas, {executor}"
+            timed(label, results, watched(label, partial(migrate_schemas, executor)))
             assert len(with_new_migration(names)) == len(names)
 
     def failure_phase() -> None:
@@ -277,17 +322,69 @@ def main() -> None:
         from deployments import backups
 
         with tenant_context.platform_context():
-            backup = timed("backup, whole database (pg_dump -Fc)", results, backups.create_backup)
+            backup = timed("backup, whole database (pg_dump -Fd -j)", results,
+                           backups.create_backup)  # fmt: skip
             restored = timed("test restore (parallel pg_restore, verify, compare, drop)",
                              results, lambda: backups.run_test_restore(backup=backup))  # fmt: skip
         extra["test restore report"] = restored.test_restore_report
         extra["test restore ok"] = restored.test_restore_ok
+        extra["backup size (bytes), entries"] = [backup.size_bytes, backup.entry_count]
+
+    def rollback_scope_phase() -> None:
+        """Half the companies put back from a whole-database archive; the rest untouched.
+
+        Beside it, what per-company dumps would cost: one ``pg_dump -Fd -n`` of a
+        schema, timed, times the number of schemas over the parallel jobs.
+        """
+        from deployments import backups
+        from deployments.restore_scope import restore_schemas
+
+        with tenant_context.platform_context():
+            backup = timed("rollback scope: backup, whole database (pg_dump -Fd -j)", results,
+                           backups.create_backup)  # fmt: skip
+        half, rest = names[: len(names) // 2], names[len(names) // 2 :]
+        before = fingerprints(names)
+        with pg.connect() as conn:
+            for name in names:  # changed after the backup: one row in every company
+                conn.execute(sql.SQL("UPDATE {} SET title = 'changed' WHERE id = 1").format(
+                    sql.Identifier(name, "bench_deploy_note")))  # fmt: skip
+        changed = fingerprints(names)
+        with tenant_context.platform_context():
+            timed(f"rollback scope: {len(half)} schemas restored (TOC list, pg_restore -j)",
+                  results, partial(restore_schemas, backup=backup, schemas=half))  # fmt: skip
+        after = fingerprints(names)
+
+        def part(found: dict[str, list[Any]], group: list[str]) -> dict[str, list[Any]]:
+            return {k: v for k, v in found.items() if k.split(".")[0] in group}
+
+        restored = part(after, half) == part(before, half)
+        extra["rollback scope: restored schemas as in the backup"] = restored
+        extra["rollback scope: the other schemas keep what was written after the backup"] = (
+            part(after, rest) == part(changed, rest) != part(before, rest)
+        )
+        with pg.connect() as conn:
+            major, _ = pg.server_version(conn)
+        pg_dump = pg.find_tool("pg_dump", major)
+        one: list[float] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, name in enumerate(names[:5]):
+                started = time.perf_counter()
+                pg.run_tool(pg_dump, ["--format=directory", f"--schema={name}",
+                                      f"--file={tmp}/{i}"])  # fmt: skip
+                one.append(time.perf_counter() - started)
+        results["per-company dump: one pg_dump -Fd -n, median of 5"] = round(
+            statistics.median(one), 3
+        )
+        results["per-company dumps: that times the schemas over the jobs (estimate)"] = round(
+            statistics.median(one) * len(names) / args.jobs, 1
+        )
 
     phases = {
         "noop": noop_phase, "new-migration": new_migration_phase,
         "failure": failure_phase, "test-restore": test_restore_phase,
+        "rollback-scope": rollback_scope_phase,
     }  # fmt: skip
-    out = verify.RESULTS / "deploy.json"
+    out = verify.RESULTS / args.out
     document: dict[str, Any] = {"seconds": {}}
     if args.only != "all" and out.exists():
         document = json.loads(out.read_text())
@@ -306,7 +403,7 @@ def main() -> None:
         if deploy().status != Deployment.Status.SUCCEEDED:  # whatever an earlier run left
             sys.exit("the first deploy failed: see the latest deployment's reason")
         for name, phase in phases.items():
-            if args.only in ("all", name):
+            if args.only == "all" or name in args.only.split(","):
                 phase()
                 save()
         deploy()  # leave the database migrated for the next run

@@ -1,14 +1,18 @@
-"""Backups (``pg_dump -Fc``), test restores into a scratch database, live restores.
+"""Backups (``pg_dump -Fd -j``), test restores into a scratch database, live restores.
 
-Everything here runs with the owner's credentials. A backup records what a
-restore needs to trust it: SHA-256 of the file, versions, schemas, the
-archive's entry count, and the rows of every table in the dump's own snapshot
-(the counts are taken in the transaction whose snapshot pg_dump uses).
+Everything here runs with the owner's credentials. A backup is a directory
+archive written by parallel dump jobs; it records what a restore needs to
+trust it: its SHA-256 (``sha256_of``: over its files in name order), size,
+versions, schemas, the archive's entry count, and the rows of every table in
+the dump's own snapshot (the counts are taken in the transaction whose
+snapshot pg_dump uses). Archives of the custom format (one file, made by
+earlier versions) restore the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -54,12 +58,50 @@ def scratch_dir(prefix: str) -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix=held, dir=backup_dir())
 
 
-def sha256_of(path: Path) -> str:
+def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file; of a directory archive, over its files in a fixed order.
+
+    For a directory: the SHA-256 of the lines ``<name> <SHA-256 of the file>``,
+    one per file, sorted by name (so ``sha256sum`` of the files, sorted, gives
+    the same text). A file added, removed, renamed or changed changes it.
+    """
+    if not path.is_dir():
+        return _file_sha256(path)
+    lines = "".join(
+        f"{entry.relative_to(path).as_posix()} {_file_sha256(entry)}\n"
+        for entry in sorted(path.rglob("*"))
+        if entry.is_file()
+    )
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def size_of(path: Path) -> int:
+    if not path.is_dir():
+        return path.stat().st_size
+    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
+
+
+def remove_archive(path: Path) -> None:
+    """Delete a backup's file or directory archive."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def dump_jobs() -> int:
+    """Parallel ``pg_dump``/``pg_restore`` jobs: the deploy's connections (CPU count)."""
+    from qiro.db.schema_migrations import default_connections
+
+    return default_connections()
 
 
 def _entry_count(tool: pg.Tool, path: Path) -> int:
@@ -68,7 +110,7 @@ def _entry_count(tool: pg.Tool, path: Path) -> int:
 
 
 def create_backup(*, company_schema: str = "", operation: Operation | None = None) -> Backup:
-    """``pg_dump -Fc`` of the whole database, or of one company's schema.
+    """``pg_dump -Fd -j N`` of the whole database, or of one company's schema.
 
     The row counts and the dump share one snapshot (``pg_export_snapshot``),
     so a restore can be compared with the source exactly. A failure is
@@ -95,7 +137,7 @@ def create_backup(*, company_schema: str = "", operation: Operation | None = Non
             pg_dump_path=str(pg_dump.path), pg_dump_version=pg_dump.version
         )
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-        name = f"{database}-{company_schema or 'all'}-{stamp}-{backup.pk}.dump"
+        name = f"{database}-{company_schema or 'all'}-{stamp}-{backup.pk}.dumpdir"
         path = backup_dir() / name
         # Recorded before pg_dump starts, so a reaper knows which partial file to remove.
         Backup.objects.filter(pk=backup.pk).update(file_path=str(path))
@@ -107,7 +149,10 @@ def create_backup(*, company_schema: str = "", operation: Operation | None = Non
             counts = pg.table_fingerprints(conn, schemas=schemas)
             if operation is not None:
                 step(operation, f"counted rows of {len(counts)} tables")
-            args = ["--format=custom", f"--snapshot={row[0]}", f"--file={path}"]
+            args = [
+                "--format=directory", f"--jobs={dump_jobs()}",
+                f"--snapshot={row[0]}", f"--file={path}",
+            ]  # fmt: skip
             if company_schema:
                 args.append(f"--schema={company_schema}")
             pg.run_tool(pg_dump, args, dbname=database)
@@ -116,7 +161,7 @@ def create_backup(*, company_schema: str = "", operation: Operation | None = Non
             step(operation, f"pg_dump wrote {path.name}")
         Backup.objects.filter(pk=backup.pk).update(
             file_path=str(path),
-            size_bytes=path.stat().st_size,
+            size_bytes=size_of(path),
             sha256=sha256_of(path),
             schemas=schemas,
             entry_count=_entry_count(pg_restore, path),
@@ -171,7 +216,7 @@ def apply_retention(*, keep: int | None = None) -> list[int]:
         )
     for backup in doomed:
         if backup.file_path:
-            Path(backup.file_path).unlink(missing_ok=True)
+            remove_archive(Path(backup.file_path))
     Backup.objects.filter(pk__in=[b.pk for b in doomed]).delete()
     return [b.pk for b in doomed]
 
@@ -181,7 +226,7 @@ def check_integrity(backup: Backup) -> Path:
     if backup.status != Backup.Status.OK or not backup.file_path:
         raise BackupError(_("This backup did not complete; it cannot be restored."))
     path = Path(backup.file_path)
-    if not path.is_file():
+    if not path.exists():
         raise BackupError(_("The backup file %(path)s is missing.") % {"path": path})
     if sha256_of(path) != backup.sha256:
         raise BackupError(
@@ -192,10 +237,8 @@ def check_integrity(backup: Backup) -> Path:
 
 
 def restore_jobs() -> int:
-    """Parallel ``pg_restore`` jobs of a test restore: the deploy's connections (CPU count)."""
-    from qiro.db.schema_migrations import default_connections
-
-    return default_connections()
+    """Parallel ``pg_restore`` jobs of a test restore or a rollback."""
+    return dump_jobs()
 
 
 def _maintenance(statement: sql.Composed) -> None:
@@ -215,10 +258,12 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
     ok = True
     _maintenance(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
     _maintenance(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
-    # A scratch copy needs no durability: its commits need not wait for the disk.
-    _maintenance(
-        sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(scratch))
-    )
+    # A scratch copy needs no durability: its commits need not wait for the disk;
+    # and its index builds may take more memory than a live server's sessions.
+    for setting in ("synchronous_commit = off", "maintenance_work_mem = '256MB'"):
+        _maintenance(
+            sql.SQL("ALTER DATABASE {} SET {}").format(sql.Identifier(scratch), sql.SQL(setting))
+        )
     try:
         with pg.connect("postgres") as conn:
             major, _version = pg.server_version(conn)
@@ -395,49 +440,3 @@ def _record_tables_script(pg_dump: pg.Tool, pg_restore: pg.Tool, folder: Path) -
         sql.SQL(", ").join(sql.Identifier("public", t[0]) for t in tables)
     )
     return [truncate.as_string(None), f"\\i {data}"] if tables else []
-
-
-def restore_schemas(*, backup: Backup, schemas: list[str]) -> float:
-    """Put ``schemas`` back as they are in a whole-database ``backup``; nothing else is touched.
-
-    A deploy's rollback scope: only the schemas it changed. One psql
-    transaction drops and re-creates them (``pg_restore --schema`` restores
-    what is in a schema, not the schema itself) and restores them from the
-    archive, so a failure leaves them as they were; then the runtime roles'
-    rights, the schema's among them, are reset as declared. Returns the
-    seconds it took.
-    """
-    started = time.monotonic()
-    if backup.scope != Backup.Scope.DATABASE:
-        raise BackupError(_("Only a whole-database backup restores a set of schemas."))
-    missing = sorted(set(schemas) - set(backup.schemas))
-    if missing:
-        raise BackupError(_("The backup holds no schema %(s)s.") % {"s": ", ".join(missing[:5])})
-    if not schemas:
-        return 0.0
-    path = check_integrity(backup)
-    with pg.connect() as conn:
-        major, _version = pg.server_version(conn)
-    pg_restore, psql = pg.find_tool("pg_restore", major), pg.find_tool("psql", major)
-    connections[OWNER_ALIAS].close()
-    with tempfile.TemporaryDirectory(prefix="qiro-restore-schemas-") as tmp:
-        prelude, script = Path(tmp) / "prelude.sql", Path(tmp) / "restore.sql"
-        prelude.write_text(
-            "\n".join(
-                sql.SQL("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0};")
-                .format(sql.Identifier(s))
-                .as_string(None)
-                for s in schemas
-            )
-            + "\n"
-        )
-        pg.run_tool(
-            pg_restore, ["--file", str(script), *(f"--schema={s}" for s in schemas), str(path)]
-        )
-        pg.run_tool(
-            psql,
-            ["--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1",
-             "--file", str(prelude), "--file", str(script)],
-        )  # fmt: skip
-    reapply_grants(schemas)
-    return time.monotonic() - started

@@ -32,13 +32,9 @@ from django.utils import timezone
 from psycopg import sql
 
 from deployments import health
-from deployments.backups import (
-    create_backup,
-    expected_confirmation,
-    restore_live,
-    restore_schemas,
-)
+from deployments.backups import create_backup, expected_confirmation, restore_live
 from deployments.models import Deployment, Operation
+from deployments.restore_scope import restore_schemas
 from deployments.services import log, run_verification, step
 from qiro.db import schema_migrations
 from qiro.migration_state import DeployState, deploy_state

@@ -219,12 +219,16 @@ def _fail_records(select: Any, *, lost_connection: bool) -> None:
 
 
 def remove_partial_dump(file_path: str) -> None:
-    """Delete an unfinished dump (only a file inside the backup dir)."""
+    """Delete an unfinished dump: a file or a directory archive inside the backup dir."""
     if not file_path:
         return
     path = Path(file_path)
     folder = Path(settings.QIRO_BACKUP_DIR).resolve()
-    if path.resolve().parent == folder:
+    if path.resolve().parent != folder:
+        return
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
         path.unlink(missing_ok=True)
 
 

@@ -91,7 +91,7 @@ class Operation(LeasedRecord):
 
 
 class Backup(LeasedRecord):
-    """A ``pg_dump -Fc`` file of the whole database or of one company's schema."""
+    """A ``pg_dump -Fd`` archive (a directory) of the whole database or of one company's schema."""
 
     class Scope(models.TextChoices):
         DATABASE = "database", _("Whole database")

@@ -45,7 +45,7 @@ def execute(operation: Operation) -> Any:
             return {"run": run.pk, "failed": run.failed}
         if kind == Operation.Kind.DEPLOY:
             deployment = deploys.deploy(
-                operation=operation, executor=params.get("executor", "standard")
+                operation=operation, executor=params.get("executor", deploys.DEFAULT_EXECUTOR)
             )
             if deployment.status != deployment.Status.SUCCEEDED:
                 raise deploys.DeployFailed(deployment.reason)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from deployments import backups, pg
+from deployments import backups, leases, pg
 from deployments.models import Backup
 from deployments.services import run_verification
 from qiro import tenant_context
@@ -24,13 +25,24 @@ def restorable(django_db_setup, django_db_blocker):
         return make_company("dprestore", "1048109939", "복원 대상").company
 
 
+def checksum_lines(folder: Path) -> str:
+    """What ``sha256sum`` prints for the archive's files, sorted by name."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return "".join(
+        f"{p.relative_to(folder).as_posix()} {hashlib.sha256(p.read_bytes()).hexdigest()}\n"
+        for p in files
+    )
+
+
 def test_whole_database_backup_records_what_a_restore_needs(platform, backup_dir, two_companies):
     backup = backups.create_backup()
     path = Path(backup.file_path)
     assert backup.status == Backup.Status.OK
     assert path.parent == backup_dir
-    assert path.stat().st_size == backup.size_bytes
-    assert backup.sha256 == backups.sha256_of(path)
+    assert path.is_dir(), "a directory archive, written by parallel jobs"
+    assert (path / "toc.dat").is_file()
+    assert sum(p.stat().st_size for p in path.iterdir()) == backup.size_bytes
+    assert backup.sha256 == hashlib.sha256(checksum_lines(path).encode()).hexdigest()
     assert backup.server_version
     assert backup.pg_dump_version.startswith("pg_dump (PostgreSQL)")
     assert {"public", "acme", "beta"} <= set(backup.schemas)
@@ -55,13 +67,22 @@ def test_backup_then_test_restore_loses_nothing(platform, backup_dir, two_compan
 
 def test_a_corrupted_backup_is_refused(platform, backup_dir, restorable):
     backup = backups.create_backup(company_schema="dprestore")
-    with open(backup.file_path, "r+b") as handle:
+    with open(Path(backup.file_path) / "toc.dat", "r+b") as handle:
         handle.seek(100)
         byte = handle.read(1)
         handle.seek(100)
         handle.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(backups.BackupError, match="SHA-256"):
         backups.run_test_restore(backup=backup)
+    with pytest.raises(backups.BackupError, match="SHA-256"):
+        backups.restore_live(backup=backup, confirmation="dprestore")
+
+
+def test_a_backup_missing_one_of_its_files_is_refused(platform, backup_dir, restorable):
+    backup = backups.create_backup(company_schema="dprestore")
+    data = sorted(p for p in Path(backup.file_path).iterdir() if p.name != "toc.dat")
+    assert data, "the archive holds the table data beside its table of contents"
+    data[0].unlink()
     with pytest.raises(backups.BackupError, match="SHA-256"):
         backups.restore_live(backup=backup, confirmation="dprestore")
 
@@ -126,3 +147,21 @@ def test_the_commands_back_up_test_restore_and_refuse_an_unconfirmed_restore(
     assert "row counts equal" in capsys.readouterr().out
     with pytest.raises(CommandError, match="--confirm dprestore"):
         call_command("restore", str(backup.pk), "--confirm", "acme")
+
+
+def test_a_partial_directory_dump_is_removed_and_nothing_outside_the_backup_dir(
+    backup_dir, tmp_path
+):
+    partial = backup_dir / "qiro-all-20260101T000000Z-9.dumpdir"
+    partial.mkdir(parents=True)
+    (partial / "toc.dat").write_bytes(b"half")
+    (partial / "4242.dat.gz").write_bytes(b"rows")
+    elsewhere = tmp_path / "elsewhere.dumpdir"
+    elsewhere.mkdir()
+    (elsewhere / "toc.dat").write_bytes(b"keep")
+
+    leases.remove_partial_dump(str(partial))
+    leases.remove_partial_dump(str(elsewhere))
+
+    assert not partial.exists()
+    assert (elsewhere / "toc.dat").read_bytes() == b"keep"

@@ -80,3 +80,17 @@ def test_a_failing_migration_with_database_rollback_restores_the_database_before
     assert after.failed == 0, list(
         after.results.filter(outcome="fail").values("schema_name", "found")
     )
+
+
+def test_a_queued_deploy_naming_no_executor_runs_the_fast_one(platform, backup_dir, two_companies):
+    from deployments import tasks
+    from deployments.models import Operation
+    from deployments.services import create_operation
+
+    operation = create_operation(kind=Operation.Kind.DEPLOY, requested_by="test")
+    tasks.execute(operation)
+    deployment = Deployment.objects.get(operation=operation)
+    steps = {s["name"]: s for s in deployment.steps}
+    # migrate_schemas would run over every schema; the fast deploy sees nothing behind.
+    assert steps["migrate"]["status"] == "skipped", steps["migrate"]
+    assert deployment.backup is None

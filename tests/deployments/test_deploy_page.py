@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from deployments.models import Deployment, Operation
 
 PROGRESS = {"done": 412, "total": 1000, "failed": 0, "remaining_seconds": 25, "last_schema": "acme"}
-
-
-@pytest.fixture(autouse=True)
-def _no_running_deploy_left(live_db: None) -> Iterator[None]:
-    """The database is shared by the tests of this worker (autocommit): end what a test made."""
-    yield
-    made = Operation.objects.using("owner").filter(
-        kind=Operation.Kind.DEPLOY, status=Operation.Status.RUNNING, task_id=""
-    )
-    Deployment.objects.using("owner").filter(operation__in=made).delete()
-    made.delete()
 
 
 def deploy_running(figures: dict | None) -> Operation:
@@ -31,6 +18,23 @@ def deploy_running(figures: dict | None) -> Operation:
         step["progress"] = figures
     Deployment.objects.using("owner").create(operation=operation, steps=[step])
     return operation
+
+
+@pytest.fixture(autouse=True)
+def no_running_deploy_left(django_db_blocker):
+    """The owner's writes outlive the test: a deploy left "running" would look stuck later."""
+    yield
+    with django_db_blocker.unblock():
+        _remove_running_deploys()
+
+
+def _remove_running_deploys() -> None:
+    Deployment.objects.using("owner").filter(operation__kind=Operation.Kind.DEPLOY).filter(
+        status=Deployment.Status.RUNNING
+    ).delete()
+    Operation.objects.using("owner").filter(
+        kind=Operation.Kind.DEPLOY, status=Operation.Status.RUNNING
+    ).delete()
 
 
 def test_the_deploy_button_queues_the_fast_deploy(staff_client):

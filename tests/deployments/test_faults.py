@@ -137,7 +137,7 @@ def backup_in_pg_dump(operation: Operation) -> Backup:
     assert backup.status == Backup.Status.RUNNING
     assert backup.lease_holder
     assert backup.lease_expires_at
-    assert Path(backup.file_path).is_file(), "pg_dump has created its file"
+    assert Path(backup.file_path).exists(), "pg_dump has created its archive"
     return backup
 
 

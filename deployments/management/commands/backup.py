@@ -1,4 +1,4 @@
-"""Back up the whole database, or one company's schema (pg_dump -Fc)."""
+"""Back up the whole database, or one company's schema (pg_dump -Fd, parallel jobs)."""
 
 from __future__ import annotations
 
