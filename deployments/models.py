@@ -252,3 +252,11 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname}:{self.pid}"
+
+
+# The routine's records live in their own module.
+from deployments.models_routine import (  # noqa: E402, F401
+    FiguresSnapshot,
+    PermissionReport,
+    PermissionReportRow,
+)

@@ -102,8 +102,26 @@ def take_schema(cursor: Any, new_name: str) -> bool:
             )
         )
         cursor.execute(sql.SQL("COMMENT ON SCHEMA {} IS NULL").format(sql.Identifier(new_name)))
+        refill_soon()
         return True
     return False
+
+
+def refill_soon() -> None:
+    """When the owner's current transaction commits, queue a refill of the pool for the worker.
+
+    Called by ``take_schema``: a burst of approvals keeps finding ready
+    schemas. A rolled-back take queues nothing. Queued through the platform
+    role, so inside an approval's platform transaction the task is written
+    (and seen by the worker) only when the approval commits too.
+    """
+
+    def enqueue() -> None:
+        from deployments.routine.pool import enqueue_refill  # deployments imports this module
+
+        enqueue_refill()
+
+    transaction.on_commit(enqueue, using=OWNER_ALIAS)
 
 
 def build_schema_with_migrations(schema_name: str, *, comment: str | None = None) -> None:
