@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connections
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from deployments.models import Backup, VerificationRun, WorkerHeartbeat
@@ -86,10 +87,12 @@ class DailySummary:
             )
         if self.pool_empty:
             found.append(_("The schema pool is empty: approvals take the slow path."))
-        if self.worker_missing:
+        if self.worker_missing and self.worker_last_seen is None:
+            found.append(_("No worker has ever been seen: scheduled jobs and tasks do not run."))
+        elif self.worker_missing:
             found.append(
                 _("No worker has been seen since %(when)s.")
-                % {"when": self.worker_last_seen or _("ever")}
+                % {"when": timezone.localtime(self.worker_last_seen).strftime("%Y-%m-%d %H:%M")}
             )
         return found or [_("Nothing needs attention.")]
 
