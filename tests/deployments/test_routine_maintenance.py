@@ -64,7 +64,8 @@ def probe_tables(live_db):
         "CREATE TABLE public.routine_bloated (id bigint PRIMARY KEY, v text) "
         "WITH (autovacuum_enabled = off)",
         "CREATE INDEX routine_bloated_v ON public.routine_bloated (v)",
-        "INSERT INTO public.routine_bloated SELECT i, md5(i::text) FROM generate_series(1, 20000) i",
+        "INSERT INTO public.routine_bloated "
+        "SELECT i, md5(i::text) FROM generate_series(1, 20000) i",
         "DELETE FROM public.routine_bloated WHERE id % 10 <> 0",
         "VACUUM ANALYZE public.routine_bloated",
         "CREATE TABLE public.routine_tidy (id bigint, v text) WITH (autovacuum_enabled = off)",
@@ -91,7 +92,9 @@ def test_index_health_rebuilds_the_bloated_index_and_leaves_the_tidy_one(probe_t
     assert bloated.bloat_ratio > 0.8, bloated
     assert tidy.bloat_ratio < 0.2, tidy
     assert found["public.routine_bloated_pkey"].enforces
-    before = {name: filenode(name) for name in ("public.routine_bloated_v", "public.routine_tidy_v")}
+    before = {
+        name: filenode(name) for name in ("public.routine_bloated_v", "public.routine_tidy_v")
+    }
 
     result = index_health.reindex_bloated_indexes(now=timezone.now())
 

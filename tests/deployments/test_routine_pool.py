@@ -59,10 +59,14 @@ def test_an_approval_from_the_pool_queues_a_refill_that_the_worker_runs(
 def test_a_taken_schema_whose_transaction_rolls_back_queues_nothing(no_queued_refill):
     schema_pool.fill_schema_pool(size=1)
     owner = connections["owner"]
-    with pytest.raises(RuntimeError, match="changed my mind"):
+
+    def take_then_fail() -> None:
         with transaction.atomic(using="owner"), owner.cursor() as cursor:
             assert schema_pool.take_schema(cursor, "routine_never_made")
             raise RuntimeError("changed my mind")
+
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        take_then_fail()
     assert queued_refills() == 0
     assert pool_size() == 1  # the rename was rolled back too
 

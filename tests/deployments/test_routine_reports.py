@@ -25,7 +25,9 @@ REPORTS = "/admin/deployments/permissionreport/"
 
 @pytest.fixture
 def two_fresh_companies(live_db):
-    made = [make_company(unique_label("rpt"), valid_brn(), name) for name in ("가나 상사", "다라 상사")]
+    made = [
+        make_company(unique_label("rpt"), valid_brn(), name) for name in ("가나 상사", "다라 상사")
+    ]
     tenant_context.clear()
     yield made
     for one in made:
@@ -66,7 +68,8 @@ def test_the_report_counts_each_companys_changes_by_operation_role_and_actor(two
     make_history(a, b)
     result = monthly_permission_report(now=timezone.now() + timedelta(seconds=1))
     report = PermissionReport.objects.using("owner").first()
-    assert report is not None and f"#{report.pk}" in result
+    assert report is not None
+    assert f"#{report.pk}" in result
 
     in_a = counts(report, a.company.schema_name)
     assert in_a[("INSERT", "sysauth_userrole", Role.ADMIN, a.owner.email)] == 3
@@ -110,8 +113,11 @@ def test_the_report_is_shown_and_downloads_as_csv_and_xlsx(two_fresh_companies, 
     listing = download(staff_client, REPORTS).content.decode()
     assert f"{REPORTS}{report.pk}/change/" in listing
     page = download(staff_client, f"{REPORTS}{report.pk}/change/").content.decode()
-    assert "Largest changes" in page and a.owner.email in page and b.owner.email in page
-    assert f"{report.pk}/download.csv" in page and f"{report.pk}/download.xlsx" in page
+    assert "Largest changes" in page
+    assert a.owner.email in page
+    assert b.owner.email in page
+    assert f"{report.pk}/download.csv" in page
+    assert f"{report.pk}/download.xlsx" in page
 
     expected = ["가나 상사", a.company.schema_name, "INSERT", "sysauth_userrole", "admin",
                 a.owner.email, 3]  # fmt: skip

@@ -72,14 +72,19 @@ def test_the_summary_lists_failed_backups_and_verifications_a_full_company_and_a
     assert summary.pool_empty
     assert summary.worker_missing
     text = summary.as_text()
-    assert "disk full" in text and "an old failure" not in text
+    assert "disk full" in text
+    assert "an old failure" not in text
     assert "붐비는 상사" in text
     assert summary.findings >= 5
 
 
 def test_a_quiet_day_has_nothing_to_report(trouble):
-    Backup.objects.filter(pk=trouble["failed"].pk).update(created_at=timezone.now() - timedelta(days=3))
-    VerificationRun.objects.filter(pk=trouble["run"].pk).update(status=VerificationRun.Status.PASSED)
+    Backup.objects.filter(pk=trouble["failed"].pk).update(
+        created_at=timezone.now() - timedelta(days=3)
+    )
+    VerificationRun.objects.filter(pk=trouble["run"].pk).update(
+        status=VerificationRun.Status.PASSED
+    )
     Company.objects.using("owner").filter(pk=trouble["crowded"].pk).update(
         user_count=int(PLAN_LIMITS["standard"].users * NEAR_SHARE) - 1
     )
