@@ -369,8 +369,9 @@ def fill_schema_pool(*, size: int | None = None, clone: bool = True) -> list[str
         tool = fill.tool
         if tool is not None and current:
             conn = fill.connection()
+            # The last name first: approvals take the first, and skip the one being dumped.
             fill.template = fill.dump_or_give_up(
-                lambda: _reuse_template(conn, tool, sorted(current))
+                lambda: _reuse_template(conn, tool, sorted(current, reverse=True))
             )
         while len(built) < missing:
             name = POOL_SCHEMA_PREFIX + secrets.token_hex(6)
