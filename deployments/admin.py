@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from deployments import selectors
+from deployments import admin_reports, selectors  # noqa: F401  admin_reports registers its own
 from deployments.backups import expected_confirmation
 from deployments.deploys import DEFAULT_EXECUTOR
 from deployments.models import Backup, Deployment, Operation, VerificationRun

@@ -254,6 +254,11 @@ class WorkerHeartbeat(models.Model):
         return f"{self.hostname}:{self.pid}"
 
 
-# Schedules, their runs and incidents live in their own module; imported here so
-# that Django finds them as models of this app.
+# Schedules, their runs and incidents, and the routine's records, live in their
+# own modules; imported here so that Django finds them as models of this app.
+from deployments.models_routine import (  # noqa: E402, F401
+    FiguresSnapshot,
+    PermissionReport,
+    PermissionReportRow,
+)
 from deployments.scheduling import models as scheduling_models  # noqa: E402, F401

@@ -282,6 +282,13 @@ QIRO_TOKEN_PARTITIONS_AHEAD = env.int("QIRO_TOKEN_PARTITIONS_AHEAD", default=3)
 QIRO_TOKEN_RETENTION_MONTHS = env.int("QIRO_TOKEN_RETENTION_MONTHS", default=6)
 # Ready, migrated schemas kept for instant provisioning (manage.py fill_schema_pool).
 QIRO_SCHEMA_POOL_SIZE = env.int("QIRO_SCHEMA_POOL_SIZE", default=3)
+# Operations routine (deployments.routine): an index is rebuilt when its estimated bloat
+# passes this share of its size and it is at least this big; a table is analysed when its
+# rows changed since the last ANALYZE pass this share of its rows (and this many).
+QIRO_REINDEX_BLOAT_RATIO = env.float("QIRO_REINDEX_BLOAT_RATIO", default=0.3)
+QIRO_REINDEX_MIN_BYTES = env.int("QIRO_REINDEX_MIN_BYTES", default=8 * 1024 * 1024)
+QIRO_ANALYZE_STALE_RATIO = env.float("QIRO_ANALYZE_STALE_RATIO", default=0.1)
+QIRO_ANALYZE_STALE_MIN_ROWS = env.int("QIRO_ANALYZE_STALE_MIN_ROWS", default=50)
 
 LOGGING = {
     "version": 1,

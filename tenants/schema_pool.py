@@ -107,8 +107,26 @@ def take_schema(cursor: Any, new_name: str, *, mark: str | None = None) -> bool:
                 sql.Identifier(new_name), sql.Literal(mark)
             )
         )
+        refill_soon()
         return True
     return False
+
+
+def refill_soon() -> None:
+    """When the owner's current transaction commits, queue a refill of the pool for the worker.
+
+    Called by ``take_schema``: a burst of approvals keeps finding ready
+    schemas. A rolled-back take queues nothing. Queued through the platform
+    role, so inside an approval's platform transaction the task is written
+    (and seen by the worker) only when the approval commits too.
+    """
+
+    def enqueue() -> None:
+        from deployments.routine.pool import enqueue_refill  # deployments imports this module
+
+        enqueue_refill()
+
+    transaction.on_commit(enqueue, using=OWNER_ALIAS)
 
 
 def build_schema_with_migrations(schema_name: str, *, comment: str | None = None) -> None:
@@ -351,8 +369,9 @@ def fill_schema_pool(*, size: int | None = None, clone: bool = True) -> list[str
         tool = fill.tool
         if tool is not None and current:
             conn = fill.connection()
+            # The last name first: approvals take the first, and skip the one being dumped.
             fill.template = fill.dump_or_give_up(
-                lambda: _reuse_template(conn, tool, sorted(current))
+                lambda: _reuse_template(conn, tool, sorted(current, reverse=True))
             )
         while len(built) < missing:
             name = POOL_SCHEMA_PREFIX + secrets.token_hex(6)

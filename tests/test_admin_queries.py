@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -34,7 +34,16 @@ from django.urls import reverse
 from django.utils import timezone
 from psycopg import sql
 
-from deployments.models import Backup, CheckResult, Deployment, Operation, VerificationRun
+from deployments.models import (
+    Backup,
+    CheckResult,
+    Deployment,
+    FiguresSnapshot,
+    Operation,
+    PermissionReport,
+    PermissionReportRow,
+    VerificationRun,
+)
 from deployments.scheduling.models import Incident, Schedule, ScheduleRun
 from qiro import tenant_context
 from qiro.admin_sites import company_admin, platform_admin
@@ -91,6 +100,10 @@ QUERY_CAPS: dict[Page, int] = {
     ("platform_admin", "deployments.schedulerun", "change"): 7,  # 5 / 5
     ("platform_admin", "deployments.incident", "changelist"): 7,  # 5 / 5
     ("platform_admin", "deployments.incident", "change"): 5,  # 3 / 3
+    ("platform_admin", "deployments.permissionreport", "changelist"): 9,  # 7 / 7
+    ("platform_admin", "deployments.permissionreport", "change"): 8,  # 6 / 6
+    ("platform_admin", "deployments.figuressnapshot", "changelist"): 7,  # 5 / 5
+    ("platform_admin", "deployments.figuressnapshot", "change"): 5,  # 3 / 3
     # a company's admin, company host
     ("company_admin", "sysauth.user", "changelist"): 10,  # 8 / 8
     ("company_admin", "sysauth.user", "change"): 10,  # 8 / 8
@@ -241,6 +254,27 @@ class PlatformRows:
             self._companies(n)
             self._applications(n, reviewer=staff[0])
             self._operations(n)
+            self._routine(n)
+
+    def _routine(self, n: int) -> None:
+        """``n`` permission reports (the first with ``n`` lines) and ``n`` days of snapshots."""
+        reports = PermissionReport.objects.filter(period_start__year=2001)
+        for _ in range(reports.count(), n):
+            PermissionReport.objects.create(
+                period_start=datetime(2001, 1, 1, tzinfo=UTC), period_end=timezone.now()
+            )
+        report = reports.order_by("pk").first()
+        assert report is not None
+        for i in range(report.rows.count(), n):
+            PermissionReportRow.objects.create(
+                report=report, company_id=i, schema_name=f"{MARK}_{i}", company_name=f"회사 {i}",
+                operation="INSERT", table_name="sysauth_userrole", role_name="admin",
+                actor_email=f"a{i}@{MARK}.example.kr", count=i + 1,
+            )  # fmt: skip
+        for i in range(FiguresSnapshot.objects.filter(schema_name=MARK).count(), n):
+            FiguresSnapshot.objects.create(
+                day=date(2001, 1, 1) + timedelta(days=i), schema_name=MARK, taken_at=timezone.now()
+            )
 
     def _staff(self, n: int) -> list[User]:
         mine = User.objects.filter(email__endswith=f"@{MARK}.example.kr")
@@ -357,7 +391,11 @@ class PlatformRows:
                 "subdomain"
             )
             run = VerificationRun.objects.filter(database_name=MARK).order_by("pk")
+            report = PermissionReport.objects.filter(period_start__year=2001).order_by("pk")
+            snapshot = FiguresSnapshot.objects.filter(schema_name=MARK).order_by("day")
             pks = {
+                "deployments.permissionreport": report.values_list("pk", flat=True)[0],
+                "deployments.figuressnapshot": snapshot.values_list("pk", flat=True)[0],
                 "tenants.company": company.values_list("pk", flat=True)[0],
                 "sysauth.user": staff.values_list("pk", flat=True)[0],
                 "registration.application": application.values_list("pk", flat=True)[0],
@@ -371,6 +409,8 @@ class PlatformRows:
             Incident.objects.filter(subject__startswith=MARK).delete()
             Schedule.objects.filter(name__startswith=MARK).delete()
             Deployment.objects.filter(operation__requested_by=MARK).delete()
+            PermissionReport.objects.filter(period_start__year=2001).delete()
+            FiguresSnapshot.objects.filter(schema_name=MARK).delete()
             VerificationRun.objects.filter(database_name=MARK).delete()
             Backup.objects.filter(database_name=MARK).delete()
             Operation.objects.filter(requested_by=MARK).delete()
