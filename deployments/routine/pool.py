@@ -1,10 +1,10 @@
-"""The schema pool refilled by the worker: queued when an approval takes a schema, and hourly."""
+"""The schema pool refilled by the worker when an approval takes a schema.
+
+The hourly refill is the schedule's job ``deployments.scheduling.jobs.refill_schema_pool``.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from django.utils.translation import gettext as _
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
@@ -32,10 +32,3 @@ def enqueue_refill() -> bool:
         if not waiting:
             refill_schema_pool.enqueue()
     return not waiting
-
-
-def refill_pool(*, now: datetime) -> str:
-    """The hourly job: fill the pool to its size now, in the worker."""
-    with owner_context():
-        built = fill_schema_pool()
-    return _("%(count)d pool schemas built.") % {"count": len(built)}
