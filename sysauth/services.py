@@ -450,3 +450,24 @@ def forget_old_login_failures() -> int:
     if tenant_context.current_alias() == tenant_context.PLATFORM_ALIAS:
         deleted += address_throttle.forget_old_address_failures()
     return deleted
+
+
+def clean_sessions_everywhere() -> int:
+    """Expire sessions past their expiry, drop long-ended ones and old failed sign-ins.
+
+    In the public schema (platform staff), then in every company's schema in
+    its own context. Run by the routine's hourly job and by
+    ``manage.py expire_sessions``; returns the number of companies cleaned.
+    """
+    from sysauth.sessions.db import SessionStore
+    from tenants.models import Company
+
+    with tenant_context.platform_context():
+        companies = list(Company.objects.all())
+        SessionStore.clear_expired()
+        forget_old_login_failures()
+    for company in companies:
+        with tenant_context.company_context(company):
+            SessionStore.clear_expired()
+            forget_old_login_failures()
+    return len(companies)

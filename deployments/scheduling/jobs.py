@@ -14,7 +14,6 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from deployments.models import Backup, Operation
-from qiro import tenant_context
 
 
 class NothingToDo(RuntimeError):
@@ -23,19 +22,10 @@ class NothingToDo(RuntimeError):
 
 def expire_sessions(*, now: datetime) -> str:
     """What ``manage.py expire_sessions`` does: every company schema, then public."""
-    from sysauth import services
-    from sysauth.sessions.db import SessionStore
-    from tenants.models import Company
+    from sysauth.services import clean_sessions_everywhere
 
-    with tenant_context.platform_context():
-        companies = list(Company.objects.all())
-        SessionStore.clear_expired()
-        services.forget_old_login_failures()
-    for company in companies:
-        with tenant_context.company_context(company):
-            SessionStore.clear_expired()
-            services.forget_old_login_failures()
-    return _("Sessions cleaned in %(count)d companies and public.") % {"count": len(companies)}
+    count = clean_sessions_everywhere()
+    return _("Sessions cleaned in %(count)d companies and public.") % {"count": count}
 
 
 def refill_schema_pool(*, now: datetime) -> str:
