@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from deployments import admin_reports, selectors  # noqa: F401  admin_reports registers its own
+from deployments import admin_reports, charts, selectors  # noqa: F401  admin_reports registers its own
 from deployments.backups import expected_confirmation
 from deployments.deploys import DEFAULT_EXECUTOR
 from deployments.models import Backup, Deployment, Operation, VerificationRun
@@ -102,10 +102,13 @@ class OperationAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Monitoring"),
-            "companies": selectors.companies_by_status(),
+            "companies": charts.with_status_labels(selectors.companies_by_status()),
             "signups": selectors.signups_per_day(),
-            "figures": selectors.company_figures(),
+            "figures": charts.with_company_names(selectors.company_figures()),
             **selectors.latest_records(),
+            "charts": charts.all_series(),
+            "busiest": charts.sessions_per_company(),
+            "slowest": charts.slowest_statements(),
         }
         return TemplateResponse(request, "deployments/monitoring.html", context)
 
