@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from qiro.admin_display import ReadableColumnsMixin
+
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
@@ -123,7 +125,7 @@ platform_admin = PlatformAdminSite(name="platform_admin")
 company_admin = CompanyAdminSite(name="company_admin")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadableColumnsMixin, admin.ModelAdmin):
     """Records written by services or the database (history, operations): shown, never edited."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
