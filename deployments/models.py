@@ -6,6 +6,7 @@ platform role (admin requests, the worker) and read by the admin pages.
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +85,7 @@ class Operation(LeasedRecord):
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
     @property
+    @admin.display(description=_("progress (%)"))
     def percent(self) -> int:
         if not self.steps_total:
             return 100 if self.is_finished else 0
