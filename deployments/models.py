@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from deployments import leases
+from qiro.admin_display import local_stamp
 
 
 class LeasedRecord(models.Model):
@@ -136,7 +137,7 @@ class Backup(LeasedRecord):
 
     def __str__(self) -> str:
         what = self.company_schema or self.database_name
-        return f"{what} @ {self.created_at:%Y-%m-%d %H:%M}" if self.created_at else what
+        return f"{what} @ {local_stamp(self.created_at)}" if self.created_at else what
 
 
 class VerificationRun(LeasedRecord):
@@ -168,7 +169,7 @@ class VerificationRun(LeasedRecord):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"{self.database_name} @ {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.database_name} @ {local_stamp(self.started_at)}"
 
 
 class CheckResult(models.Model):

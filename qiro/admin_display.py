@@ -7,6 +7,7 @@ by the stored number, under the field's name without its unit.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import re
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 
@@ -41,6 +43,11 @@ def duration_text(seconds: float | None) -> str:
         "hours": whole // 3600,
         "minutes": whole % 3600 // 60,
     }
+
+
+def local_stamp(moment: datetime.datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """``moment`` in the site's zone (Asia/Seoul), for names that carry a time."""
+    return "" if moment is None else timezone.localtime(moment).strftime(pattern)
 
 
 def size_text(size: int | None) -> str:

@@ -48,3 +48,11 @@ def test_the_backups_list_shows_sizes_and_durations_not_raw_numbers(staff_client
     finally:
         with tenant_context.owner_context():
             backup.delete()
+
+
+def test_names_that_carry_a_time_give_it_in_the_sites_zone():
+    import datetime as dt
+
+    made = dt.datetime(2026, 12, 1, 7, 11, tzinfo=dt.UTC)
+    backup = Backup(company_schema="acme", created_at=made)
+    assert str(backup) == "acme @ 2026-12-01 16:11"  # Asia/Seoul, as every other time shown
