@@ -85,7 +85,7 @@ def role_label(name: str) -> str:
 
 # --- permissions and tables, named as the admin names them --------------------------
 
-_DEFAULT_ACTIONS = ("add", "change", "delete", "view")
+_DEFAULT_ACTIONS = ("view", "add", "change", "delete")
 
 
 def _action_word(action: str) -> str:
@@ -118,6 +118,14 @@ def permission_label(code: str, name: str = "") -> str:
                 "model": model._meta.verbose_name,
             }
     return _(name) if name else code  # a name from Meta.permissions, through the catalogue
+
+
+def permission_order(code: str) -> tuple[str, str, int, str]:
+    """Sort key: by app and model, then view, add, change, delete, then the rest."""
+    app_label, _dot, codename = code.partition(".")
+    action, _underscore, model_name = codename.partition("_")
+    rank = _DEFAULT_ACTIONS.index(action) if action in _DEFAULT_ACTIONS else len(_DEFAULT_ACTIONS)
+    return (app_label, model_name, rank, codename)
 
 
 @functools.cache

@@ -94,7 +94,10 @@ def permission_choices() -> list[tuple[str, str]]:
         "content_type"
     )
     codes = ((f"{p.content_type.app_label}.{p.codename}", p.name) for p in permissions)
-    return sorted((code, display.permission_label(code, name)) for code, name in codes)
+    return sorted(
+        ((code, display.permission_label(code, name)) for code, name in codes),
+        key=lambda choice: display.permission_order(choice[0]),
+    )
 
 
 def _listed(codenames: Iterable[str]) -> str:
