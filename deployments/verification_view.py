@@ -12,8 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from deployments.models import CheckResult, VerificationRun
+from qiro.admin_display import size_text
+
+# Observation columns as people name them; "bytes" also reads as a size.
+COLUMN_LABELS = {
+    "schema": _("Schema"), "bytes": _("Size"), "query": _("Statement"), "calls": _("Calls"),
+    "mean_ms": _("Mean (ms)"), "total_ms": _("Total (ms)"), "table": _("Table"),
+    "index": _("Index"), "scans": _("Scans"),
+}  # fmt: skip
 
 SHOWN = 2000  # findings on one page
 
@@ -21,7 +30,7 @@ SHOWN = 2000  # findings on one page
 @dataclass
 class Observation:
     check_name: str
-    columns: list[str] = field(default_factory=list)
+    columns: list[Any] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
     text: str = ""
 
@@ -33,10 +42,9 @@ def _observation(result: CheckResult) -> Observation:
     except ValueError:
         records = None
     if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
-        columns = list(records[0])
-        return Observation(
-            result.check_name, columns, [[r.get(c) for c in columns] for r in records]
-        )
+        keys = list(records[0])
+        rows = [[size_text(r.get(k)) if k == "bytes" else r.get(k) for k in keys] for r in records]
+        return Observation(result.check_name, [COLUMN_LABELS.get(k, k) for k in keys], rows)
     return Observation(result.check_name, text=result.found)
 
 

@@ -6,6 +6,7 @@ import json
 
 from deployments.models import CheckResult, VerificationRun
 from qiro import tenant_context
+from qiro.admin_display import size_text
 
 
 def test_findings_come_first_with_company_names_and_observations_are_tables(
@@ -36,7 +37,8 @@ def test_findings_come_first_with_company_names_and_observations_are_tables(
         passed = page.index("통과한 검사")
         assert findings < failure < passed
         assert a.company.name in page[findings:passed]
-        assert "<th>schema</th><th>bytes</th>" in page  # the observation's records as a table
+        assert "<th>스키마</th><th>크기</th>" in page  # the observation's records as a table
+        assert size_text(4096) in page
         assert '"bytes": 4096' not in page
         assert "2회" in page[passed:]  # passes counted per check, not listed per schema
         assert "3분 12초" in page
