@@ -57,11 +57,40 @@ def ensure_venv() -> None:
     if not PYTHON.exists():
         print("Creating .venv …", flush=True)
         venv.create(VENV, with_pip=True)
-    print("Installing dependencies (first run takes a minute) …", flush=True)
-    pip: list[str | Path] = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    if sh(*pip, "--upgrade", "pip") or sh(*pip, *requirements()):
+    wanted_packages = requirements()
+    print(
+        f"Installing {len(wanted_packages)} dependencies and what they need "
+        "(a few minutes on an empty pip cache) …",
+        flush=True,
+    )
+    pip: list[str | Path] = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check"]
+    if pip_with_progress(*pip, "-q", "--upgrade", "pip") or pip_with_progress(
+        *pip, *wanted_packages
+    ):
         sys.exit("error: installing the dependencies failed (see pip's message above)")
     STAMP.write_text(wanted)
+
+
+def pip_with_progress(*args: str | Path) -> int:
+    """Run pip, showing one short line per package it fetches; all of its output on failure."""
+    child = subprocess.Popen(  # noqa: S603 - our own commands
+        [str(a) for a in args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, bufsize=1,
+    )  # fmt: skip
+    assert child.stdout is not None
+    lines: list[str] = []
+    fetched = 0
+    for line in child.stdout:
+        lines.append(line)
+        if line.startswith("Collecting "):
+            fetched += 1
+            print(f"  [{fetched:>3}] {line.split()[1]}", flush=True)
+        elif line.startswith(("Installing collected", "Successfully installed")):
+            print("  " + line.strip()[:100] + ("…" if len(line.strip()) > 100 else ""), flush=True)
+    code = child.wait()
+    if code:
+        sys.stdout.write("".join(lines[-60:]))
+    return code
 
 
 def run(args: list[str]) -> int:

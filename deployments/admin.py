@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from deployments import admin_reports, selectors  # noqa: F401  admin_reports registers its own
+from deployments import admin_reports, charts, selectors, verification_view  # noqa: F401  admin_reports registers its own
 from deployments.backups import expected_confirmation
 from deployments.deploys import DEFAULT_EXECUTOR
 from deployments.models import Backup, Deployment, Operation, VerificationRun
@@ -102,10 +102,13 @@ class OperationAdmin(ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Monitoring"),
-            "companies": selectors.companies_by_status(),
+            "companies": charts.with_status_labels(selectors.companies_by_status()),
             "signups": selectors.signups_per_day(),
-            "figures": selectors.company_figures(),
+            "figures": charts.with_company_names(selectors.company_figures()),
             **selectors.latest_records(),
+            "charts": charts.all_series(),
+            "busiest": charts.sessions_per_company(),
+            "slowest": charts.slowest_statements(),
         }
         return TemplateResponse(request, "deployments/monitoring.html", context)
 
@@ -238,15 +241,7 @@ class VerificationRunAdmin(ReadOnlyAdmin):
         run = self.get_object(request, object_id)
         if run is None:  # an unknown or malformed id: the admin's own "not found" answer
             return super().change_view(request, object_id, form_url, extra_context)
-        order = Case(
-            When(outcome="fail", then=Value(0)),
-            When(outcome="skip", then=Value(1)),
-            When(outcome="info", then=Value(2)),
-            default=Value(3),
-            output_field=IntegerField(),
-        )
-        results = run.results.annotate(rank=order).order_by("rank", "check_name", "schema_name")
-        extra = {"run": run, "results": results[:2000], "shown_limit": 2000}
+        extra = verification_view.page_context(run)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
 

@@ -6,10 +6,12 @@ platform role (admin requests, the worker) and read by the admin pages.
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from deployments import leases
+from qiro.admin_display import local_stamp
 
 
 class LeasedRecord(models.Model):
@@ -84,6 +86,7 @@ class Operation(LeasedRecord):
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
     @property
+    @admin.display(description=_("progress (%)"))
     def percent(self) -> int:
         if not self.steps_total:
             return 100 if self.is_finished else 0
@@ -134,7 +137,7 @@ class Backup(LeasedRecord):
 
     def __str__(self) -> str:
         what = self.company_schema or self.database_name
-        return f"{what} @ {self.created_at:%Y-%m-%d %H:%M}" if self.created_at else what
+        return f"{what} @ {local_stamp(self.created_at)}" if self.created_at else what
 
 
 class VerificationRun(LeasedRecord):
@@ -166,7 +169,7 @@ class VerificationRun(LeasedRecord):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"{self.database_name} @ {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.database_name} @ {local_stamp(self.started_at)}"
 
 
 class CheckResult(models.Model):

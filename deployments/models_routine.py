@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from qiro.admin_display import local_stamp
+
 
 class FiguresSnapshot(models.Model):
     """One day's figures of one company, or of the whole platform (``schema_name`` empty)."""
@@ -52,7 +54,8 @@ class PermissionReport(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.period_start:%Y-%m-%d} - {self.period_end:%Y-%m-%d}"
+        day = "%Y-%m-%d"
+        return f"{local_stamp(self.period_start, day)} - {local_stamp(self.period_end, day)}"
 
 
 class PermissionReportRow(models.Model):

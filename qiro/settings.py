@@ -212,6 +212,8 @@ QIRO_SUPERUSER_PASSWORD = env.str("QIRO_SUPERUSER_PASSWORD", default="")
 LANGUAGE_CODE = "ko"
 LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and times as the site writes them (24 hours; see qiro/formats/).
+FORMAT_MODULE_PATH = ["qiro.formats"]
 TIME_ZONE = "Asia/Seoul"
 USE_I18N = True
 USE_TZ = True

@@ -148,6 +148,17 @@ class ResolvedHost:
     company_id: int
     schema_name: str
     status: str
+    name: str
+    plan: str
+
+    def company(self) -> Any:
+        """The host's Company with these fields loaded; any other field loads when read."""
+        from tenants.models import Company
+
+        known = {"id": self.company_id, "schema_name": self.schema_name, "status": self.status,
+                 "name": self.name, "plan": self.plan}  # fmt: skip
+        fields = [f.attname for f in Company._meta.concrete_fields if f.attname in known]
+        return Company.from_db(RUNTIME_ALIAS, fields, [known[f] for f in fields])
 
 
 def resolve_host(hostname: str) -> ResolvedHost | None:
@@ -158,7 +169,8 @@ def resolve_host(hostname: str) -> ResolvedHost | None:
     """
     with connections[RUNTIME_ALIAS].cursor() as cursor:
         cursor.execute(
-            "SELECT company_id, schema_name, status FROM qiro_resolve_host(%s)", [hostname]
+            "SELECT company_id, schema_name, status, name, plan FROM qiro_resolve_host(%s)",
+            [hostname],
         )
         row = cursor.fetchone()
     return ResolvedHost(*row) if row else None
@@ -209,7 +221,7 @@ class TenantContextMiddleware:
         )
         from tenants.models import Company
 
-        company = Company.objects.get(pk=resolved.company_id)
+        company = resolved.company()
         request.tenant = company  # type: ignore[attr-defined]
         if company.status != Company.Status.ACTIVE:
             return render(request, "qiro/company_suspended.html", {"company": company}, status=403)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+from django.apps import apps
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from ua_parser import parse
 
 _UNKNOWN = "Other"
@@ -79,3 +81,59 @@ def role_label(name: str) -> str:
 
     labels = {value: str(label) for value, label in UserType.choices}
     return labels.get(name, name)
+
+
+# --- permissions and tables, named as the admin names them --------------------------
+
+_DEFAULT_ACTIONS = ("view", "add", "change", "delete")
+
+
+def _action_word(action: str) -> str:
+    words = {
+        "add": pgettext("permission", "add"),
+        "change": pgettext("permission", "change"),
+        "delete": pgettext("permission", "delete"),
+        "view": pgettext("permission", "view"),
+    }
+    return words[action]
+
+
+def permission_label(code: str, name: str = "") -> str:
+    """``sysauth.view_session`` → "세션 보기" / "Can view session".
+
+    Django stores a permission's name in English when the permission is made;
+    the label is built from the model's translated name and the action instead,
+    and a custom permission's stored name goes through the catalogue.
+    """
+    app_label, _dot, codename = code.partition(".")
+    action, _underscore, model_name = codename.partition("_")
+    if action in _DEFAULT_ACTIONS:
+        try:
+            model = apps.get_model(app_label, model_name)
+        except LookupError:
+            model = None
+        if model is not None:
+            return _("Can %(action)s %(model)s") % {
+                "action": _action_word(action),
+                "model": model._meta.verbose_name,
+            }
+    return _(name) if name else code  # a name from Meta.permissions, through the catalogue
+
+
+def permission_order(code: str) -> tuple[str, str, int, str]:
+    """Sort key: by app and model, then view, add, change, delete, then the rest."""
+    app_label, _dot, codename = code.partition(".")
+    action, _underscore, model_name = codename.partition("_")
+    rank = _DEFAULT_ACTIONS.index(action) if action in _DEFAULT_ACTIONS else len(_DEFAULT_ACTIONS)
+    return (app_label, model_name, rank, codename)
+
+
+@functools.cache
+def _tables() -> dict[str, type]:
+    return {model._meta.db_table: model for model in apps.get_models()}
+
+
+def table_label(table: str) -> str:
+    """``sysauth_userrole`` → "사용자 역할": the model's plural name, else the table's."""
+    model = _tables().get(table)
+    return str(model._meta.verbose_name_plural) if model is not None else table  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from sysauth import display
 from sysauth.backends import role_permissions_of
 from sysauth.models import Role, User, UserRole, UserType
 
@@ -92,7 +93,11 @@ def permission_choices() -> list[tuple[str, str]]:
     permissions = Permission.objects.filter(content_type__app_label__in=labels).select_related(
         "content_type"
     )
-    return sorted((f"{p.content_type.app_label}.{p.codename}", str(p.name)) for p in permissions)
+    codes = ((f"{p.content_type.app_label}.{p.codename}", p.name) for p in permissions)
+    return sorted(
+        ((code, display.permission_label(code, name)) for code, name in codes),
+        key=lambda choice: display.permission_order(choice[0]),
+    )
 
 
 def _listed(codenames: Iterable[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.postgresql_backend.base import _check_schema_name
 
 from qiro.rls import RowSecurity
 
@@ -30,7 +31,16 @@ class Company(TenantMixin):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
-    plan = models.CharField(_("plan"), max_length=32, default="standard")
+
+    class Plan(models.TextChoices):
+        STANDARD = "standard", _("Standard")
+
+    # django-tenants' own field, named for people (its label is the column name otherwise).
+    schema_name = models.CharField(
+        _("schema name"), max_length=63, unique=True, db_index=True,
+        validators=[_check_schema_name],
+    )  # fmt: skip
+    plan = models.CharField(_("plan"), max_length=32, choices=Plan.choices, default=Plan.STANDARD)
     status_reason = models.TextField(_("reason for the status"), blank=True)
     # Kept figures, refreshed in one set-based pass (tenants.services.refresh_company_stats)
     # and at provisioning, so the admin list never reads company schemas per request.
@@ -73,6 +83,14 @@ class Domain(DomainMixin):
 
     row_security = RowSecurity(column="tenant_id", platform="true")
     app_public_access = ("SELECT",)
+
+    # django-tenants' own fields, named for people.
+    domain = models.CharField(_("host name"), max_length=253, unique=True, db_index=True)
+    tenant = models.ForeignKey(
+        "tenants.Company", verbose_name=_("company"), db_index=True, related_name="domains",
+        on_delete=models.CASCADE,
+    )  # fmt: skip
+    is_primary = models.BooleanField(_("primary"), default=True, db_index=True)
 
     class Meta:
         verbose_name = _("domain")

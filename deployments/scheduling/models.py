@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from deployments.models import LeasedRecord
 from deployments.scheduling import registry, timing
+from qiro.admin_display import local_stamp
 
 
 class RunStatus(models.TextChoices):
@@ -147,7 +148,7 @@ class ScheduleRun(LeasedRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.schedule} @ {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.schedule} @ {local_stamp(self.started_at)}"
 
 
 class Incident(models.Model):

@@ -44,9 +44,10 @@ def bench_database(django_db_setup: None) -> Iterator[tuple[str, str]]:
     dsn = _maintenance_dsn()
     yield name, dsn
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+        for database in (name, f"{name}_peer"):
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
         for role in ("app", "platform"):
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(f"{name}_{role}")))
 
@@ -75,3 +76,14 @@ def test_small_scale_builds_and_every_benchmark_answers_correctly(bench_database
         "--workers", "2", env=env)  # fmt: skip
     pages = json.loads((tmp_path / "http-small.json").read_text())
     assert pages["concurrent_logins"] == "5/5 succeeded"
+
+    # QIRO beside the plain django-tenants project: both sides answer every measure.
+    peer_env = {**env, "QIRO_BENCH_PEER_DATABASE": f"{name}_peer"}
+    run("versus.py", "--requests", "20", "--rounds", "2", "--creations", "1", "--migrate-runs", "1",
+        "--peer-tenants", "2", env=peer_env)  # fmt: skip
+    versus = json.loads((tmp_path / "versus.json").read_text())
+    assert set(versus["ratios_qiro_over_peer"]) == {
+        "test client: home", "test client: admin", "gunicorn: home", "gunicorn: admin",
+        "tenant creation", "no-op migrate",
+    }  # fmt: skip
+    assert versus["tenant_schemas"] == {"qiro": 51, "peer": 3}

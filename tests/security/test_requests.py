@@ -117,3 +117,26 @@ def test_health_answers_without_database(host, live_db, two_companies):
     else:
         assert response.status_code == 200
         assert response.json() == {"status": "ok"}
+
+
+def test_one_query_routes_a_company_request(live_db, two_companies):
+    """The host lookup is the only statement of an anonymous company page; the
+    Company it gives loads any other field when asked, still inside its own company."""
+    from django.test.utils import CaptureQueriesContext
+
+    from qiro import tenant_context
+
+    a, _b = two_companies
+    client = Client()
+    client.get("/", HTTP_HOST=a.host)  # warm-up
+    with CaptureQueriesContext(connections["default"]) as captured:
+        assert client.get("/", HTTP_HOST=a.host).status_code == 200
+    assert [q["sql"].split(" FROM ")[1][:17] for q in captured.captured_queries] == [
+        "qiro_resolve_host"
+    ]
+    resolved = tenant_context.resolve_host(a.host)
+    assert resolved is not None
+    company = resolved.company()
+    assert (company.pk, company.name) == (a.company.pk, a.company.name)
+    with tenant_context.company_context(a.company):
+        assert company.business_registration_number == a.company.business_registration_number

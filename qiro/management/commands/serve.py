@@ -21,10 +21,15 @@ class Command(BaseCommand):
     help = "Bootstrap the database, collect static files and serve with gunicorn."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--bind", default=os.environ.get("QIRO_BIND", "127.0.0.1:8000"))
         parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 3))
-        )
+            "--bind", default=os.environ.get("QIRO_BIND", "127.0.0.1:8000"), metavar="HOST:PORT",
+            help="address gunicorn listens on (default QIRO_BIND, else 127.0.0.1:8000; "
+                 "0.0.0.0:8000 for every interface)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 3)),
+            help="gunicorn worker processes (default WEB_CONCURRENCY, else 3)",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("bootstrap", verbosity=options["verbosity"])

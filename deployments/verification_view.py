@@ -1,0 +1,88 @@
+"""A verification run as a page: findings first, one row each, expected against found.
+
+Failures, then skips, each with the company it concerns; observations (sizes,
+slow statements) as small tables of their own; passes counted per check
+instead of listed schema by schema.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, Value, When
+from django.utils.translation import gettext_lazy as _
+
+from deployments.models import CheckResult, VerificationRun
+from qiro.admin_display import size_text
+
+# Observation columns as people name them; "bytes" also reads as a size.
+COLUMN_LABELS = {
+    "schema": _("Schema"), "bytes": _("Size"), "query": _("Statement"), "calls": _("Calls"),
+    "mean_ms": _("Mean (ms)"), "total_ms": _("Total (ms)"), "table": _("Table"),
+    "index": _("Index"), "scans": _("Scans"),
+}  # fmt: skip
+
+SHOWN = 2000  # findings on one page
+
+
+@dataclass
+class Observation:
+    check_name: str
+    columns: list[Any] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    text: str = ""
+
+
+def _observation(result: CheckResult) -> Observation:
+    """An observation's JSON list of records as a table, or its text when it is not one."""
+    try:
+        records = json.loads(result.found)
+    except ValueError:
+        records = None
+    if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
+        keys = list(records[0])
+        rows = [[size_text(r.get(k)) if k == "bytes" else r.get(k) for k in keys] for r in records]
+        return Observation(result.check_name, [COLUMN_LABELS.get(k, k) for k in keys], rows)
+    return Observation(result.check_name, text=result.found)
+
+
+def page_context(run: VerificationRun) -> dict[str, Any]:
+    from tenants.models import Company
+
+    order = Case(
+        When(outcome=CheckResult.Outcome.FAIL, then=Value(0)),
+        When(outcome=CheckResult.Outcome.SKIP, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    findings = list(
+        run.results.filter(outcome__in=[CheckResult.Outcome.FAIL, CheckResult.Outcome.SKIP])
+        .annotate(rank=order)
+        .order_by("rank", "check_name", "schema_name")[:SHOWN]
+    )
+    names = dict(
+        Company.objects.filter(schema_name__in={r.schema_name for r in findings}).values_list(
+            "schema_name", "name"
+        )
+    )
+    for finding in findings:
+        finding.company_name = names.get(finding.schema_name, "")  # type: ignore[attr-defined]
+    observations = [
+        _observation(r)
+        for r in run.results.filter(outcome=CheckResult.Outcome.INFO).order_by("check_name")
+    ]
+    passed = list(
+        run.results.filter(outcome=CheckResult.Outcome.PASS)
+        .values("check_name")
+        .annotate(count=Count("pk"))
+        .order_by("check_name")
+    )
+    return {
+        "run": run,
+        "findings": findings,
+        "shown_limit": SHOWN,
+        "observations": observations,
+        "passed_checks": passed,
+    }

@@ -1,0 +1,31 @@
+"""Permission and table names as the company admin shows them: translated, never raw codes."""
+
+from __future__ import annotations
+
+import re
+
+from django.utils import translation
+
+from qiro import tenant_context
+from sysauth import display, hierarchy
+
+
+def test_every_permission_a_role_can_hold_is_named_in_korean(live_db, two_companies):
+    a, _b = two_companies
+    with tenant_context.company_context(a.company), translation.override("ko"):
+        choices = hierarchy.permission_choices()
+    assert len(choices) > 20
+    english = {code: label for code, label in choices if re.search("[A-Za-z]", label)}
+    assert english == {}, english
+
+
+def test_labels_in_english_keep_djangos_wording():
+    with translation.override("en"):
+        assert display.permission_label("sysauth.view_session") == "Can view session"
+        assert display.permission_label("nothing.at_all", "") == "nothing.at_all"
+
+
+def test_history_tables_are_named_by_their_model():
+    with translation.override("ko"):
+        assert display.table_label("sysauth_userrole") == "역할 부여"
+        assert display.table_label("no_such_table") == "no_such_table"
