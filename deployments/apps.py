@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class DeploymentsConfig(AppConfig):
     name = "deployments"
     verbose_name = _("Deployments")
+
+    def ready(self) -> None:
+        from deployments.routine.pool import enqueue_refill
+        from tenants.schema_pool import schema_taken
+
+        schema_taken.connect(enqueue_refill, dispatch_uid="deployments.enqueue_refill")

@@ -25,9 +25,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg import sql
 
-from deployments import leases, pg
+from deployments import leases
 from deployments.models import Backup, Operation
 from deployments.services import log, run_verification, step
+from qiro.db import pg
 from qiro.db.roles import apply_company_schema_grants, apply_public_grants
 from qiro.tenant_context import OWNER_ALIAS
 

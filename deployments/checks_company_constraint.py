@@ -1,6 +1,6 @@
 """Verification: every company-keyed table of a company's schema accepts only that company.
 
-The expectation is the third wall (``tenants.secure``): in each company's
+The expectation is the third wall (``qiro.db.secure``): in each company's
 schema, each table of a model declaring ``row_security`` has the validated
 CHECK ``qiro_company_only`` on its company column, for that company's id.
 One catalog query for every company schema together.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from tenants.secure import COMPANY_ONLY_CONSTRAINT, company_keyed_tables
+from qiro.db.secure import COMPANY_ONLY_CONSTRAINT, company_keyed_tables
 
 if TYPE_CHECKING:
     from deployments.verification import Result, Verifier

@@ -20,8 +20,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from psycopg import sql
 
-from deployments import pg
 from deployments.models import Backup, VerificationRun
+from qiro.db import pg
 
 
 @dataclass

@@ -18,9 +18,10 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from deployments import leases, pg
+from deployments import leases
 from deployments.models import CheckResult, Operation, VerificationRun
 from deployments.verification import FAIL, PASS, SKIP, Verifier
+from qiro.db import pg
 from qiro.db.roles import role_name
 
 STORE_BATCH = 2000

@@ -18,7 +18,7 @@ from django.db import connections
 
 from qiro.rls import RowSecurity, missing_row_security
 
-CONTEXT_MIDDLEWARE = "qiro.tenant_context.TenantContextMiddleware"
+CONTEXT_MIDDLEWARE = "qiro.middleware.TenantContextMiddleware"
 MIDDLEWARE_NEEDING_CONTEXT = (
     "django.contrib.sessions.middleware.SessionMiddleware",
     "sysauth.middleware.SessionMiddleware",

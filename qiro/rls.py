@@ -23,6 +23,8 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
 from psycopg import sql
 
+from qiro.db.roles import role_name
+
 ISOLATION_POLICY = "qiro_company_isolation"
 PLATFORM_POLICY = "qiro_platform_access"
 PUBLIC_SCHEMA = "public"
@@ -133,8 +135,6 @@ class EnableRowSecurity(Operation):
 def enable_statements(
     table: str, column: str, platform: str | None, *, in_public: bool, schema: str | None = None
 ) -> list[sql.Composed]:
-    from qiro.db.roles import role_name
-
     t = sql.Identifier(schema, table) if schema else sql.Identifier(table)
     predicate = isolation_predicate(column)
     statements = [

@@ -31,4 +31,10 @@ class RegistrationConfig(AppConfig):
     verbose_name = _("Business sign-up")
 
     def ready(self) -> None:
+        from registration.selectors import subdomain_held_by_application
+        from tenants.domains import subdomain_claimed
+
         post_migrate.connect(ensure_token_partitions, sender=self)
+        subdomain_claimed.connect(
+            subdomain_held_by_application, dispatch_uid="registration.subdomain_held"
+        )

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from deployments import pg
 from deployments.services import runtime_roles
 from deployments.verification import FAIL, Verifier
+from qiro.db import pg
 from qiro.db.roles import role_name
 
 RESEND = "public.registration_issue_resend_token(text)"

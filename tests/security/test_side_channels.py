@@ -19,11 +19,10 @@ import pytest
 from django.db import connections
 from psycopg.conninfo import make_conninfo
 
-from deployments import pg
 from deployments.services import runtime_roles
 from deployments.verification import INFO, Verifier
 from qiro import tenant_context
-from qiro.db import side_channels
+from qiro.db import pg, side_channels
 from qiro.db.roles import close_side_channels, role_name
 from tests.conftest import CompanyWithUsers
 from tests.security.attacks import query
