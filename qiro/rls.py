@@ -23,6 +23,7 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
 from psycopg import sql
 
+from qiro.db.declared import COMPANY, DeclaredPolicy, policy_comment
 from qiro.db.roles import role_name
 
 ISOLATION_POLICY = "qiro_company_isolation"
@@ -68,6 +69,20 @@ def protected_models() -> list[type[models.Model]]:
 
 def isolation_predicate(column: str) -> sql.Composed:
     return sql.SQL("{} = " + CURRENT_COMPANY_SQL).format(sql.Identifier(column))
+
+
+def isolation_using(column: str) -> str:
+    """The isolation predicate as declared (its hash goes in the policy's comment)."""
+    return f"{column} = {CURRENT_COMPANY_SQL}"
+
+
+def isolation_policy(table: str, column: str, scope: str) -> DeclaredPolicy:
+    predicate = isolation_using(column)
+    return DeclaredPolicy(table, ISOLATION_POLICY, "ALL", "public", predicate, predicate, scope)
+
+
+def platform_policy(table: str, predicate: str) -> DeclaredPolicy:
+    return DeclaredPolicy(table, PLATFORM_POLICY, "ALL", "platform", predicate, predicate)
 
 
 class EnableRowSecurity(Operation):
@@ -137,6 +152,7 @@ def enable_statements(
 ) -> list[sql.Composed]:
     t = sql.Identifier(schema, table) if schema else sql.Identifier(table)
     predicate = isolation_predicate(column)
+    isolation = isolation_policy(table, column, PUBLIC_SCHEMA if in_public else COMPANY)
     statements = [
         sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t),
         sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(t),
@@ -144,10 +160,11 @@ def enable_statements(
         sql.SQL(
             "CREATE POLICY {} ON {} AS PERMISSIVE FOR ALL TO PUBLIC USING ({}) WITH CHECK ({})"
         ).format(sql.Identifier(ISOLATION_POLICY), t, predicate, predicate),
+        policy_comment(schema=schema, table=table, name=ISOLATION_POLICY, digest=isolation.digest),
         sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(PLATFORM_POLICY), t),
     ]
     if platform is not None and in_public:
-        statements.append(
+        statements += [
             sql.SQL(
                 "CREATE POLICY {} ON {} AS PERMISSIVE FOR ALL TO {} USING ({}) WITH CHECK ({})"
             ).format(
@@ -156,8 +173,14 @@ def enable_statements(
                 sql.Identifier(role_name("platform")),
                 sql.SQL(platform),  # a literal of the model's declaration, never input
                 sql.SQL(platform),
-            )
-        )
+            ),
+            policy_comment(
+                schema=schema,
+                table=table,
+                name=PLATFORM_POLICY,
+                digest=platform_policy(table, platform).digest,
+            ),
+        ]
     return statements
 
 

@@ -42,6 +42,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.dispatch import Signal
 from psycopg import sql
 
+from qiro.app_labels import tenant_app_labels
 from qiro.db import pg
 from qiro.db.secure import secure_schema
 from qiro.tenant_context import OWNER_ALIAS
@@ -69,7 +70,7 @@ PSQL_ONLY_LINES = ("\\restrict ", "\\unrestrict ")
 def migrations_fingerprint() -> str:
     """Hash of the latest migration of every company-schema app (stable per code version)."""
     loader = MigrationLoader(None, ignore_no_migrations=True)
-    tenant_apps = {app.rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
+    tenant_apps = tenant_app_labels()
     leaves = sorted(f"{a}.{n}" for a, n in loader.graph.leaf_nodes() if a in tenant_apps)
     return hashlib.sha256("\n".join(leaves).encode()).hexdigest()[:32]
 

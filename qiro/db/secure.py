@@ -25,7 +25,9 @@ from django.db import connections
 from psycopg import sql
 
 from qiro import rls
+from qiro.app_labels import tenant_app_labels
 from qiro.db.batch import StatementBatch
+from qiro.db.objects import reinstall_triggers, stamp_declared_policies
 from qiro.db.roles import apply_company_schema_grants, apply_public_grants, role_name
 
 
@@ -39,7 +41,7 @@ PUBLIC_SCHEMA = "public"
 
 def company_keyed_tables() -> dict[str, str]:
     """{table: company column} of every company-schema table that declares row security."""
-    tenant_apps = {app.rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
+    tenant_apps = tenant_app_labels()
     return {
         m._meta.db_table: m.row_security.column  # type: ignore[attr-defined]
         for m in rls.protected_models()
@@ -124,8 +126,9 @@ def secure_schema(cursor: Any, *, schema_name: str, company_id: int | None = Non
     """Secure one company (or pool) schema; idempotent, on the owner's cursor.
 
     Re-creates the row security of every protected table present (ENABLE,
-    FORCE, the isolation policy: a clone or a migration may lose them),
-    applies the runtime role's grants and their narrowing, then restricts the
+    FORCE, the isolation policy: a clone or a migration may lose them) and
+    the declared triggers, each with its hash (``qiro.db.objects``), applies
+    the runtime role's grants and their narrowing, then restricts the
     company-keyed tables to the company's id (``restrict_to_company``; the
     company owning the schema by default, none for a pool schema). Call it
     after the schema is made, taken or migrated, in the transaction that
@@ -133,6 +136,7 @@ def secure_schema(cursor: Any, *, schema_name: str, company_id: int | None = Non
     """
     batch = StatementBatch(cursor)
     rls.reapply_for_schema(batch, schema_name)
+    reinstall_triggers(batch, schema_name)
     apply_company_schema_grants(batch, schema_name)
     restrict_to_company(batch, schema_name=schema_name, company_id=company_id)
     batch.flush()
@@ -181,15 +185,20 @@ def verify_schema(cursor: Any, schema_name: str, *, company_id: int | None = Non
 
 
 def apply_grants_after_migrate(using: str, **_: Any) -> None:
-    """post_migrate: re-apply the grants of the schema that was just migrated."""
+    """post_migrate: secure the schema that was just migrated.
+
+    A company (or pool) schema gets the whole ``secure_schema``; ``public``
+    its grants, its declared triggers and the hash of each app-declared
+    policy found as declared (``qiro.db.objects``).
+    """
     if settings.DATABASES[using].get("QIRO_ROLE") != "owner":
         return
     connection = connections[using]
-    schema_name = getattr(connection, "schema_name", "public")
+    schema_name = getattr(connection, "schema_name", PUBLIC_SCHEMA)
     with connection.cursor() as cursor:
-        if schema_name == "public":
+        if schema_name == PUBLIC_SCHEMA:
             apply_public_grants(cursor)
+            reinstall_triggers(cursor, PUBLIC_SCHEMA)
+            stamp_declared_policies(cursor)
         else:
-            apply_company_schema_grants(cursor, schema_name)
-            # Tables a migration added get the company-only constraint too.
-            restrict_to_company(cursor, schema_name=schema_name)
+            secure_schema(cursor, schema_name=schema_name)

@@ -2,7 +2,7 @@
 
 Applied by ``qiro.db.secure.secure_schema`` on every path that readies a
 schema, re-applied after every migration of a company schema, and checked by
-the verification (``deployments/checks_company_constraint.py``).
+the verification (``deployments/verification/company_constraint.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from django.db import connections
 from psycopg import sql
 
 from deployments.services import runtime_roles
-from deployments.verification import FAIL, PASS, Verifier
+from deployments.verification import Verifier
+from deployments.verification.base import FAIL, PASS
 from qiro.db import pg
 from qiro.db.secure import (
     COMPANY_ONLY_CONSTRAINT,

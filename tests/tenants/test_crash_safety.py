@@ -18,7 +18,8 @@ from django.test import Client
 from django.utils import translation
 
 from deployments.services import runtime_roles
-from deployments.verification import FAIL, Verifier
+from deployments.verification import Verifier
+from deployments.verification.base import FAIL
 from qiro.db import pg
 from registration import services
 from registration.models import Application, ApplicationStatus

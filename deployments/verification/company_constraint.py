@@ -1,4 +1,4 @@
-"""Verification: every company-keyed table of a company's schema accepts only that company.
+"""Every company-keyed table of a company's schema accepts only that company.
 
 The expectation is the third wall (``qiro.db.secure``): in each company's
 schema, each table of a model declaring ``row_security`` has the validated
@@ -9,14 +9,10 @@ One catalog query for every company schema together.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import Any
 
+from deployments.verification.base import Check, Result, per_schema
 from qiro.db.secure import COMPANY_ONLY_CONSTRAINT, company_keyed_tables
-
-if TYPE_CHECKING:
-    from deployments.verification import Result, Verifier
-
-CHECK = "company_constraint"
 
 QUERY = """
 WITH companies AS (
@@ -39,21 +35,25 @@ ORDER BY 1, 2
 """
 
 
-def check_company_constraint(verifier: Verifier) -> list[Result]:
+class CompanyConstraintCheck(Check):
     """One result per company schema: pass, or fail naming each table that accepts other ids."""
-    from deployments.verification import SKIP, Result, _per_schema
 
-    tables = company_keyed_tables()
-    if not tables:
-        return [Result(CHECK, "", SKIP, "", "no company-keyed tables")]
-    schemas = [s for s in verifier.companies if s != "public"]
-    rows = verifier._rows(
-        QUERY, [schemas, list(tables), list(tables.values()), COMPANY_ONLY_CONSTRAINT]
-    )
-    problems: dict[str, list[str]] = defaultdict(list)
-    for schema, table, what in rows:
-        problems[schema].append(f"{table}: {COMPANY_ONLY_CONSTRAINT} {what}")
-    expected = dict.fromkeys(
-        schemas, f"{COMPANY_ONLY_CONSTRAINT} on {len(tables)} company-keyed tables, for its id"
-    )
-    return _per_schema(CHECK, schemas, problems, expected)
+    name = "company_constraint"
+    skip = "no company-keyed tables"
+
+    def declared(self, verifier: Any) -> dict[str, str]:
+        return company_keyed_tables()
+
+    def query(self, verifier: Any, declared: dict[str, str]) -> list[Any]:
+        schemas = [s for s in verifier.companies if s != "public"]
+        return verifier.rows(
+            QUERY, [schemas, list(declared), list(declared.values()), COMPANY_ONLY_CONSTRAINT]
+        )
+
+    def findings(self, verifier: Any, declared: dict[str, str], rows: list[Any]) -> list[Result]:
+        problems: dict[str, list[str]] = defaultdict(list)
+        for schema, table, what in rows:
+            problems[schema].append(f"{table}: {COMPANY_ONLY_CONSTRAINT} {what}")
+        schemas = [s for s in verifier.companies if s != "public"]
+        text = f"{COMPANY_ONLY_CONSTRAINT} on {len(declared)} company-keyed tables, for its id"
+        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, text))
