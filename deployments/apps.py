@@ -1,10 +1,14 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from deployments.definer import READINESS_FUNCTIONS
+
 
 class DeploymentsConfig(AppConfig):
     name = "deployments"
     verbose_name = _("Deployments")
+    # Read by qiro.db.objects: installed by migrations, compared by verification.
+    database_objects = READINESS_FUNCTIONS
 
     def ready(self) -> None:
         from deployments.routine.pool import enqueue_refill

@@ -110,33 +110,24 @@ class EnableRowSecurity(Operation):
         pass
 
     def database_forwards(
-        self,
-        app_label: str,
-        schema_editor: BaseDatabaseSchemaEditor,
-        from_state: Any,
-        to_state: Any,
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, *states: Any
+    ) -> None:
+        in_public = getattr(schema_editor.connection, "schema_name", PUBLIC_SCHEMA) == PUBLIC_SCHEMA
+        statements = enable_statements(self.table, self.column, self.platform, in_public=in_public)
+        self._execute(app_label, schema_editor, statements)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, *states: Any
+    ) -> None:
+        self._execute(app_label, schema_editor, disable_statements(self.table))
+
+    @staticmethod
+    def _execute(
+        app_label: str, schema_editor: BaseDatabaseSchemaEditor, statements: list[sql.Composed]
     ) -> None:
         if not router.allow_migrate(schema_editor.connection.alias, app_label):
             return  # e.g. a public-only app while a company schema is migrated
-        for statement in enable_statements(
-            self.table,
-            self.column,
-            self.platform,
-            in_public=getattr(schema_editor.connection, "schema_name", PUBLIC_SCHEMA)
-            == PUBLIC_SCHEMA,
-        ):
-            schema_editor.execute(statement.as_string(schema_editor.connection.connection))
-
-    def database_backwards(
-        self,
-        app_label: str,
-        schema_editor: BaseDatabaseSchemaEditor,
-        from_state: Any,
-        to_state: Any,
-    ) -> None:
-        if not router.allow_migrate(schema_editor.connection.alias, app_label):
-            return
-        for statement in disable_statements(self.table):
+        for statement in statements:
             schema_editor.execute(statement.as_string(schema_editor.connection.connection))
 
     def describe(self) -> str:

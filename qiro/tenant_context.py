@@ -1,4 +1,4 @@
-"""The tenant context: which company a request or task acts for, and who acts.
+"""The tenant context's connection state: which alias the ORM uses, which context each holds.
 
 The one module that holds the connection state: which alias the ORM uses
 (read by ``qiro.routers``) and which ``qiro.context.TenantContext`` each
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
@@ -69,40 +70,33 @@ def context_for(company: TenantMixin, actor_id: int | None = None) -> TenantCont
 
 
 @contextlib.contextmanager
-def company_context(company: TenantMixin, *, actor_id: int | None = None) -> Iterator[None]:
+def _switched(context: TenantContext, alias: str) -> Iterator[None]:
+    """Run the body with ``context`` on ``alias``; the previous state comes back after."""
+    previous = (current_alias(), current_context())
+    activate(context, alias)
+    try:
+        yield
+    finally:
+        activate(previous[1], previous[0])
+
+
+def company_context(company: TenantMixin, *, actor_id: int | None = None) -> ContextManager[None]:
     """Run the body as the runtime role inside ``company``'s context (tasks, commands)."""
-    previous = (current_alias(), current_context())
-    activate(context_for(company, actor_id), RUNTIME_ALIAS)
-    try:
-        yield
-    finally:
-        activate(previous[1], previous[0])
+    return _switched(context_for(company, actor_id), RUNTIME_ALIAS)
 
 
-@contextlib.contextmanager
-def platform_context() -> Iterator[None]:
+def platform_context() -> ContextManager[None]:
     """Run the body as the platform role, without company context."""
-    previous = (current_alias(), current_context())
-    activate(NO_CONTEXT, PLATFORM_ALIAS)
-    try:
-        yield
-    finally:
-        activate(previous[1], previous[0])
+    return _switched(NO_CONTEXT, PLATFORM_ALIAS)
 
 
-@contextlib.contextmanager
-def anonymous_context() -> Iterator[None]:
+def anonymous_context() -> ContextManager[None]:
     """Run the body as the runtime role without any company (anonymous public pages).
 
     For visitors of the public host who are not platform staff (sign-up): the
     runtime role's rights on public tables are narrower than the platform role's.
     """
-    previous = (current_alias(), current_context())
-    activate(NO_CONTEXT, RUNTIME_ALIAS)
-    try:
-        yield
-    finally:
-        activate(previous[1], previous[0])
+    return _switched(NO_CONTEXT, RUNTIME_ALIAS)
 
 
 @contextlib.contextmanager

@@ -62,6 +62,7 @@ def declared_names(kind: str) -> list[tuple[str, str, str]]:
 
 class DeclaredNamesCheck(Check):
     kind: ClassVar[str]
+    summary: ClassVar[str]
     present: ClassVar[str]
     broken: ClassVar[str]
 
@@ -73,7 +74,12 @@ class DeclaredNamesCheck(Check):
         return verifier.rows(with_schemas(body), [verifier.companies, *columns(declared, 3)])
 
     def expected(self, verifier: Any, declared: list[tuple[str, str, str]]) -> dict[str, str]:
-        raise NotImplementedError
+        """What each schema holds: ``summary`` with the count of what is declared there."""
+        counts: dict[str, int] = defaultdict(int)
+        for scope, _table, _name in declared:
+            for schema in verifier.schemas_for([scope]):
+                counts[schema] += 1
+        return {s: self.summary.format(count=counts[s]) for s in verifier.all_schemas}
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
         problems: dict[str, list[str]] = defaultdict(list)
@@ -85,24 +91,10 @@ class DeclaredNamesCheck(Check):
 
 
 class IndexesCheck(DeclaredNamesCheck):
-    name = "indexes"
-    kind = "index"
-    present = INDEX_PRESENT
-    broken = INDEX_BROKEN
-
-    def expected(self, verifier: Any, declared: list[tuple[str, str, str]]) -> dict[str, str]:
-        counts: dict[str, int] = defaultdict(int)
-        for scope, _table, _name in declared:
-            for schema in verifier.schemas_for([scope]):
-                counts[schema] += 1
-        return {s: f"{counts[s]} declared indexes present; all valid" for s in verifier.all_schemas}
+    name, kind, summary = "indexes", "index", "{count} declared indexes present; all valid"
+    present, broken = INDEX_PRESENT, INDEX_BROKEN
 
 
 class ConstraintsCheck(DeclaredNamesCheck):
-    name = "constraints"
-    kind = "constraint"
-    present = CONSTRAINT_PRESENT
-    broken = CONSTRAINT_BROKEN
-
-    def expected(self, verifier: Any, declared: list[tuple[str, str, str]]) -> dict[str, str]:
-        return dict.fromkeys(verifier.all_schemas, "declared constraints present and validated")
+    name, kind, summary = "constraints", "constraint", "declared constraints present and validated"
+    present, broken = CONSTRAINT_PRESENT, CONSTRAINT_BROKEN

@@ -10,14 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from deployments.verification.base import (
-    Check,
-    Result,
-    columns,
-    declared_of,
-    per_schema,
-    with_schemas,
-)
+from deployments.verification import base
+from deployments.verification.base import Check, Result, per_schema
 from qiro.expectations import MonthlyPartitions
 
 QUERY = """,
@@ -56,10 +50,12 @@ class PartitionsCheck(Check):
     skip = "no partitioned tables declared"
 
     def declared(self, verifier: Any) -> list[tuple[str, str, int]]:
-        return [(scope, table, e.ahead) for scope, table, e in declared_of(MonthlyPartitions)]
+        return [(scope, table, e.ahead) for scope, table, e in base.declared_of(MonthlyPartitions)]
 
     def query(self, verifier: Any, declared: list[tuple[str, str, int]]) -> list[Any]:
-        return verifier.rows(with_schemas(QUERY), [verifier.companies, *columns(declared, 3)])
+        return verifier.rows(
+            base.with_schemas(QUERY), [verifier.companies, *base.columns(declared, 3)]
+        )
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
         problems: dict[str, list[str]] = defaultdict(list)

@@ -188,8 +188,9 @@ def apply_grants_after_migrate(using: str, **_: Any) -> None:
     """post_migrate: secure the schema that was just migrated.
 
     A company (or pool) schema gets the whole ``secure_schema``; ``public``
-    its grants, its declared triggers and the hash of each app-declared
-    policy found as declared (``qiro.db.objects``).
+    the row security of its protected tables and its declared triggers as the
+    code declares them (migrations hold frozen copies), the hash of each
+    app-declared policy found as declared (``qiro.db.objects``), its grants.
     """
     if settings.DATABASES[using].get("QIRO_ROLE") != "owner":
         return
@@ -197,8 +198,11 @@ def apply_grants_after_migrate(using: str, **_: Any) -> None:
     schema_name = getattr(connection, "schema_name", PUBLIC_SCHEMA)
     with connection.cursor() as cursor:
         if schema_name == PUBLIC_SCHEMA:
+            batch = StatementBatch(cursor)
+            rls.reapply_for_schema(batch, PUBLIC_SCHEMA)
+            reinstall_triggers(batch, PUBLIC_SCHEMA)
+            stamp_declared_policies(batch)
+            batch.flush()
             apply_public_grants(cursor)
-            reinstall_triggers(cursor, PUBLIC_SCHEMA)
-            stamp_declared_policies(cursor)
         else:
             secure_schema(cursor, schema_name=schema_name)

@@ -148,9 +148,9 @@ def test_a_missing_grant_is_named(live_db, company, resecured):
 def test_a_changed_function_body_is_named(live_db):
     signature = "public.qiro_forget_old_login_failures()"
     with pg.connect() as conn:
-        (definition,) = conn.execute(
-            "SELECT pg_get_functiondef(%s::regprocedure)", [signature]
-        ).fetchone()
+        row = conn.execute("SELECT pg_get_functiondef(%s::regprocedure)", [signature]).fetchone()
+        assert row is not None
+        definition = row[0]
         conn.execute(definition.replace("RETURN forgotten;", "RETURN forgotten + 1;"))
         try:
             found = {
