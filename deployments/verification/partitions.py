@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from deployments.verification import base
+import deployments.verification.base as base
 from deployments.verification.base import Check, Result, per_schema
 from qiro.expectations import MonthlyPartitions
 
