@@ -97,8 +97,8 @@ def run(
 
     from qiro import migration_state
     from qiro.tenant_context import owner_context
-    from registration.validators import brn_check_digit
     from tenants import provisioning, schema_pool
+    from tenants.validators import brn_check_digit
 
     started = time.perf_counter()
     schema_pool.fill_schema_pool(size=n)

@@ -46,9 +46,9 @@ def make_companies() -> dict[str, Any]:
     from django.db import connections
     from psycopg import sql
 
+    from qiro.db.secure import COMPANY_ONLY_CONSTRAINT, company_keyed_tables
     from tenants.models import Company
     from tenants.schema_pool import drop_schema
-    from tenants.secure import COMPANY_ONLY_CONSTRAINT, company_keyed_tables
     from tenants.services import create_company_with_migrations
 
     companies = {}

@@ -112,7 +112,7 @@ def user_email(index: int, number: int) -> str:
 
 
 def brn(index: int) -> str:
-    from registration.validators import brn_check_digit
+    from tenants.validators import brn_check_digit
 
     nine = f"8{index:08d}"
     return nine + str(brn_check_digit(nine))

@@ -81,7 +81,7 @@ def build(count: int, jobs: int) -> None:
 
 
 def schemas() -> list[str]:
-    from deployments import pg
+    from qiro.db import pg
 
     with pg.connect() as conn:
         return pg.company_schemas(conn)
@@ -91,7 +91,7 @@ def forget_new_migration(names: list[str]) -> None:
     """Every schema as before the new migration: no column, no index, no record."""
     from psycopg import sql
 
-    from deployments import pg
+    from qiro.db import pg
 
     with pg.connect() as conn:
         conn.execute(
@@ -116,7 +116,7 @@ def forget_new_migration(names: list[str]) -> None:
 def with_new_migration(names: list[str]) -> list[str]:
     from psycopg import sql
 
-    from deployments import pg
+    from qiro.db import pg
 
     with pg.connect() as conn:
         found = conn.execute(
@@ -134,7 +134,7 @@ def with_new_migration(names: list[str]) -> list[str]:
 
 
 def trap(schema_name: str | None) -> None:
-    from deployments import pg
+    from qiro.db import pg
 
     with pg.connect() as conn:
         conn.execute("DROP TABLE IF EXISTS public.bench_deploy_trap")
@@ -144,7 +144,7 @@ def trap(schema_name: str | None) -> None:
 
 
 def fingerprints(names: list[str]) -> dict[str, list[Any]]:
-    from deployments import pg
+    from qiro.db import pg
 
     with pg.connect() as conn:
         return pg.table_fingerprints(conn, schemas=names, checksums=True)
@@ -184,9 +184,10 @@ def main() -> None:
     from django.db import connections
     from psycopg import sql
 
-    from deployments import deploys, pg
+    from deployments import deploys
     from deployments.models import Deployment
     from qiro import tenant_context
+    from qiro.db import pg
 
     with pg.connect("postgres") as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [base]).fetchone()

@@ -46,10 +46,10 @@ def main() -> None:
     from django.db import connections
 
     from registration import services
-    from registration.validators import brn_check_digit
     from sysauth.models import User
     from tenants import schema_pool
     from tenants.provisioning import ProvisioningTimings
+    from tenants.validators import brn_check_digit
 
     def pool_size() -> int:
         with connections["owner"].cursor() as cursor:

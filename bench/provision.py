@@ -86,7 +86,7 @@ def main() -> None:
     applications: list[str] = []
 
     def brn(i: int, kind: int) -> str:
-        from registration.validators import brn_check_digit
+        from tenants.validators import brn_check_digit
 
         nine = f"9{kind}{i % 10}{(i // 10) % 100 + 1:02d}{i + 1:04d}"
         return nine + str(brn_check_digit(nine))

@@ -35,7 +35,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from deployments import pg
+    from qiro.db import pg
     from qiro.migration_state import expected_migrations
 
     function = importlib.import_module("deployments.migrations.0003_readiness_migration_counts")

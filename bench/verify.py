@@ -56,7 +56,7 @@ def configure(database: str) -> None:
 
 
 def maintenance(statement: Any) -> None:
-    from deployments import pg
+    from qiro.db import pg
 
     with pg.connect("postgres") as conn:
         conn.execute(statement)
@@ -64,7 +64,7 @@ def maintenance(statement: Any) -> None:
 
 def clone_schemas(count: int, jobs: int) -> float:
     """Copies of the template schema, loaded by ``jobs`` psql processes at once."""
-    from deployments import pg
+    from qiro.db import pg
 
     with pg.connect() as conn:
         major, _ = pg.server_version(conn)
@@ -122,7 +122,7 @@ def clone_schemas(count: int, jobs: int) -> float:
         batch_size=1000,
     )
     # Each copy carries the template company's id in its company-only constraint.
-    from tenants.secure import restrict_to_company
+    from qiro.db.secure import restrict_to_company
 
     with pg.connect() as conn, conn.transaction(), conn.cursor() as cursor:
         for company in companies:
@@ -154,10 +154,11 @@ def main() -> None:
     from django.db import connections
     from psycopg import sql
 
-    from deployments import backups, pg
+    from deployments import backups
     from deployments.services import run_verification, runtime_roles
     from deployments.verification import Verifier
     from qiro import tenant_context
+    from qiro.db import pg
     from tenants.services import create_company_with_migrations
 
     roles = [settings.DATABASES["default"]["USER"], settings.DATABASES["platform"]["USER"]]

@@ -66,8 +66,8 @@ def create(state: dict[str, Any]) -> list[float]:
     from django.db import connections
 
     from registration import services
-    from registration.validators import brn_check_digit
     from sysauth.models import User
+    from tenants.validators import brn_check_digit
 
     number = len(state["created"])
     reviewer = User.objects.db_manager("owner").get(email=http_admin())

@@ -1,7 +1,17 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from deployments.definer import READINESS_FUNCTIONS
+
 
 class DeploymentsConfig(AppConfig):
     name = "deployments"
     verbose_name = _("Deployments")
+    # Read by qiro.db.objects: installed by migrations, compared by verification.
+    database_objects = READINESS_FUNCTIONS
+
+    def ready(self) -> None:
+        from deployments.routine.pool import enqueue_refill
+        from tenants.schema_pool import schema_taken
+
+        schema_taken.connect(enqueue_refill, dispatch_uid="deployments.enqueue_refill")

@@ -11,8 +11,6 @@ earlier versions) restore the same way.
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -25,9 +23,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg import sql
 
-from deployments import leases, pg
+from deployments import leases
 from deployments.models import Backup, Operation
 from deployments.services import log, run_verification, step
+from qiro.db import pg
+from qiro.db.archives import dump_jobs, remove_archive, restore_jobs, sha256_of, size_of
 from qiro.db.roles import apply_company_schema_grants, apply_public_grants
 from qiro.tenant_context import OWNER_ALIAS
 
@@ -56,52 +56,6 @@ def scratch_dir(prefix: str) -> tempfile.TemporaryDirectory[str]:
     if held is None:
         return tempfile.TemporaryDirectory(prefix=prefix)
     return tempfile.TemporaryDirectory(prefix=held, dir=backup_dir())
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file; of a directory archive, over its files in a fixed order.
-
-    For a directory: the SHA-256 of the lines ``<name> <SHA-256 of the file>``,
-    one per file, sorted by name (so ``sha256sum`` of the files, sorted, gives
-    the same text). A file added, removed, renamed or changed changes it.
-    """
-    if not path.is_dir():
-        return _file_sha256(path)
-    lines = "".join(
-        f"{entry.relative_to(path).as_posix()} {_file_sha256(entry)}\n"
-        for entry in sorted(path.rglob("*"))
-        if entry.is_file()
-    )
-    return hashlib.sha256(lines.encode()).hexdigest()
-
-
-def size_of(path: Path) -> int:
-    if not path.is_dir():
-        return path.stat().st_size
-    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
-
-
-def remove_archive(path: Path) -> None:
-    """Delete a backup's file or directory archive."""
-    if path.is_dir():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def dump_jobs() -> int:
-    """Parallel ``pg_dump``/``pg_restore`` jobs: the deploy's connections (CPU count)."""
-    from qiro.db.schema_migrations import default_connections
-
-    return default_connections()
 
 
 def _entry_count(tool: pg.Tool, path: Path) -> int:
@@ -234,11 +188,6 @@ def check_integrity(backup: Backup) -> Path:
             % {"path": path}
         )
     return path
-
-
-def restore_jobs() -> int:
-    """Parallel ``pg_restore`` jobs of a test restore or a rollback."""
-    return dump_jobs()
 
 
 def _maintenance(statement: sql.Composed) -> None:

@@ -18,9 +18,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from deployments import pg
 from deployments.models import Backup, VerificationRun
 from deployments.models_routine import FiguresSnapshot
+from qiro.db import pg
 
 DAYS = 30
 HISTORY = 60  # records in the verification and backup charts

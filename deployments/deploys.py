@@ -27,19 +27,24 @@ from functools import partial
 from typing import Any
 
 from django.core.management import call_command
-from django.db import connections
 from django.utils import timezone
 from psycopg import sql
 
 from deployments import health
 from deployments.backups import create_backup, expected_confirmation, restore_live
+from deployments.deploy_state import DeployState, deploy_state
 from deployments.models import Deployment, Operation
 from deployments.restore_scope import restore_schemas
 from deployments.services import log, run_verification, step
-from qiro.db import schema_migrations
-from qiro.migration_state import DeployState, deploy_state
+from qiro.db import pg, schema_migrations
+from qiro.db.roles import apply_public_grants
 from qiro.tenant_context import OWNER_ALIAS, owner_context
-from tenants.schema_pool import POOL_SCHEMA_PREFIX, drop_schema
+from tenants.schema_pool import (
+    COMMENT_PREFIX,
+    POOL_SCHEMA_PREFIX,
+    drop_schema,
+    migrations_fingerprint,
+)
 
 STEPS = ("backup", "migrate", "verify", "health", "restore")
 EXECUTORS = ("fast", "standard", "multiprocessing")
@@ -98,8 +103,7 @@ def _record(deployment: Deployment, name: str, status: str, detail: str = "") ->
 
 
 def current_state() -> DeployState:
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     with connection.cursor() as cursor:
         return deploy_state(cursor)
 
@@ -113,18 +117,13 @@ def migrate_all(*, executor: str = "standard", **_: Any) -> str:
 
 
 def _public_grants() -> None:
-    from qiro.db.roles import apply_public_grants
-
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     with connection.cursor() as cursor:
         apply_public_grants(cursor)
 
 
 def _mark_pool_schema_ready(cursor: Any, schema_name: str) -> None:
     """A migrated pool schema carries today's fingerprint: it may be handed out again."""
-    from tenants.schema_pool import COMMENT_PREFIX, migrations_fingerprint
-
     cursor.execute(
         sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
             sql.Identifier(schema_name), sql.Literal(COMMENT_PREFIX + migrations_fingerprint())
@@ -362,8 +361,7 @@ def _secure_restored(schemas: list[str]) -> None:
     """Restored schemas get their row security re-applied and checked, as migrated ones do."""
     from django.db import transaction
 
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
         for schema_name in schemas:
             schema_migrations.secure_migrated_schema(cursor, schema_name)

@@ -18,9 +18,10 @@ from django.db import connections
 from django.utils.translation import gettext as _
 from psycopg import sql
 
-from deployments import pg
-from deployments.backups import BackupError, check_integrity, reapply_grants, restore_jobs
+from deployments.backups import BackupError, check_integrity, reapply_grants
 from deployments.models import Backup
+from qiro.db import pg
+from qiro.db.archives import restore_jobs
 from qiro.tenant_context import OWNER_ALIAS
 
 # "<dump id>; <catalog oid> <object oid> <KIND, upper-case words> <schema> <name> <owner>"

@@ -20,8 +20,12 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from psycopg import sql
 
-from deployments import pg
 from deployments.models import Backup, VerificationRun
+from qiro.context import PUBLIC_SCHEMA
+from qiro.db import pg
+from qiro.db.catalog import largest_schemas, schemas_with_table
+from qiro.migration_state import company_schemas
+from tenants.models import Company
 
 
 @dataclass
@@ -32,20 +36,12 @@ class Figure:
     unavailable: str = ""
 
 
-def _schemas_with_table(conn: Any, table: str) -> list[str]:
-    rows = conn.execute(
-        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE c.relname = %s AND c.relkind IN ('r', 'p') "
-        "AND (n.nspname = 'public' OR n.nspname IN "
-        "     (SELECT schema_name FROM public.tenants_company)) ORDER BY 1",
-        [table],
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
-def _per_schema(conn: Any, table: str, select: str, where: str = "TRUE") -> Figure:
-    """``select`` aggregated over ``table`` in every schema that has it (one statement)."""
-    schemas = _schemas_with_table(conn, table)
+def _per_schema(
+    conn: Any, schemas: list[str], table: str, select: str, where: str = "TRUE"
+) -> Figure:
+    """``select`` aggregated over ``table`` in every one of ``schemas`` that has it."""
+    with conn.cursor() as cursor:
+        schemas = schemas_with_table(cursor, schemas, table)
     if not schemas:
         return Figure(unavailable=f"{table} does not exist yet")
     query = sql.SQL(" UNION ALL ").join(
@@ -58,8 +54,6 @@ def _per_schema(conn: Any, table: str, select: str, where: str = "TRUE") -> Figu
 
 
 def companies_by_status() -> list[dict[str, Any]]:
-    from tenants.models import Company
-
     return list(Company.objects.values("status").annotate(count=Count("id")).order_by("status"))
 
 
@@ -84,37 +78,30 @@ def signups_per_day(days: int = 14) -> Figure:
 
 def company_figures() -> dict[str, Figure]:
     """Users by status, active sessions and failed sign-ins (24 h) per schema."""
-    with pg.connect() as conn:
+    with pg.connect() as conn, conn.cursor() as cursor:
+        schemas = [PUBLIC_SCHEMA, *company_schemas(cursor)]
         return {
             "users": _per_schema(
                 conn,
+                schemas,
                 "sysauth_user",
                 "count(*) FILTER (WHERE is_active), count(*) FILTER (WHERE NOT is_active)",
             ),
             "sessions": _per_schema(
                 conn,
+                schemas,
                 "sysauth_session",
                 "count(*)",
                 "status = 'active' AND expires_at > now()",
             ),
             "failed_logins": _per_schema(
                 conn,
+                schemas,
                 "sysauth_loginfailure",
                 "count(*)",
                 "failed_at > now() - interval '24 hours'",
             ),
-            "largest_schemas": Figure(
-                rows=conn.execute(
-                    """
-                    SELECT n.nspname, sum(pg_total_relation_size(c.oid))::bigint
-                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                    WHERE c.relkind IN ('r', 'm')
-                      AND (n.nspname = 'public'
-                           OR n.nspname IN (SELECT schema_name FROM public.tenants_company))
-                    GROUP BY 1 ORDER BY 2 DESC LIMIT 10
-                    """
-                ).fetchall()
-            ),
+            "largest_schemas": Figure(rows=largest_schemas(cursor, schemas)),
         }
 
 

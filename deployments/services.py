@@ -18,9 +18,11 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from deployments import leases, pg
+from deployments import leases
 from deployments.models import CheckResult, Operation, VerificationRun
-from deployments.verification import FAIL, PASS, SKIP, Verifier
+from deployments.verification import Verifier, check_names
+from deployments.verification.base import FAIL, PASS, SKIP
+from qiro.db import pg
 from qiro.db.roles import role_name
 
 STORE_BATCH = 2000
@@ -112,7 +114,7 @@ def run_verification(
     with pg.connect(dbname) as conn:
         database = str(conn.info.dbname)
         run = VerificationRun.objects.create(operation=operation, database_name=database)
-        names = Verifier.CHECKS + (Verifier.OBSERVATIONS if observations else ())
+        names = check_names(observations=observations)
 
         def on_check(name: str) -> None:
             if operation is not None:

@@ -2,7 +2,7 @@
 
 Enqueued from platform-admin requests (platform role) into the database
 queue in ``public``; run by ``manage.py worker`` in the platform context.
-The database work itself uses the owner's credentials (see ``deployments.pg``).
+The database work itself uses the owner's credentials (see ``qiro.db.pg``).
 """
 
 from __future__ import annotations

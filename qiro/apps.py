@@ -8,7 +8,7 @@ class QiroConfig(AppConfig):
 
     def ready(self) -> None:
         from qiro import checks  # noqa: F401 - registers the system checks
-        from qiro.db.roles import apply_grants_after_migrate
+        from qiro.db.secure import apply_grants_after_migrate
 
         # sysauth is migrated in every schema, so its post_migrate fires once per schema.
         post_migrate.connect(

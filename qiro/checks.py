@@ -16,9 +16,10 @@ from django.conf import settings
 from django.core import checks
 from django.db import connections
 
+from qiro.app_labels import tenant_app_labels
 from qiro.rls import RowSecurity, missing_row_security
 
-CONTEXT_MIDDLEWARE = "qiro.tenant_context.TenantContextMiddleware"
+CONTEXT_MIDDLEWARE = "qiro.middleware.TenantContextMiddleware"
 MIDDLEWARE_NEEDING_CONTEXT = (
     "django.contrib.sessions.middleware.SessionMiddleware",
     "sysauth.middleware.SessionMiddleware",
@@ -62,7 +63,7 @@ def check_runtime_backends(app_configs: Any, **kwargs: Any) -> list[checks.Check
 
 def company_models_without_row_security(models: Any) -> list[checks.CheckMessage]:
     errors: list[checks.CheckMessage] = []
-    tenant_apps = {a.rsplit(".", 1)[-1] for a in settings.TENANT_APPS}
+    tenant_apps = tenant_app_labels()
     for model in models:
         if model._meta.app_label not in tenant_apps or model._meta.db_table in SCHEMA_WALL_ONLY:
             continue

@@ -3,7 +3,7 @@
 A function is declared once, here or next to the rows it serves (e.g.
 ``registration.policies.SIGNUP_FUNCTIONS``); the migration that installs it
 holds a frozen copy of its SQL, and verification
-(``deployments.checks_signup``) compares the live function with the
+(``deployments.verification.definer_functions``) compares the live function with the
 declaration: body, ``SECURITY DEFINER``, owner, pinned ``search_path`` and who
 may execute it. Limits and secrets come from ``public.qiro_server_settings``,
 never from the caller's arguments.

@@ -20,16 +20,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.conf import settings
 from django.db import models
+
+from qiro.app_labels import shared_app_labels, tenant_app_labels
 
 
 @dataclass(frozen=True)
 class DatabaseTrigger:
-    """A trigger that must exist and be enabled on the model's table (or ``table``)."""
+    """A trigger that must exist and be enabled on the model's table (or ``table``).
+
+    With ``events`` (``AFTER INSERT OR UPDATE OR DELETE``) and the plpgsql
+    ``function_body`` of its function (named like the trigger, in the table's
+    schema), it is declared whole: ``secure_schema`` installs it with its
+    hash (``qiro.db.objects``) and verification compares the installed one.
+    """
 
     name: str
     table: str | None = None
+    events: str = ""
+    function_body: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,10 +65,8 @@ class Declared:
 def model_scope(model: type[models.Model]) -> tuple[bool, bool]:
     """(lives in public, lives in every company schema), as django-tenants routes it."""
     label = model._meta.app_label
-    shared = {app.rsplit(".", 1)[-1] for app in settings.SHARED_APPS}
-    tenant = {app.rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
     # Django's own apps keep their module path as label's last part too.
-    return label in shared, label in tenant
+    return label in shared_app_labels(), label in tenant_app_labels()
 
 
 def declared_expectations() -> list[Declared]:

@@ -27,8 +27,8 @@ from typing import Any
 from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
+from qiro.context import PUBLIC_SCHEMA
 from qiro.db.catalog import schemas_with_table
-from qiro.tenant_context import PUBLIC_SCHEMA
 
 MIGRATIONS_TABLE = "django_migrations"
 BATCH = 1000  # schemas per statement: bounds the locks one statement holds
@@ -107,53 +107,3 @@ def migration_state(
 def company_migration_state(cursor: Any) -> MigrationState:
     """Every company schema, up to date or outdated (owner's cursor)."""
     return migration_state(cursor, company_schemas(cursor))
-
-
-@dataclass(frozen=True)
-class DeployState:
-    """What a deploy must migrate: public, the company schemas and the ready pool schemas."""
-
-    public: MigrationState
-    companies: MigrationState
-    pool: MigrationState
-
-    @property
-    def behind(self) -> bool:
-        return bool(self.public.outdated or self.companies.outdated or self.pool.outdated)
-
-    @property
-    def outdated_schemas(self) -> dict[str, frozenset[Migration]]:
-        """Pool schemas first (a canary that holds no company's rows), then companies."""
-        return {**self.pool.outdated, **self.companies.outdated}
-
-    @property
-    def schema_count(self) -> int:
-        return (
-            1
-            + len(self.companies.up_to_date)
-            + len(self.companies.outdated)
-            + len(self.pool.up_to_date)
-            + len(self.pool.outdated)
-        )
-
-
-def ready_pool_schemas(cursor: Any) -> list[str]:
-    """Pool schemas marked ready (with any migrations), not those still being built."""
-    from tenants.schema_pool import COMMENT_PREFIX, POOL_SCHEMA_LIKE
-
-    cursor.execute(
-        "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s "
-        "AND starts_with(coalesce(obj_description(oid, 'pg_namespace'), ''), %s) ORDER BY 1",
-        [POOL_SCHEMA_LIKE, COMMENT_PREFIX],
-    )
-    return [row[0] for row in cursor.fetchall()]
-
-
-def deploy_state(cursor: Any) -> DeployState:
-    """Public, every company schema and the ready pool, in three set-based reads (owner)."""
-    expected = expected_migrations()
-    return DeployState(
-        public=migration_state(cursor, [PUBLIC_SCHEMA], expected),
-        companies=migration_state(cursor, company_schemas(cursor), expected),
-        pool=migration_state(cursor, ready_pool_schemas(cursor), expected),
-    )

@@ -23,6 +23,9 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
 from psycopg import sql
 
+from qiro.db.declared import COMPANY, DeclaredPolicy, policy_comment
+from qiro.db.roles import role_name
+
 ISOLATION_POLICY = "qiro_company_isolation"
 PLATFORM_POLICY = "qiro_platform_access"
 PUBLIC_SCHEMA = "public"
@@ -68,6 +71,20 @@ def isolation_predicate(column: str) -> sql.Composed:
     return sql.SQL("{} = " + CURRENT_COMPANY_SQL).format(sql.Identifier(column))
 
 
+def isolation_using(column: str) -> str:
+    """The isolation predicate as declared (its hash goes in the policy's comment)."""
+    return f"{column} = {CURRENT_COMPANY_SQL}"
+
+
+def isolation_policy(table: str, column: str, scope: str) -> DeclaredPolicy:
+    predicate = isolation_using(column)
+    return DeclaredPolicy(table, ISOLATION_POLICY, "ALL", "public", predicate, predicate, scope)
+
+
+def platform_policy(table: str, predicate: str) -> DeclaredPolicy:
+    return DeclaredPolicy(table, PLATFORM_POLICY, "ALL", "platform", predicate, predicate)
+
+
 class EnableRowSecurity(Operation):
     """Enable and FORCE row-level security on a table and create its policies.
 
@@ -93,33 +110,24 @@ class EnableRowSecurity(Operation):
         pass
 
     def database_forwards(
-        self,
-        app_label: str,
-        schema_editor: BaseDatabaseSchemaEditor,
-        from_state: Any,
-        to_state: Any,
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, *states: Any
+    ) -> None:
+        in_public = getattr(schema_editor.connection, "schema_name", PUBLIC_SCHEMA) == PUBLIC_SCHEMA
+        statements = enable_statements(self.table, self.column, self.platform, in_public=in_public)
+        self._execute(app_label, schema_editor, statements)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, *states: Any
+    ) -> None:
+        self._execute(app_label, schema_editor, disable_statements(self.table))
+
+    @staticmethod
+    def _execute(
+        app_label: str, schema_editor: BaseDatabaseSchemaEditor, statements: list[sql.Composed]
     ) -> None:
         if not router.allow_migrate(schema_editor.connection.alias, app_label):
             return  # e.g. a public-only app while a company schema is migrated
-        for statement in enable_statements(
-            self.table,
-            self.column,
-            self.platform,
-            in_public=getattr(schema_editor.connection, "schema_name", PUBLIC_SCHEMA)
-            == PUBLIC_SCHEMA,
-        ):
-            schema_editor.execute(statement.as_string(schema_editor.connection.connection))
-
-    def database_backwards(
-        self,
-        app_label: str,
-        schema_editor: BaseDatabaseSchemaEditor,
-        from_state: Any,
-        to_state: Any,
-    ) -> None:
-        if not router.allow_migrate(schema_editor.connection.alias, app_label):
-            return
-        for statement in disable_statements(self.table):
+        for statement in statements:
             schema_editor.execute(statement.as_string(schema_editor.connection.connection))
 
     def describe(self) -> str:
@@ -133,10 +141,9 @@ class EnableRowSecurity(Operation):
 def enable_statements(
     table: str, column: str, platform: str | None, *, in_public: bool, schema: str | None = None
 ) -> list[sql.Composed]:
-    from qiro.db.roles import role_name
-
     t = sql.Identifier(schema, table) if schema else sql.Identifier(table)
     predicate = isolation_predicate(column)
+    isolation = isolation_policy(table, column, PUBLIC_SCHEMA if in_public else COMPANY)
     statements = [
         sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t),
         sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(t),
@@ -144,10 +151,11 @@ def enable_statements(
         sql.SQL(
             "CREATE POLICY {} ON {} AS PERMISSIVE FOR ALL TO PUBLIC USING ({}) WITH CHECK ({})"
         ).format(sql.Identifier(ISOLATION_POLICY), t, predicate, predicate),
+        policy_comment(schema=schema, table=table, name=ISOLATION_POLICY, digest=isolation.digest),
         sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(sql.Identifier(PLATFORM_POLICY), t),
     ]
     if platform is not None and in_public:
-        statements.append(
+        statements += [
             sql.SQL(
                 "CREATE POLICY {} ON {} AS PERMISSIVE FOR ALL TO {} USING ({}) WITH CHECK ({})"
             ).format(
@@ -156,8 +164,14 @@ def enable_statements(
                 sql.Identifier(role_name("platform")),
                 sql.SQL(platform),  # a literal of the model's declaration, never input
                 sql.SQL(platform),
-            )
-        )
+            ),
+            policy_comment(
+                schema=schema,
+                table=table,
+                name=PLATFORM_POLICY,
+                digest=platform_policy(table, platform).digest,
+            ),
+        ]
     return statements
 
 

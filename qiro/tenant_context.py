@@ -1,53 +1,33 @@
-"""The tenant context: which company a request or task acts for, and who acts.
+"""The tenant context's connection state: which alias the ORM uses, which context each holds.
 
-The one module that decides the context. It hands it to the runtime
-connections (``qiro.db.backends.runtime`` turns it into ``SET LOCAL``
-statements per transaction) and picks the database role a request runs as
-(``qiro.routers``). A request's context is cleared when its response is done,
-whatever happened.
+The one module that holds the connection state: which alias the ORM uses
+(read by ``qiro.routers``) and which ``qiro.context.TenantContext`` each
+runtime connection carries (``qiro.db.backends.runtime`` turns it into
+``SET LOCAL`` statements per transaction). Requests enter it through
+``qiro.middleware``; tasks and commands through the context managers here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Iterator
+from contextlib import AbstractContextManager as ContextManager
+from dataclasses import replace
+from typing import TYPE_CHECKING, cast
 
-from django.conf import settings
 from django.db import connections
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import set_urlconf
+
+from qiro.context import NO_CONTEXT, TenantContext
 
 if TYPE_CHECKING:
+    from django_tenants.models import TenantMixin
+
     from qiro.db.backends.runtime.base import DatabaseWrapper as RuntimeWrapper
-    from tenants.models import Company
 
 RUNTIME_ALIAS = "default"
 PLATFORM_ALIAS = "platform"
 OWNER_ALIAS = "owner"
-PUBLIC_SCHEMA = "public"
-
-SCHEMA_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
-
-
-@dataclass(frozen=True)
-class TenantContext:
-    schema_name: str
-    company_id: int | None
-    actor_id: int | None = None
-
-    def __post_init__(self) -> None:
-        if not SCHEMA_NAME_RE.fullmatch(self.schema_name) or self.schema_name.startswith("pg_"):
-            raise ValueError(f"not a valid company schema name: {self.schema_name!r}")
-        if (self.company_id is None) != (self.schema_name == PUBLIC_SCHEMA):
-            raise ValueError("a company context needs both its schema and its id")
-
-
-NO_CONTEXT = TenantContext(schema_name=PUBLIC_SCHEMA, company_id=None)
 
 # Which alias the ORM uses for this request or task (read by qiro.routers).
 _current_alias: contextvars.ContextVar[str] = contextvars.ContextVar(
@@ -68,7 +48,7 @@ def current_context() -> TenantContext:
     return runtime_connection(current_alias()).tenant_context
 
 
-def _activate(context: TenantContext, alias: str) -> None:
+def activate(context: TenantContext, alias: str) -> None:
     _current_alias.set(alias)
     for name in (RUNTIME_ALIAS, PLATFORM_ALIAS):
         runtime_connection(name).set_tenant_context(context if name == alias else NO_CONTEXT)
@@ -76,7 +56,7 @@ def _activate(context: TenantContext, alias: str) -> None:
 
 def clear() -> None:
     """Back to no context on every runtime connection of this thread."""
-    _activate(NO_CONTEXT, RUNTIME_ALIAS)
+    activate(NO_CONTEXT, RUNTIME_ALIAS)
 
 
 def set_actor(actor_id: int | None) -> None:
@@ -85,45 +65,38 @@ def set_actor(actor_id: int | None) -> None:
     connection.set_tenant_context(replace(connection.tenant_context, actor_id=actor_id))
 
 
-def context_for(company: Company, actor_id: int | None = None) -> TenantContext:
+def context_for(company: TenantMixin, actor_id: int | None = None) -> TenantContext:
     return TenantContext(schema_name=company.schema_name, company_id=company.pk, actor_id=actor_id)
 
 
 @contextlib.contextmanager
-def company_context(company: Company, *, actor_id: int | None = None) -> Iterator[None]:
+def _switched(context: TenantContext, alias: str) -> Iterator[None]:
+    """Run the body with ``context`` on ``alias``; the previous state comes back after."""
+    previous = (current_alias(), current_context())
+    activate(context, alias)
+    try:
+        yield
+    finally:
+        activate(previous[1], previous[0])
+
+
+def company_context(company: TenantMixin, *, actor_id: int | None = None) -> ContextManager[None]:
     """Run the body as the runtime role inside ``company``'s context (tasks, commands)."""
-    previous = (current_alias(), current_context())
-    _activate(context_for(company, actor_id), RUNTIME_ALIAS)
-    try:
-        yield
-    finally:
-        _activate(previous[1], previous[0])
+    return _switched(context_for(company, actor_id), RUNTIME_ALIAS)
 
 
-@contextlib.contextmanager
-def platform_context() -> Iterator[None]:
+def platform_context() -> ContextManager[None]:
     """Run the body as the platform role, without company context."""
-    previous = (current_alias(), current_context())
-    _activate(NO_CONTEXT, PLATFORM_ALIAS)
-    try:
-        yield
-    finally:
-        _activate(previous[1], previous[0])
+    return _switched(NO_CONTEXT, PLATFORM_ALIAS)
 
 
-@contextlib.contextmanager
-def anonymous_context() -> Iterator[None]:
+def anonymous_context() -> ContextManager[None]:
     """Run the body as the runtime role without any company (anonymous public pages).
 
     For visitors of the public host who are not platform staff (sign-up): the
     runtime role's rights on public tables are narrower than the platform role's.
     """
-    previous = (current_alias(), current_context())
-    _activate(NO_CONTEXT, RUNTIME_ALIAS)
-    try:
-        yield
-    finally:
-        _activate(previous[1], previous[0])
+    return _switched(NO_CONTEXT, RUNTIME_ALIAS)
 
 
 @contextlib.contextmanager
@@ -138,106 +111,3 @@ def owner_context() -> Iterator[None]:
         yield
     finally:
         _current_alias.reset(token)
-
-
-# --- requests -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ResolvedHost:
-    company_id: int
-    schema_name: str
-    status: str
-    name: str
-    plan: str
-
-    def company(self) -> Any:
-        """The host's Company with these fields loaded; any other field loads when read."""
-        from tenants.models import Company
-
-        known = {"id": self.company_id, "schema_name": self.schema_name, "status": self.status,
-                 "name": self.name, "plan": self.plan}  # fmt: skip
-        fields = [f.attname for f in Company._meta.concrete_fields if f.attname in known]
-        return Company.from_db(RUNTIME_ALIAS, fields, [known[f] for f in fields])
-
-
-def resolve_host(hostname: str) -> ResolvedHost | None:
-    """Company for a host name, through ``qiro_resolve_host`` (SECURITY DEFINER).
-
-    The runtime role may not list companies; this function answers exactly
-    one question (which company serves this host) and nothing else.
-    """
-    with connections[RUNTIME_ALIAS].cursor() as cursor:
-        cursor.execute(
-            "SELECT company_id, schema_name, status, name, plan FROM qiro_resolve_host(%s)",
-            [hostname],
-        )
-        row = cursor.fetchone()
-    return ResolvedHost(*row) if row else None
-
-
-def is_public_host(hostname: str) -> bool:
-    return hostname in {settings.BASE_DOMAIN, "127.0.0.1", "localhost"}
-
-
-class TenantContextMiddleware:
-    """Route the request by its host: the public site or one company's site.
-
-    * public host: platform role, no company context, public URLs;
-    * a company's host: runtime role, that company's schema and id, company URLs;
-      a suspended company gets a clear page, an unknown host a 404.
-
-    Must come before anything that touches the database (sessions, auth).
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        try:
-            response = self._dispatch(request)
-        finally:
-            clear()
-            set_urlconf(None)
-        return response
-
-    def _dispatch(self, request: HttpRequest) -> HttpResponse:
-        clear()
-        hostname = request.get_host().split(":")[0].lower()
-        if is_public_host(hostname):
-            _activate(NO_CONTEXT, PLATFORM_ALIAS)
-            # No request.tenant here: django-tenants' templates read its
-            # absence as "the public schema".
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
-            set_urlconf(request.urlconf)
-            return self.get_response(request)
-
-        resolved = resolve_host(hostname)
-        if resolved is None:
-            return render(request, "qiro/unknown_host.html", {"hostname": hostname}, status=404)
-        _activate(
-            TenantContext(schema_name=resolved.schema_name, company_id=resolved.company_id),
-            RUNTIME_ALIAS,
-        )
-        from tenants.models import Company
-
-        company = resolved.company()
-        request.tenant = company  # type: ignore[attr-defined]
-        if company.status != Company.Status.ACTIVE:
-            return render(request, "qiro/company_suspended.html", {"company": company}, status=403)
-        request.urlconf = settings.ROOT_URLCONF
-        set_urlconf(request.urlconf)
-        return self.get_response(request)
-
-
-class ActorMiddleware:
-    """After authentication: the signed-in user is the actor of this request's writes."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> Any:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            set_actor(user.pk)
-        return self.get_response(request)

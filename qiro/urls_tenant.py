@@ -4,9 +4,10 @@ from django.urls import include, path
 
 from qiro import views
 from qiro.admin_sites import company_admin
+from sysauth import views as sysauth_views
 
 urlpatterns = [
-    path("", views.company_home, name="home"),
+    path("", sysauth_views.company_home, name="home"),
     path("health/", views.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("sysauth.urls")),

@@ -20,10 +20,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from qiro.admin_sites import platform_admin
+from qiro.db.secure import ProvisioningError
 from registration import services
 from registration.models import Application, ApplicationStatus, ReviewEvent
-from registration.validators import format_brn, host_for
-from tenants.provisioning import ProvisioningError
+from tenants.validators import format_brn, host_for
 
 
 class RejectionForm(forms.Form):

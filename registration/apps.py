@@ -4,6 +4,9 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
+from registration.link_state import LINK_FUNCTIONS
+from registration.policies import SIGNUP_FUNCTIONS, SIGNUP_POLICIES
+
 
 def ensure_token_partitions(using: str, **kwargs: Any) -> None:
     """After every migrate of the public schema: token partitions exist for the months ahead."""
@@ -29,6 +32,14 @@ def ensure_token_partitions(using: str, **kwargs: Any) -> None:
 class RegistrationConfig(AppConfig):
     name = "registration"
     verbose_name = _("Business sign-up")
+    # Read by qiro.db.objects: installed by migrations, compared by verification.
+    database_objects = (*SIGNUP_POLICIES, *SIGNUP_FUNCTIONS, *LINK_FUNCTIONS)
 
     def ready(self) -> None:
+        from registration.selectors import subdomain_held_by_application
+        from tenants.domains import subdomain_claimed
+
         post_migrate.connect(ensure_token_partitions, sender=self)
+        subdomain_claimed.connect(
+            subdomain_held_by_application, dispatch_uid="registration.subdomain_held"
+        )

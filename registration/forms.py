@@ -12,14 +12,14 @@ from django.utils.translation import gettext_lazy as _
 
 from registration import selectors
 from registration.services import SignupData
-from registration.validators import (
+from sysauth.models import User
+from tenants.validators import (
     format_brn,
     normalize_brn,
     normalize_phone,
     normalize_subdomain,
     subdomain_candidates,
 )
-from sysauth.models import User
 
 
 class SignupForm(forms.Form):

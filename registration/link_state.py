@@ -10,7 +10,7 @@ the e-mail; for any other state it names nothing, so guessing secrets teaches
 nothing about anyone's application.
 
 Declared here, installed by migration ``0005`` (a frozen copy) and compared
-with the catalogs by verification (``deployments.checks_signup``).
+with the catalogs by verification (``deployments.verification``).
 """
 
 from __future__ import annotations

@@ -21,21 +21,15 @@ as the runtime role can neither choose a token nor use one it had issued.
 
 The platform role (staff on the public host) reads and decides through its
 own policy. The owner (provisioning) bypasses row security. Migrations hold
-frozen copies of this SQL; verification (``deployments.checks_signup``)
+frozen copies of this SQL; verification (``deployments.verification``)
 compares the live catalogs with these declarations, expressions as
 PostgreSQL prints them (``pg_get_expr``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from qiro.db.declared import DeclaredPolicy
 from qiro.definer import DeclaredFunction
-from registration.sql.frozen_0002 import (  # noqa: F401 - called by migration 0002
-    apply,
-    disable_statements,
-    enable_statements,
-)
 
 PLATFORM_POLICY = "registration_platform_access"
 SIGNUP_POLICY = "registration_signup_insert"
@@ -44,18 +38,6 @@ REGISTRATION_TABLES = (
     "registration_emailverificationtoken",
     "registration_reviewevent",
 )
-
-
-@dataclass(frozen=True)
-class DeclaredPolicy:
-    """A row policy as ``pg_policies`` shows it; ``role`` is a runtime role kind."""
-
-    table: str
-    name: str
-    command: str
-    role: str
-    using: str | None
-    check: str | None
 
 
 APPLICATION_INSERT_CHECK = (

@@ -8,11 +8,14 @@ without company context.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connections
 
 from qiro.tenant_context import RUNTIME_ALIAS, anonymous_context
-from registration.validators import host_for, schema_name_for
+from registration.models import Application, ApplicationStatus
+from tenants.models import Company
+from tenants.validators import host_for, schema_name_for
 
 
 @dataclass(frozen=True)
@@ -35,3 +38,14 @@ def availability(*, brn: str, subdomain: str) -> Availability:
 
 def subdomain_is_free(subdomain: str) -> bool:
     return not availability(brn="", subdomain=subdomain).subdomain_taken
+
+
+def subdomain_held_by_application(*, subdomain: str, company: Company, **_: Any) -> bool:
+    """Receiver of ``tenants.domains.subdomain_claimed``: an application not rejected holds it.
+
+    An application that became ``company`` does not count against it.
+    """
+    pending = Application.objects.filter(subdomain=subdomain).exclude(
+        status=ApplicationStatus.REJECTED
+    )
+    return pending.exclude(company=company).exists()

@@ -32,7 +32,6 @@ from registration.models import (
     ApplicationStatus,
     ReviewEvent,
 )
-from registration.validators import host_for, schema_name_for
 from registration.verifiers import get_verifier
 from sysauth.models import User
 from tenants.models import Company
@@ -42,6 +41,7 @@ from tenants.provisioning import (
     SchemaTakenError,
     provision_company,
 )
+from tenants.validators import host_for, schema_name_for
 
 # Database constraint -> (form field, message): the database decides between
 # concurrent sign-ups; the losers get the same sentence as the form check.

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from qiro.app_labels import tenant_app_labels
 from sysauth import display
 from sysauth.backends import role_permissions_of
 from sysauth.models import Role, User, UserRole, UserType
@@ -89,7 +89,7 @@ class EscalationRefused(ValidationError):
 
 def permission_choices() -> list[tuple[str, str]]:
     """The permissions a role can hold: those of the company apps' models."""
-    labels = {label.rsplit(".", 1)[-1] for label in settings.TENANT_APPS}
+    labels = tenant_app_labels()
     permissions = Permission.objects.filter(content_type__app_label__in=labels).select_related(
         "content_type"
     )

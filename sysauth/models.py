@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiro.db.fields import EnumField
-from qiro.expectations import DatabaseTrigger
 from qiro.rls import CurrentCompanyId, RowSecurity
+from sysauth.triggers import RECORD_ROLE_PERMISSIONS_CHANGE
 
 
 class UserType(models.TextChoices):
@@ -272,7 +272,7 @@ class RolePermission(models.Model):
 
     row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
     # Writes the permission-change history (migration 0002); checked by `verify`.
-    database_expectations = (DatabaseTrigger("record_role_permissions_change"),)
+    database_expectations = (RECORD_ROLE_PERMISSIONS_CHANGE,)
 
     class Meta:
         verbose_name = _("role permission")
@@ -322,7 +322,7 @@ class UserRole(models.Model):
     assigned_at = models.DateTimeField(_("assigned"), default=timezone.now)
 
     row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
-    database_expectations = (DatabaseTrigger("record_role_permissions_change"),)
+    database_expectations = (RECORD_ROLE_PERMISSIONS_CHANGE,)
 
     class Meta:
         verbose_name = _("role assignment")

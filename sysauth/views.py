@@ -16,9 +16,10 @@ from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from sysauth import selectors, services
+from sysauth import display, selectors, services
 from sysauth.forms import ThrottledAuthenticationForm
 from sysauth.sessions.base import TrackedSessionBase
 
@@ -184,3 +185,18 @@ def sign_out_other_sessions(request: HttpRequest) -> HttpResponse:
         % {"count": ended},
     )
     return _back(request)
+
+
+@never_cache
+def company_home(request: HttpRequest) -> HttpResponse:
+    """The company's portal: a sign-in, or who you are, your roles and your sessions."""
+    context: dict[str, Any] = {"company": request.tenant}  # type: ignore[attr-defined]
+    if not request.user.is_authenticated:
+        context["form"] = ThrottledAuthenticationForm(request)
+        return render(request, "qiro/company_home.html", context)
+    context.update(
+        sessions_overview(request),
+        roles=[display.role_label(name) for name in selectors.roles_of(user=request.user)],
+        can_use_admin=request.user.has_perm("sysauth.use_company_admin"),
+    )
+    return render(request, "qiro/company_home.html", context)

@@ -22,9 +22,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from qiro.admin_sites import platform_admin
-from registration.validators import normalize_brn
 from tenants import domains, services
 from tenants.models import Company, Domain
+from tenants.validators import normalize_brn
 
 
 class DomainForm(forms.ModelForm):

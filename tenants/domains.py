@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
-from qiro.tenant_context import PLATFORM_ALIAS, is_public_host, platform_context
-from registration.models import Application, ApplicationStatus
-from registration.validators import normalize_subdomain
+from qiro.middleware import is_public_host
+from qiro.tenant_context import PLATFORM_ALIAS, platform_context
 from tenants.models import Company, Domain
+from tenants.validators import normalize_subdomain
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -83,6 +84,13 @@ def normalize_domain(value: str) -> str:
     return host
 
 
+# Sent before a company takes a sub-domain of the base domain (kwargs:
+# ``subdomain``, ``company``). A receiver answers True when something other
+# than a domain row holds it for another company, e.g. a pending sign-up
+# (``registration.selectors.subdomain_held_by_application``).
+subdomain_claimed = Signal()
+
+
 def check_domain_free(*, domain: str, company: Company, keep: Iterable[int] = ()) -> None:
     """Refuse a host that another domain row, or another company's application, holds.
 
@@ -94,10 +102,10 @@ def check_domain_free(*, domain: str, company: Company, keep: Iterable[int] = ()
         )
     base = settings.BASE_DOMAIN.lower()
     if domain.endswith(f".{base}"):
-        pending = Application.objects.filter(subdomain=domain[: -len(base) - 1]).exclude(
-            status=ApplicationStatus.REJECTED
+        answers = subdomain_claimed.send(
+            sender=Company, subdomain=domain[: -len(base) - 1], company=company
         )
-        if pending.exclude(company=company).exists():
+        if any(held for _receiver, held in answers):
             raise _invalid(
                 _("The address %(domain)s is reserved by an application for a new company."),
                 "domain_reserved",

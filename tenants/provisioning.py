@@ -30,27 +30,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import connections, transaction
 from django.dispatch import Signal
 from django.utils.translation import gettext as _
 from psycopg import sql
 
-from qiro import rls
-from qiro.db.roles import role_name
+from qiro.db import pg
+from qiro.db.secure import ProvisioningError, secure_schema, verify_schema
 from qiro.tenant_context import OWNER_ALIAS, company_context, owner_context
 from sysauth import services as sysauth_services
 from tenants import repair, schema_pool
 from tenants.models import Company, Domain
-from tenants.secure import company_keyed_tables, secure_schema, unrestricted_tables
 
 # Sent after each step of ``provision_company`` (kwargs: step, schema_name).
 step_done = Signal()
-
-
-class ProvisioningError(Exception):
-    """A provisioning step found the new schema unfit; nothing was kept."""
 
 
 class SchemaTakenError(ProvisioningError):
@@ -77,8 +71,7 @@ def prepare_schema(schema_name: str, *, mark: str, lock: repair.ProvisioningLock
 
     The schema carries ``mark`` from the transaction that renames or creates it.
     """
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
         if schema_pool.take_schema(cursor, schema_name, mark=mark):
             return True
@@ -89,48 +82,6 @@ def prepare_schema(schema_name: str, *, mark: str, lock: repair.ProvisioningLock
         schema_pool.drop_schema(schema_name)
         raise
     return False
-
-
-def company_tables() -> set[str]:
-    """Tables every company schema must hold with row security (declared on the models)."""
-    return set(company_keyed_tables())
-
-
-def verify_schema(cursor: Any, schema_name: str, *, company_id: int | None = None) -> None:
-    """Refuse a schema unless every company table is there with ENABLE, FORCE and its policy.
-
-    Also checks that the runtime role may use the schema and, given the
-    company, that every company table accepts only its id. One query, over
-    this schema only (``qiro.rls.missing_row_security`` reads every schema),
-    and one for the constraint.
-    """
-    cursor.execute(
-        """
-        SELECT c.relname, c.relrowsecurity AND c.relforcerowsecurity AND EXISTS (
-                   SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = %s),
-               has_schema_privilege(%s, n.oid, 'USAGE')
-        FROM pg_namespace n
-        LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
-             AND c.relname = ANY(%s)
-        WHERE n.nspname = %s
-        """,
-        [rls.ISOLATION_POLICY, role_name("app"), sorted(company_tables()), schema_name],
-    )
-    rows = cursor.fetchall()
-    if not rows or not rows[0][2]:
-        raise ProvisioningError(f"the runtime role cannot use {schema_name}")
-    protected = {table for table, secured, _ in rows if table is not None and secured}
-    unprotected = company_tables() - protected
-    if unprotected:
-        raise ProvisioningError(
-            f"tables missing or without ENABLE/FORCE/policy in {schema_name}: {sorted(unprotected)}"
-        )
-    if company_id is not None:
-        unrestricted = unrestricted_tables(cursor, schema_name=schema_name, company_id=company_id)
-        if unrestricted:
-            raise ProvisioningError(
-                f"tables of {schema_name} accept rows of other companies: {unrestricted}"
-            )
 
 
 def create_company_rows(

@@ -28,7 +28,7 @@ import psycopg
 from django.db import connections, transaction
 from django.utils.translation import gettext as _
 
-from deployments import pg
+from qiro.db import pg
 from qiro.tenant_context import OWNER_ALIAS, owner_context
 from tenants.models import Company
 
@@ -141,8 +141,7 @@ def clear_leftover(schema_name: str) -> Leftover | None:
     """
     from tenants.schema_pool import drop_schema
 
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -192,8 +191,7 @@ def repair_provisioning() -> list[Leftover]:
     Safe at any time (``bootstrap`` runs it at every start): a provisioning
     in progress holds its lock and is reported as such. Returns what was found.
     """
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     with connection.cursor() as cursor:
         candidates = leftover_schemas(cursor)
     found: list[Leftover] = []

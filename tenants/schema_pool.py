@@ -39,13 +39,18 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections, transaction
 from django.db.migrations.loader import MigrationLoader
+from django.dispatch import Signal
 from psycopg import sql
 
-from deployments import pg
+from qiro.app_labels import tenant_app_labels
+from qiro.db import pg
+from qiro.db.secure import secure_schema
 from qiro.tenant_context import OWNER_ALIAS
-from tenants.secure import secure_schema
 
 logger = logging.getLogger(__name__)
+
+# Sent when a transaction that took a pool schema commits: the pool wants a refill.
+schema_taken = Signal()
 
 POOL_SCHEMA_PREFIX = "qiro_pool_"
 POOL_SCHEMA_LIKE = "qiro\\_pool\\_%"
@@ -65,7 +70,7 @@ PSQL_ONLY_LINES = ("\\restrict ", "\\unrestrict ")
 def migrations_fingerprint() -> str:
     """Hash of the latest migration of every company-schema app (stable per code version)."""
     loader = MigrationLoader(None, ignore_no_migrations=True)
-    tenant_apps = {app.rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
+    tenant_apps = tenant_app_labels()
     leaves = sorted(f"{a}.{n}" for a, n in loader.graph.leaf_nodes() if a in tenant_apps)
     return hashlib.sha256("\n".join(leaves).encode()).hexdigest()[:32]
 
@@ -116,17 +121,13 @@ def refill_soon() -> None:
     """When the owner's current transaction commits, queue a refill of the pool for the worker.
 
     Called by ``take_schema``: a burst of approvals keeps finding ready
-    schemas. A rolled-back take queues nothing. Queued through the platform
+    schemas. A rolled-back take queues nothing. The queue is the receiver's
+    (``schema_taken``, connected by ``deployments``). Queued through the platform
     role, so inside an approval's platform transaction the task is written
     (and seen by the worker) only when the approval commits too.
     """
 
-    def enqueue() -> None:
-        from deployments.routine.pool import enqueue_refill  # deployments imports this module
-
-        enqueue_refill()
-
-    transaction.on_commit(enqueue, using=OWNER_ALIAS)
+    transaction.on_commit(lambda: schema_taken.send(sender=None), using=OWNER_ALIAS)
 
 
 def build_schema_with_migrations(schema_name: str, *, comment: str | None = None) -> None:
@@ -134,8 +135,7 @@ def build_schema_with_migrations(schema_name: str, *, comment: str | None = None
 
     ``migrate_schemas`` commits on its own, so the caller drops the schema on failure.
     """
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     # Schema and comment in one transaction: a concurrent fill never sees the
     # schema without its "being built" mark, which it would drop as stale.
     with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
@@ -149,12 +149,11 @@ def build_schema_with_migrations(schema_name: str, *, comment: str | None = None
     call_command(
         "migrate_schemas", schema_name=schema_name, tenant=True, interactive=False, verbosity=0
     )
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    pg.owner_on_public()
 
 
 def drop_schema(schema_name: str) -> None:
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_name))
@@ -347,8 +346,7 @@ def fill_schema_pool(*, size: int | None = None, clone: bool = True) -> list[str
     names made, in order (a template built here comes first).
     """
     target = settings.QIRO_SCHEMA_POOL_SIZE if size is None else size
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     with connection.cursor() as cursor:
         current = set(pool_schemas(cursor, current_only=True))
         cursor.execute(

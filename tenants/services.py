@@ -11,11 +11,12 @@ from django.db import connections, transaction
 from django.utils import timezone
 from psycopg import sql
 
+from qiro.context import PUBLIC_SCHEMA
 from qiro.db.catalog import schemas_with_table
+from qiro.db.secure import secure_schema
 from qiro.tenant_context import (
     OWNER_ALIAS,
     PLATFORM_ALIAS,
-    PUBLIC_SCHEMA,
     company_context,
     owner_context,
     platform_context,
@@ -24,7 +25,6 @@ from sysauth import services as sysauth_services
 from tenants import repair, schema_pool
 from tenants.models import Company, Domain
 from tenants.provisioning import refuse_a_foreign_schema
-from tenants.secure import secure_schema
 
 
 def create_company_with_migrations(

@@ -12,6 +12,7 @@ one ``UNION ALL`` over at most 500 schemas per statement (as
 schema.
 """
 
+from django.conf import settings
 from django.db import migrations
 from psycopg import sql
 
@@ -72,12 +73,12 @@ DROP_SQL = "DROP FUNCTION IF EXISTS public.qiro_migration_counts(text[], text[])
 
 
 def grant_to_platform(apps, schema_editor):
-    from qiro.db.roles import role_name
-
+    # The platform role's name as the settings give it (frozen: no project code).
+    platform = settings.DATABASES["platform"]["USER"]
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
-                sql.SQL(FUNCTION), sql.Identifier(role_name("platform"))
+                sql.SQL(FUNCTION), sql.Identifier(platform)
             )
         )
 

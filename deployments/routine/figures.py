@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg import sql
 
 from deployments.routine import _schemas
+from qiro.db import pg
 from qiro.tenant_context import OWNER_ALIAS, owner_context
 from tenants.services import refresh_company_stats
 
@@ -59,8 +60,7 @@ def refresh_and_snapshot_figures(*, now: datetime) -> str:
     """
     refreshed = refresh_company_stats()
     day = timezone.localdate(now)
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     with owner_context(), transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
         found = _schemas.companies(cursor)
         sessions = list(_schemas.union_over(cursor, found, "sysauth_session", _active_sessions))

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from psycopg import sql
 
-from deployments import pg
+from qiro.db import pg
 
 logger = logging.getLogger(__name__)
 

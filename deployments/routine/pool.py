@@ -19,8 +19,10 @@ def refill_schema_pool() -> int:
         return len(fill_schema_pool())
 
 
-def enqueue_refill() -> bool:
+def enqueue_refill(**_: object) -> bool:
     """Queue one refill, unless one is already waiting for the worker. True if queued.
+
+    Receiver of ``tenants.schema_pool.schema_taken``.
 
     A refill that is already running does not count: the schema just taken
     may have been counted as ready before it went, so the next one is queued.

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 from psycopg import sql
 
 from deployments.models_routine import PermissionReport, PermissionReportRow
 from deployments.routine import _schemas
+from qiro.db import pg
 from qiro.tenant_context import OWNER_ALIAS, owner_context
 
 REPORT_DAYS = 30
@@ -53,8 +54,7 @@ def build_permission_report(*, start: datetime, end: datetime) -> PermissionRepo
     schemas (never a query per company), and stored with its rows in one
     transaction: a report is whole or absent.
     """
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     with owner_context(), transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
         found = _schemas.companies(cursor)
         names = {c.company_id: c.name for c in found}

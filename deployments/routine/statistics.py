@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from psycopg import sql
 
-from deployments import pg
+from qiro.db import pg
 
 # A table is stale when the rows changed since its last ANALYZE pass
 # QIRO_ANALYZE_STALE_MIN_ROWS + QIRO_ANALYZE_STALE_RATIO * its rows (autovacuum's own

@@ -44,3 +44,17 @@ def schema_relations(cursor: Any, schema_name: str) -> tuple[list[str], list[str
     cursor.execute(SCHEMA_RELATIONS_SQL, [schema_name])
     rows = cursor.fetchall()
     return [name for name, is_seq in rows if not is_seq], [name for name, is_seq in rows if is_seq]
+
+
+LARGEST_SCHEMAS_SQL = """
+SELECT n.nspname, sum(pg_total_relation_size(c.oid))::bigint AS bytes
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'm') AND n.nspname = ANY(%s::text[])
+GROUP BY 1 ORDER BY 2 DESC LIMIT %s
+"""
+
+
+def largest_schemas(cursor: Any, schemas: Sequence[str], limit: int = 10) -> list[Any]:
+    """(schema, bytes of its tables with indexes and TOAST) of the largest ``schemas``."""
+    cursor.execute(LARGEST_SCHEMAS_SQL, [list(schemas), limit])
+    return list(cursor.fetchall())

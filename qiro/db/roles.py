@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import connections
 from psycopg import sql
 
@@ -104,7 +103,9 @@ def ensure_roles(cursor: Any) -> None:
         name = sql.Identifier(role_name(kind))
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role_name(kind)])
         verb = "ALTER" if cursor.fetchone() else "CREATE"
-        statement = sql.SQL(f"{verb} ROLE {{}} WITH {ROLE_ATTRIBUTES}").format(name)
+        statement = sql.SQL("{verb} ROLE {name} WITH {attributes}").format(
+            verb=sql.SQL(verb), name=name, attributes=sql.SQL(ROLE_ATTRIBUTES)
+        )
         password = _role_password(kind)
         if password:
             statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
@@ -199,20 +200,3 @@ def _revoke_owner_only(cursor: Any, schema_name: str) -> None:
                     sql.Identifier(schema_name, table), roles
                 )
             )
-
-
-def apply_grants_after_migrate(using: str, **_: Any) -> None:
-    """post_migrate: re-apply the grants of the schema that was just migrated."""
-    if settings.DATABASES[using].get("QIRO_ROLE") != "owner":
-        return
-    connection = connections[using]
-    schema_name = getattr(connection, "schema_name", "public")
-    with connection.cursor() as cursor:
-        if schema_name == "public":
-            apply_public_grants(cursor)
-        else:
-            apply_company_schema_grants(cursor, schema_name)
-            # Tables a migration added get the company-only constraint too.
-            from tenants.secure import restrict_to_company
-
-            restrict_to_company(cursor, schema_name=schema_name)

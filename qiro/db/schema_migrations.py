@@ -47,9 +47,11 @@ from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState
 from psycopg import sql
 
+from qiro.db import pg
+from qiro.db.secure import company_of_schema, secure_schema, verify_schema
 from qiro.migration_state import MIGRATIONS_TABLE, Migration
 from qiro.rls import EnableRowSecurity
-from qiro.tenant_context import OWNER_ALIAS
+from qiro.tenant_context import OWNER_ALIAS, owner_context
 
 # Operations whose SQL Django writes from the migration alone, never from the
 # catalog of the schema it runs in: rendered once, replayed per schema.
@@ -179,12 +181,12 @@ def build_plan(wanted: Iterable[Migration], *, render_schema: str) -> Plan:
                 operations.append((operation, before, after))
             plan.steps.append(Step(key, migration, None, tuple(operations), reason))
     finally:
-        connection.set_schema_to_public()  # type: ignore[attr-defined]
+        pg.owner_on_public()
     return plan
 
 
 def secure_migrated_schema(cursor: Any, schema_name: str) -> None:
-    """``tenants.secure.secure_schema``, then checked: after every migration of a schema.
+    """``qiro.db.secure.secure_schema``, then checked: after every migration of a schema.
 
     The one place a deploy secures a company schema, in the transaction that
     migrated it: row security re-applied, the runtime role's grants, and the
@@ -192,9 +194,6 @@ def secure_migrated_schema(cursor: Any, schema_name: str) -> None:
     migration added gets it here). Refuses (raises) a schema left without its
     row security or accepting another company's rows.
     """
-    from tenants.provisioning import verify_schema
-    from tenants.secure import company_of_schema, secure_schema
-
     company_id = company_of_schema(cursor, schema_name)
     secure_schema(cursor, schema_name=schema_name, company_id=company_id)
     verify_schema(cursor, schema_name, company_id=company_id)
@@ -239,21 +238,18 @@ def migrate_schema(
             if after is not None:
                 after(cursor, schema_name)
     finally:
-        connection.set_schema_to_public()  # type: ignore[attr-defined]
+        pg.owner_on_public()
 
 
 def migrate_schema_ordinarily(
     schema_name: str, *, after: Callable[[Any, str], None] | None = None
 ) -> None:
     """``migrate_schemas`` for one schema (commits per migration), then secured."""
-    from qiro.tenant_context import owner_context
-
     with owner_context():
         call_command(
             "migrate_schemas", schema_name=schema_name, tenant=True, interactive=False, verbosity=0
         )
-    connection = connections[OWNER_ALIAS]
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    connection = pg.owner_on_public()
     with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
         secure_migrated_schema(cursor, schema_name)
         if after is not None:

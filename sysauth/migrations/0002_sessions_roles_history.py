@@ -5,6 +5,7 @@ import django.db.models.functions.datetime
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
+from psycopg import sql
 
 import qiro.db.fields
 import qiro.rls
@@ -50,6 +51,41 @@ DROP TRIGGER IF EXISTS record_role_permissions_change ON sysauth_userrole;
 DROP TRIGGER IF EXISTS record_role_permissions_change ON sysauth_rolepermission;
 DROP FUNCTION IF EXISTS record_role_permissions_change();
 """
+
+
+# Row security as this migration installed it, frozen here (it calls no
+# project code): ENABLE, FORCE, the isolation policy for every role and, in
+# ``public`` only, the platform role's own policy. Reversible.
+ISOLATION_SQL = "(SELECT NULLIF(current_setting('qiro.company_id', true), '')::bigint)"
+
+
+def row_security(table, column="company_id", platform=None):
+    t, c = sql.Identifier(table).as_string(None), sql.Identifier(column).as_string(None)
+    forward = [
+        f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS qiro_company_isolation ON {t}",
+        f"CREATE POLICY qiro_company_isolation ON {t} AS PERMISSIVE FOR ALL TO PUBLIC "
+        f"USING ({c} = {ISOLATION_SQL}) WITH CHECK ({c} = {ISOLATION_SQL})",
+        f"DROP POLICY IF EXISTS qiro_platform_access ON {t}",
+    ]
+    if platform is not None:
+        role = sql.Identifier(settings.DATABASES["platform"]["USER"]).as_string(None)
+        create = sql.Literal(
+            f"CREATE POLICY qiro_platform_access ON {t} AS PERMISSIVE FOR ALL TO {role} "
+            f"USING ({platform}) WITH CHECK ({platform})"
+        ).as_string(None)
+        forward.append(
+            f"DO $frozen$ BEGIN IF current_schema() = 'public' THEN EXECUTE {create}; "
+            "END IF; END $frozen$"
+        )
+    backward = [
+        f"DROP POLICY IF EXISTS qiro_platform_access ON {t}",
+        f"DROP POLICY IF EXISTS qiro_company_isolation ON {t}",
+        f"ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {t} DISABLE ROW LEVEL SECURITY",
+    ]
+    return migrations.RunSQL(sql=forward, reverse_sql=backward)
 
 
 class Migration(migrations.Migration):
@@ -440,9 +476,7 @@ class Migration(migrations.Migration):
             },
         ),
         *[
-            qiro.rls.EnableRowSecurity(
-                table=table, column="company_id", platform="company_id IS NULL"
-            )
+            row_security(table, "company_id", "company_id IS NULL")
             for table in (
                 "sysauth_loginfailure",
                 "sysauth_role",

@@ -2,9 +2,9 @@
 
 import django.db.models.deletion
 import django_tenants.postgresql_backend.base
+from django.conf import settings
 from django.db import migrations, models
-
-import qiro.rls
+from psycopg import sql
 
 # Which company serves a host name. SECURITY DEFINER so that the runtime role,
 # which may read only its own company's row, can route a request before it
@@ -21,6 +21,41 @@ AS $$
     WHERE d.domain = lower(hostname)
 $$
 """
+
+
+# Row security as this migration installed it, frozen here (it calls no
+# project code): ENABLE, FORCE, the isolation policy for every role and, in
+# ``public`` only, the platform role's own policy. Reversible.
+ISOLATION_SQL = "(SELECT NULLIF(current_setting('qiro.company_id', true), '')::bigint)"
+
+
+def row_security(table, column="company_id", platform=None):
+    t, c = sql.Identifier(table).as_string(None), sql.Identifier(column).as_string(None)
+    forward = [
+        f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS qiro_company_isolation ON {t}",
+        f"CREATE POLICY qiro_company_isolation ON {t} AS PERMISSIVE FOR ALL TO PUBLIC "
+        f"USING ({c} = {ISOLATION_SQL}) WITH CHECK ({c} = {ISOLATION_SQL})",
+        f"DROP POLICY IF EXISTS qiro_platform_access ON {t}",
+    ]
+    if platform is not None:
+        role = sql.Identifier(settings.DATABASES["platform"]["USER"]).as_string(None)
+        create = sql.Literal(
+            f"CREATE POLICY qiro_platform_access ON {t} AS PERMISSIVE FOR ALL TO {role} "
+            f"USING ({platform}) WITH CHECK ({platform})"
+        ).as_string(None)
+        forward.append(
+            f"DO $frozen$ BEGIN IF current_schema() = 'public' THEN EXECUTE {create}; "
+            "END IF; END $frozen$"
+        )
+    backward = [
+        f"DROP POLICY IF EXISTS qiro_platform_access ON {t}",
+        f"DROP POLICY IF EXISTS qiro_company_isolation ON {t}",
+        f"ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {t} DISABLE ROW LEVEL SECURITY",
+    ]
+    return migrations.RunSQL(sql=forward, reverse_sql=backward)
 
 
 class Migration(migrations.Migration):
@@ -108,8 +143,8 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "domains",
             },
         ),
-        qiro.rls.EnableRowSecurity(table="tenants_company", column="id", platform="true"),
-        qiro.rls.EnableRowSecurity(table="tenants_domain", column="tenant_id", platform="true"),
+        row_security("tenants_company", "id", "true"),
+        row_security("tenants_domain", "tenant_id", "true"),
         migrations.RunSQL(
             RESOLVE_HOST_SQL, reverse_sql="DROP FUNCTION IF EXISTS public.qiro_resolve_host(text)"
         ),

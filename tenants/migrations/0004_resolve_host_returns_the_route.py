@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import migrations
+from psycopg import sql
 
 # One query routes a request: the host lookup also returns what the middleware
 # and the company's pages show first (its name and plan), so the Company row is
@@ -32,6 +34,17 @@ $$
 """
 
 
+def only_the_runtime_role_resolves(apps, schema_editor):
+    """The request's own login routes it; no other role of the server may ask."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("REVOKE ALL ON FUNCTION public.qiro_resolve_host(text) FROM PUBLIC")
+        cursor.execute(
+            sql.SQL("GRANT EXECUTE ON FUNCTION public.qiro_resolve_host(text) TO {}").format(
+                sql.Identifier(settings.DATABASES["default"]["USER"])
+            )
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("tenants", "0003_company_name_index"),
@@ -42,4 +55,5 @@ class Migration(migrations.Migration):
             [statement + ";" for statement in ROUTE_SQL.strip().split(";\n") if statement],
             reverse_sql=[s + ";" for s in PREVIOUS_SQL.strip().split(";\n") if s],
         ),
+        migrations.RunPython(only_the_runtime_role_resolves, migrations.RunPython.noop),
     ]

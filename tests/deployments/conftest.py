@@ -11,8 +11,8 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from deployments import pg
 from qiro import tenant_context
+from qiro.db import pg
 
 ROOT = Path(__file__).resolve().parents[2]
 # Tables of the platform's own deployment records (kept across a restore on purpose).

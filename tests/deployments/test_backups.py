@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from deployments import backups, leases, pg
+from deployments import backups, leases
 from deployments.models import Backup
 from deployments.services import run_verification
 from qiro import tenant_context
+from qiro.db import pg
 from sysauth.models import User
 from tests.conftest import make_company
 

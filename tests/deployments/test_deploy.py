@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 
-from deployments import deploys, pg
+from deployments import deploys
 from deployments.models import Deployment
 from deployments.services import run_verification
+from qiro.db import pg
 
 from .conftest import ROOT, fingerprints, manage, subprocess_env
 

@@ -13,8 +13,8 @@ import pytest
 from django.db import connections
 from psycopg import sql
 
-from deployments import pg
 from deployments.models import Deployment
+from qiro.db import pg
 from tenants import schema_pool
 
 from ..tenants.catalog import differences, schema_catalog

@@ -13,11 +13,11 @@ import pytest
 from django.db import connections
 from psycopg import sql
 
-from deployments import pg
 from deployments.models import Deployment
 from qiro import tenant_context
+from qiro.db import pg
+from qiro.db.secure import unrestricted_tables
 from qiro.rls import reapply_for_schema
-from tenants.secure import unrestricted_tables
 
 from ..security.attacks import query
 from .conftest import ROOT, manage, subprocess_env

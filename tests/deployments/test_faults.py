@@ -29,10 +29,11 @@ from django.utils import translation
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from deployments import leases, pg
+from deployments import leases
 from deployments.models import Backup, Deployment, Operation, VerificationRun
 from deployments.tasks import enqueue
 from qiro import tenant_context
+from qiro.db import pg
 
 from .conftest import ROOT, manage, subprocess_env
 

@@ -11,13 +11,13 @@ from django.db import DatabaseError, connections
 from django.test import Client
 from django.utils import timezone
 
-from deployments import pg
 from deployments.health import forget_recent_readiness
 from deployments.models import Operation, WorkerHeartbeat
 from deployments.scheduling.models import Incident
 from deployments.services import run_verification
 from deployments.worker import Heartbeat
 from qiro import tenant_context
+from qiro.db import pg
 from qiro.db.roles import role_name
 
 from .conftest import owner_execute

@@ -9,11 +9,11 @@ from django.test import override_settings
 from django.utils import timezone
 from psycopg import sql
 
-from deployments import pg
 from deployments.models import FiguresSnapshot
 from deployments.routine import index_health, statistics
 from deployments.routine.figures import refresh_and_snapshot_figures
 from qiro import tenant_context
+from qiro.db import pg
 from sysauth.models import User
 from tenants import schema_pool
 from tenants.models import Company

@@ -8,10 +8,11 @@ import pytest
 from django.core.management import call_command
 from psycopg import sql
 
-from deployments import pg
 from deployments.models import CheckResult, VerificationRun
 from deployments.services import run_verification, runtime_roles
-from deployments.verification import FAIL, PASS, Verifier
+from deployments.verification import Verifier
+from deployments.verification.base import FAIL, PASS
+from qiro.db import pg
 from qiro.db.roles import role_name
 from qiro.expectations import DatabaseTrigger, MonthlyPartitions
 from qiro.rls import reapply_for_schema

@@ -97,7 +97,7 @@ def test_middleware_order_is_checked():
     with override_settings(
         MIDDLEWARE=[
             "django.contrib.sessions.middleware.SessionMiddleware",
-            "qiro.tenant_context.TenantContextMiddleware",
+            "qiro.middleware.TenantContextMiddleware",
         ]
     ):
         assert [e.id for e in checks.check_middleware_order(None)] == ["qiro.E002"]

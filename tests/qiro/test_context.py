@@ -7,8 +7,8 @@ from django.db import connections, transaction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qiro import tenant_context
-from qiro.tenant_context import TenantContext
+from qiro import context, tenant_context
+from qiro.context import TenantContext
 from sysauth.models import User
 
 
@@ -116,7 +116,7 @@ def test_context_is_cleared_after_the_block(live_db, two_companies):
     a, _ = two_companies
     with tenant_context.company_context(a.company):
         pass
-    assert tenant_context.current_context() == tenant_context.NO_CONTEXT
+    assert tenant_context.current_context() == context.NO_CONTEXT
     assert tenant_context.current_alias() == "default"
 
 

@@ -49,6 +49,7 @@ from django.db import connections, transaction
 from psycopg import sql
 
 from qiro import tenant_context
+from qiro.context import TenantContext
 from qiro.db.backends.runtime import base as runtime_base
 from sysauth.models import User
 from tenants.models import Company
@@ -308,7 +309,7 @@ def test_companies_interleaved_on_one_server_connection_see_only_their_rows(
     assert switches >= ROUNDS, turns
 
 
-def session_level_sql(conn: psycopg.Connection[Any], context: tenant_context.TenantContext) -> str:
+def session_level_sql(conn: psycopg.Connection[Any], context: TenantContext) -> str:
     """The backend's context statements made session-level: the mistake to catch."""
     return RENDER_CONTEXT_SQL(conn, context).replace("SET LOCAL ", "SET ")
 

@@ -45,6 +45,21 @@ RULES = [
         bad='cursor.execute(f"SELECT * FROM {table}")',
         good='cursor.execute("SELECT * FROM t WHERE id = %s", [pk])',
     ),
+    Rule(
+        "no-formatted-sql-composable",
+        re.compile(r"""\bsql\.SQL\(\s*(f|rf|fr)["']""", re.IGNORECASE),
+        "psycopg.sql templates are literals; identifiers and values go in through format()",
+        bad='sql.SQL(f"{verb} ROLE {{}}").format(name)',
+        good='sql.SQL("{verb} ROLE {name}").format(verb=sql.SQL(verb), name=name)',
+    ),
+    Rule(
+        "owner-back-to-public-in-one-place",
+        re.compile(r"\.set_schema_to_public\s*\("),
+        "the owner's connection goes back to public through qiro.db.pg.owner_on_public()",
+        bad="connection.set_schema_to_public()",
+        good="connection = pg.owner_on_public()",
+        allowed_in=("qiro/db/pg.py",),
+    ),
 ]
 
 

@@ -13,7 +13,7 @@ from django.db import connections
 
 from qiro.server_settings import write_server_settings
 from registration import services
-from registration.validators import brn_check_digit
+from tenants.validators import brn_check_digit
 
 PASSWORD = "Qiro-sign-up-2026!"
 _counter = itertools.count(1)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from deployments import pg
 from deployments.services import runtime_roles
-from deployments.verification import FAIL, Verifier
+from deployments.verification import Verifier
+from deployments.verification.base import FAIL
+from qiro.db import pg
 from qiro.db.roles import role_name
 
 RESEND = "public.registration_issue_resend_token(text)"
@@ -21,7 +22,7 @@ RESEND = "public.registration_issue_resend_token(text)"
 def verify(check: str) -> dict[str, str]:
     """The failures of one check: what each failing result says it found."""
     with pg.connect() as conn:
-        results = getattr(Verifier(conn, runtime_roles=runtime_roles()), f"check_{check}")()
+        results = Verifier(conn, runtime_roles=runtime_roles()).run_check(check)
     return {r.expected: r.found for r in results if r.outcome == FAIL}
 
 

@@ -16,7 +16,7 @@ import pytest
 from django.db import DatabaseError, connections, transaction
 from psycopg import sql
 
-from qiro import tenant_context
+from qiro import context, tenant_context
 from registration import partitions, services
 from registration.models import Application, ApplicationStatus
 from tests.registration.factories import submitted, unique_label, valid_brn
@@ -36,7 +36,7 @@ def test_anonymous_context_runs_as_the_runtime_role_and_restores_the_previous_on
     with tenant_context.platform_context():
         with tenant_context.anonymous_context():
             assert tenant_context.current_alias() == "default"
-            assert tenant_context.current_context() == tenant_context.NO_CONTEXT
+            assert tenant_context.current_context() == context.NO_CONTEXT
             assert as_signup("SELECT current_user")[0][0].endswith("_app")
         assert tenant_context.current_alias() == "platform"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import connections
 from django.test import Client
 
-from deployments import pg
+from qiro.db import pg
 from registration.models import Application, ApplicationStatus
 from tests.registration.factories import submitted
 from tests.registration.test_definer_verification import definition, owner, verify

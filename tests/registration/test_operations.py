@@ -11,7 +11,7 @@ from django.db import connections
 from django.db.models.signals import post_migrate
 
 from qiro import tenant_context
-from qiro.db.roles import apply_grants_after_migrate
+from qiro.db.secure import apply_grants_after_migrate
 from registration import policies
 from registration.link_state import LINK_FUNCTIONS
 from registration.models import Application, VerificationStatus

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registration.validators import (
+from tenants.validators import (
     brn_check_digit,
     format_brn,
     normalize_brn,

@@ -172,7 +172,7 @@ def no_context(a: CompanyWithUsers, b: CompanyWithUsers) -> list[str]:
             findings.append("e/public-users: user rows seen without context")
         return findings
     finally:
-        tenant_context._activate(previous[1], previous[0])
+        tenant_context.activate(previous[1], previous[0])
 
 
 @attack("f: SET ROLE / RESET ROLE to the owner")

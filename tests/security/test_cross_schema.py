@@ -19,9 +19,9 @@ import pytest
 from django.db import DatabaseError, connections, transaction
 from psycopg import sql
 
-from deployments import pg
 from qiro import tenant_context
-from tenants.secure import COMPANY_ONLY_CONSTRAINT, restrict_to_company
+from qiro.db import pg
+from qiro.db.secure import COMPANY_ONLY_CONSTRAINT, restrict_to_company
 from tests.conftest import CompanyWithUsers
 
 USER_COLUMNS = (

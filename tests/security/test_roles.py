@@ -8,7 +8,7 @@ import pytest
 from django.db import DatabaseError, connections, transaction
 from psycopg import sql
 
-from qiro import tenant_context
+from qiro import middleware, tenant_context
 from qiro.db.roles import role_name
 from sysauth.models import User
 from tenants.models import Company
@@ -93,7 +93,7 @@ def test_runtime_role_reads_only_its_own_company_row(live_db, two_companies):
 
 def test_host_resolution_tells_only_which_company_serves_a_host(live_db, two_companies):
     a, _ = two_companies
-    resolved = tenant_context.resolve_host(a.host)
+    resolved = middleware.resolve_host(a.host)
     assert resolved is not None
     assert (resolved.company_id, resolved.schema_name) == (a.company.pk, a.company.schema_name)
-    assert tenant_context.resolve_host("nobody.localhost") is None
+    assert middleware.resolve_host("nobody.localhost") is None

@@ -19,11 +19,11 @@ import pytest
 from django.db import connections
 from psycopg.conninfo import make_conninfo
 
-from deployments import pg
 from deployments.services import runtime_roles
-from deployments.verification import INFO, Verifier
+from deployments.verification import Verifier
+from deployments.verification.base import INFO
 from qiro import tenant_context
-from qiro.db import side_channels
+from qiro.db import pg, side_channels
 from qiro.db.roles import close_side_channels, role_name
 from tests.conftest import CompanyWithUsers
 from tests.security.attacks import query
@@ -124,7 +124,7 @@ def test_pg_stat_statements_is_closed_to_the_runtime_roles_and_open_to_the_owner
     if not has_statement_statistics():
         pytest.skip("pg_stat_statements is not created in this database (not preloaded)")
     with pg.connect() as conn:
-        results = Verifier(conn, runtime_roles=runtime_roles()).check_slow_statements()
+        results = Verifier(conn, runtime_roles=runtime_roles()).run_check("slow_statements")
     assert [r.outcome for r in results] == [INFO]
     # The owner reads every role's statements (one entry may be evicted already:
     # the table keeps the most used ones).
@@ -181,7 +181,7 @@ def test_the_owner_still_reads_every_table_counter(live_db, two_companies):
     rows = owner_rows(ROW_COUNT_PROBES["pg_stat_user_tables"], [b.company.schema_name])
     assert len(rows) == 1
     with pg.connect() as conn:
-        results = Verifier(conn, runtime_roles=runtime_roles()).check_dead_tuples()
+        results = Verifier(conn, runtime_roles=runtime_roles()).run_check("dead_tuples")
     assert [r.outcome for r in results] == [INFO]
 
 

@@ -1,8 +1,8 @@
 """Each company-keyed table of a company's schema accepts only that company's id.
 
-Applied by ``tenants.secure.secure_schema`` on every path that readies a
+Applied by ``qiro.db.secure.secure_schema`` on every path that readies a
 schema, re-applied after every migration of a company schema, and checked by
-the verification (``deployments/checks_company_constraint.py``).
+the verification (``deployments/verification/company_constraint.py``).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from django.core.management import call_command
 from django.db import connections
 from psycopg import sql
 
-from deployments import pg
 from deployments.services import runtime_roles
-from deployments.verification import FAIL, PASS, Verifier
-from tenants import provisioning, schema_pool
-from tenants.secure import (
+from deployments.verification import Verifier
+from deployments.verification.base import FAIL, PASS
+from qiro.db import pg
+from qiro.db.secure import (
     COMPANY_ONLY_CONSTRAINT,
     company_keyed_tables,
     company_only_definition,
@@ -24,6 +24,7 @@ from tenants.secure import (
     secure_schema,
     unrestricted_tables,
 )
+from tenants import provisioning, schema_pool
 
 
 def constraints(schema: str) -> dict[str, str]:

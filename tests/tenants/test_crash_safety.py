@@ -17,15 +17,16 @@ from django.db import connections
 from django.test import Client
 from django.utils import translation
 
-from deployments import pg
 from deployments.services import runtime_roles
-from deployments.verification import FAIL, Verifier
+from deployments.verification import Verifier
+from deployments.verification.base import FAIL
+from qiro.db import pg
 from registration import services
 from registration.models import Application, ApplicationStatus
-from registration.validators import host_for, schema_name_for
 from sysauth.models import User
 from tenants import repair, schema_pool
 from tenants.models import Company
+from tenants.validators import host_for, schema_name_for
 from tests.deployments.conftest import subprocess_env
 from tests.registration.factories import PASSWORD, verified
 

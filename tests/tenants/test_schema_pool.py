@@ -20,8 +20,8 @@ from django.core.management import call_command
 from django.db import DatabaseError, connections, transaction
 from psycopg import sql
 
-from deployments import pg
 from qiro import tenant_context
+from qiro.db import pg, secure
 from qiro.db.roles import role_name
 from sysauth import services as sysauth_services
 from sysauth.models import Role, RolePermissionHistory, User
@@ -98,7 +98,7 @@ def test_a_fill_migrates_one_schema_and_clones_the_others_equal_to_it(fill):
         if kind != "comments":  # the company apps declare no comments today
             assert entries, kind
     forced = {row[0] for row in expected["tables"] if row[2] and row[3]}
-    assert forced == provisioning.company_tables()
+    assert forced == secure.company_tables()
     assert {row[0] for row in expected["enum_types"]} >= {"session_status", "user_type"}
     assert {row[4] for row in expected["triggers"]} == {
         "<schema>.record_role_permissions_change"

@@ -37,10 +37,10 @@ from django.db import DatabaseError, transaction
 from django.db.backends.postgresql import base as postgresql_base
 from psycopg import sql
 
+from qiro.context import NO_CONTEXT, TenantContext
 from qiro.db.backends.common import EmbeddedServerMixin
 from qiro.db.backends.runtime import contract
 from qiro.db.backends.runtime.operations import DatabaseOperations
-from qiro.tenant_context import NO_CONTEXT, TenantContext
 
 CONTEXT_STATEMENTS = 3  # search_path, company id, actor id
 SAVEPOINT_STATEMENTS = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")

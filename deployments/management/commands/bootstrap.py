@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from deployments.scheduling.defaults import install_defaults
+from qiro.db import pg
 from qiro.db.roles import (
     RUNTIME_ROLES,
     apply_company_schema_grants,
@@ -29,6 +30,7 @@ from qiro.db.roles import (
 from qiro.migration_state import company_migration_state, company_schemas
 from qiro.server_settings import write_server_settings
 from qiro.tenant_context import owner_context
+from sysauth.models import User
 
 OWNER = "owner"
 
@@ -69,7 +71,7 @@ class Command(BaseCommand):
             roles_made = cursor.fetchone()[0] < len(RUNTIME_ROLES)
             ensure_roles(cursor)
         self._migrate(options, roles_made=roles_made)
-        connection.set_schema_to_public()  # type: ignore[attr-defined]
+        pg.owner_on_public()
         with connection.cursor() as cursor:
             apply_public_grants(cursor)
             write_server_settings(cursor)  # limits and keys the SECURITY DEFINER functions obey
@@ -98,14 +100,14 @@ class Command(BaseCommand):
         with owner_context():
             if options["all_schemas"]:
                 call_command("migrate_schemas", interactive=False, verbosity=verbosity)
-                connection.set_schema_to_public()  # type: ignore[attr-defined]
+                pg.owner_on_public()
                 with connection.cursor() as cursor:
                     count = len(company_schemas(cursor))
                 if options["verbosity"] >= 1:
                     self.stdout.write(f"Company schemas: {count} migrated (--all-schemas).")
                 return
             call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
-            connection.set_schema_to_public()  # type: ignore[attr-defined]
+            pg.owner_on_public()
             with connection.cursor() as cursor:
                 state = company_migration_state(cursor)
             for schema, missing in state.outdated.items():
@@ -121,7 +123,7 @@ class Command(BaseCommand):
                     interactive=False,
                     verbosity=verbosity,
                 )
-        connection.set_schema_to_public()  # type: ignore[attr-defined]
+        pg.owner_on_public()
         if roles_made and state.up_to_date:
             # A runtime role made just now has no rights in the schemas not migrated above.
             with connection.cursor() as cursor:
@@ -134,8 +136,6 @@ class Command(BaseCommand):
             )
 
     def _ensure_platform_admin(self) -> None:
-        from sysauth.models import User
-
         email = settings.QIRO_SUPERUSER_EMAIL.lower()
         users = User.objects.db_manager(OWNER)
         if users.filter(email=email, company_id__isnull=True).exists():

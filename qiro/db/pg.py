@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.translation import gettext as _
 from psycopg import sql
 
@@ -38,6 +39,17 @@ def owner_params(dbname: str | None = None) -> dict[str, str]:
     if dbname:
         found["dbname"] = dbname
     return found
+
+
+def owner_on_public() -> BaseDatabaseWrapper:
+    """Django's owner connection, its schema set back to ``public``.
+
+    The one way our code resets the owner's django-tenants schema: after
+    work in a company schema, and before work that must start from public.
+    """
+    connection = connections[OWNER_ALIAS]
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    return connection
 
 
 def connect(dbname: str | None = None, *, autocommit: bool = True) -> psycopg.Connection[Any]:

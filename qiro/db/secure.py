@@ -21,52 +21,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import connections
 from psycopg import sql
 
 from qiro import rls
-from qiro.db.roles import apply_company_schema_grants
+from qiro.app_labels import tenant_app_labels
+from qiro.db.batch import StatementBatch
+from qiro.db.objects import reinstall_triggers, stamp_declared_policies
+from qiro.db.roles import apply_company_schema_grants, apply_public_grants, role_name
+
+
+class ProvisioningError(Exception):
+    """A provisioning step found the new schema unfit; nothing was kept."""
+
 
 COMPANY_ONLY_CONSTRAINT = "qiro_company_only"
 PUBLIC_SCHEMA = "public"
 
 
-class StatementBatch:
-    """A cursor that sends parameterless statements together, in one round trip.
-
-    Wraps the owner's cursor around ``reapply_for_schema`` and
-    ``apply_company_schema_grants``, which issue dozens of DDL statements
-    (``psycopg.sql`` objects without parameters). A statement with parameters
-    or any fetch first sends what is pending, so order and errors are kept.
-    """
-
-    def __init__(self, cursor: Any) -> None:
-        self.cursor = cursor
-        self.pending: list[sql.Composable] = []
-
-    def execute(self, statement: Any, params: Any = None) -> None:
-        if params is None and isinstance(statement, sql.Composable):
-            self.pending.append(statement)
-            return
-        self.flush()
-        self.cursor.execute(statement, params)
-
-    def flush(self) -> None:
-        if self.pending:
-            batch, self.pending = sql.SQL("; ").join(self.pending), []
-            self.cursor.execute(batch)
-
-    def fetchone(self) -> Any:
-        self.flush()
-        return self.cursor.fetchone()
-
-    def fetchall(self) -> Any:
-        self.flush()
-        return self.cursor.fetchall()
-
-
 def company_keyed_tables() -> dict[str, str]:
     """{table: company column} of every company-schema table that declares row security."""
-    tenant_apps = {app.rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
+    tenant_apps = tenant_app_labels()
     return {
         m._meta.db_table: m.row_security.column  # type: ignore[attr-defined]
         for m in rls.protected_models()
@@ -151,8 +126,9 @@ def secure_schema(cursor: Any, *, schema_name: str, company_id: int | None = Non
     """Secure one company (or pool) schema; idempotent, on the owner's cursor.
 
     Re-creates the row security of every protected table present (ENABLE,
-    FORCE, the isolation policy: a clone or a migration may lose them),
-    applies the runtime role's grants and their narrowing, then restricts the
+    FORCE, the isolation policy: a clone or a migration may lose them) and
+    the declared triggers, each with its hash (``qiro.db.objects``), applies
+    the runtime role's grants and their narrowing, then restricts the
     company-keyed tables to the company's id (``restrict_to_company``; the
     company owning the schema by default, none for a pool schema). Call it
     after the schema is made, taken or migrated, in the transaction that
@@ -160,6 +136,73 @@ def secure_schema(cursor: Any, *, schema_name: str, company_id: int | None = Non
     """
     batch = StatementBatch(cursor)
     rls.reapply_for_schema(batch, schema_name)
+    reinstall_triggers(batch, schema_name)
     apply_company_schema_grants(batch, schema_name)
     restrict_to_company(batch, schema_name=schema_name, company_id=company_id)
     batch.flush()
+
+
+def company_tables() -> set[str]:
+    """Tables every company schema must hold with row security (declared on the models)."""
+    return set(company_keyed_tables())
+
+
+def verify_schema(cursor: Any, schema_name: str, *, company_id: int | None = None) -> None:
+    """Refuse a schema unless every company table is there with ENABLE, FORCE and its policy.
+
+    Also checks that the runtime role may use the schema and, given the
+    company, that every company table accepts only its id. One query, over
+    this schema only (``qiro.rls.missing_row_security`` reads every schema),
+    and one for the constraint.
+    """
+    cursor.execute(
+        """
+        SELECT c.relname, c.relrowsecurity AND c.relforcerowsecurity AND EXISTS (
+                   SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = %s),
+               has_schema_privilege(%s, n.oid, 'USAGE')
+        FROM pg_namespace n
+        LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
+             AND c.relname = ANY(%s)
+        WHERE n.nspname = %s
+        """,
+        [rls.ISOLATION_POLICY, role_name("app"), sorted(company_tables()), schema_name],
+    )
+    rows = cursor.fetchall()
+    if not rows or not rows[0][2]:
+        raise ProvisioningError(f"the runtime role cannot use {schema_name}")
+    protected = {table for table, secured, _ in rows if table is not None and secured}
+    unprotected = company_tables() - protected
+    if unprotected:
+        raise ProvisioningError(
+            f"tables missing or without ENABLE/FORCE/policy in {schema_name}: {sorted(unprotected)}"
+        )
+    if company_id is not None:
+        unrestricted = unrestricted_tables(cursor, schema_name=schema_name, company_id=company_id)
+        if unrestricted:
+            raise ProvisioningError(
+                f"tables of {schema_name} accept rows of other companies: {unrestricted}"
+            )
+
+
+def apply_grants_after_migrate(using: str, **_: Any) -> None:
+    """post_migrate: secure the schema that was just migrated.
+
+    A company (or pool) schema gets the whole ``secure_schema``; ``public``
+    the row security of its protected tables and its declared triggers as the
+    code declares them (migrations hold frozen copies), the hash of each
+    app-declared policy found as declared (``qiro.db.objects``), its grants.
+    """
+    if settings.DATABASES[using].get("QIRO_ROLE") != "owner":
+        return
+    connection = connections[using]
+    schema_name = getattr(connection, "schema_name", PUBLIC_SCHEMA)
+    with connection.cursor() as cursor:
+        if schema_name == PUBLIC_SCHEMA:
+            batch = StatementBatch(cursor)
+            rls.reapply_for_schema(batch, PUBLIC_SCHEMA)
+            reinstall_triggers(batch, PUBLIC_SCHEMA)
+            stamp_declared_policies(batch)
+            batch.flush()
+            apply_public_grants(cursor)
+        else:
+            secure_schema(cursor, schema_name=schema_name)

@@ -1,0 +1,71 @@
+"""Every declared row policy says exactly what its declaration says, in every schema.
+
+The declarations are ``qiro.db.objects.declared_policies`` (the company
+tables' isolation and platform policies, and the apps' own, e.g. sign-up).
+Each installed policy carries ``qiro:<declared>:<installed>`` in its comment
+(``qiro.db.declared``): a different first part means it was installed from
+another declaration, a second part that differs from the shape the catalogs
+print now means it was changed since. One query for all schemas.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from psycopg import sql
+
+from deployments.verification.base import Check, Result, columns, per_schema, with_schemas
+from qiro.db.declared import COMMENT_PREFIX, POLICY_SHAPE, DeclaredPolicy
+from qiro.db.objects import declared_policies
+
+QUERY = sql.SQL(
+    """,
+declared(scope, relname, polname, digest) AS (
+    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
+)
+SELECT s.nspname, d.relname, d.polname, d.digest, p.oid IS NOT NULL,
+       md5({shape}), obj_description(p.oid, 'pg_policy'), {shape}
+FROM schemas s JOIN declared d ON d.scope = s.scope
+JOIN pg_namespace n ON n.nspname = s.nspname
+JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = d.relname AND c.relkind IN ('r', 'p')
+LEFT JOIN pg_policy p ON p.polrelid = c.oid AND p.polname = d.polname
+"""
+).format(shape=sql.SQL(POLICY_SHAPE))
+
+
+def drift(digest: str, shape_md5: str | None, comment: str | None, shape: str | None) -> str:
+    """What is wrong with one installed object, or '' (shared by the hashed kinds)."""
+    if shape_md5 is None:
+        return "missing"
+    if not comment or not comment.startswith(COMMENT_PREFIX) or comment.count(":") != 2:
+        return "installed without its declaration's hash"
+    declared, installed = comment[len(COMMENT_PREFIX) :].split(":")
+    if installed != shape_md5:
+        return f"changed since it was installed, now: {shape}"
+    if declared != digest:
+        return "installed from another declaration than the code's"
+    return ""
+
+
+class PoliciesCheck(Check):
+    name = "policies"
+    skip = "no policies declared"
+
+    def declared(self, verifier: Any) -> list[DeclaredPolicy]:
+        return declared_policies()
+
+    def query(self, verifier: Any, declared: list[DeclaredPolicy]) -> list[Any]:
+        rows = [(p.scope, p.table, p.name, p.digest) for p in declared]
+        return verifier.rows(with_schemas(QUERY), [verifier.companies, *columns(rows, 4)])
+
+    def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
+        problems: dict[str, list[str]] = defaultdict(list)
+        counts: dict[str, int] = defaultdict(int)
+        for schema, table, name, digest, exists, shape_md5, comment, shape in rows:
+            counts[schema] += 1
+            wrong = drift(digest, shape_md5 if exists else None, comment, shape)
+            if wrong:
+                problems[schema].append(f"{table}.{name}: {wrong}")
+        expected = {s: f"{n} declared policies, as declared" for s, n in counts.items()}
+        return per_schema(self.name, sorted(counts), problems, expected)
