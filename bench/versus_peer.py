@@ -9,6 +9,7 @@ from typing import Any
 import data
 import psycopg
 from psycopg import sql
+from versus_pages import page  # noqa: F401 - answered by name
 
 ADMIN = "admin@peer.example.kr"
 
@@ -78,22 +79,6 @@ def prepare() -> dict[str, Any]:
 def ready(state: dict[str, Any]) -> dict[str, Any]:
     return {"host": state["host"], "login": "/admin/login/", "email": ADMIN,
             "password": data.PASSWORD}  # fmt: skip
-
-
-PATHS = {"home": ("/", b'name="password"'), "admin": ("/admin/", b'id="content-main"')}
-
-
-def page(state: dict[str, Any], page: str, n: int) -> list[float]:
-    client = state["clients"][page]
-    path, marker = PATHS[page]
-    times = []
-    for _ in range(n):
-        began = time.perf_counter()
-        answer = client.get(path, secure=True)
-        times.append((time.perf_counter() - began) * 1000)
-        assert answer.status_code == 200, answer.content[:300]
-        assert marker in answer.content, answer.content[:300]
-    return times
 
 
 def warm(state: dict[str, Any], creations: int) -> None:
