@@ -53,6 +53,7 @@ class AuditAction(models.TextChoices):
 class AuditOutcome(models.TextChoices):
     DONE = "done", _("Done")
     QUEUED = "queued", _("Queued")
+    STARTED = "started", _("Started")
     UNCHANGED = "unchanged", _("Nothing to change")
 
 

@@ -40,7 +40,7 @@ from psycopg import sql
 from qiro import rls
 from qiro.db.roles import role_name
 from qiro.tenant_context import OWNER_ALIAS, company_context, owner_context
-from sysauth import services as sysauth_services
+from sysauth import actions as sysauth_actions
 from tenants import repair, schema_pool
 from tenants.models import Company, Domain
 from tenants.secure import company_keyed_tables, secure_schema, unrestricted_tables
@@ -148,7 +148,7 @@ def create_company_rows(
 
 def create_first_administrator(company: Company, admin: FirstAdministrator) -> None:
     with company_context(company):
-        sysauth_services.create_first_administrator(
+        sysauth_actions.create_first_administrator(
             email=admin.email, full_name=admin.full_name, password_hash=admin.password_hash
         )
 

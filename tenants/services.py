@@ -1,4 +1,4 @@
-"""Companies: the slow creation path, kept figures, suspension.
+"""Companies: the slow creation path and kept figures (suspension: ``tenants.actions``).
 
 The fast, all-or-nothing provisioning used at approval is ``tenants.provisioning``.
 """
@@ -8,19 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connections, transaction
-from django.utils import timezone
 from psycopg import sql
 
 from qiro.db.catalog import schemas_with_table
-from qiro.tenant_context import (
-    OWNER_ALIAS,
-    PLATFORM_ALIAS,
-    PUBLIC_SCHEMA,
-    company_context,
-    owner_context,
-    platform_context,
-)
-from sysauth import services as sysauth_services
+from qiro.tenant_context import OWNER_ALIAS, PUBLIC_SCHEMA, owner_context
 from tenants import repair, schema_pool
 from tenants.models import Company, Domain
 from tenants.provisioning import refuse_a_foreign_schema
@@ -137,31 +128,3 @@ def refresh_company_stats(*, companies: Iterable[Company] | None = None) -> int:
                     ).format(counts)
                 )
     return updated
-
-
-# --- suspension -------------------------------------------------------------------
-
-
-def suspend_company(*, company: Company, reason: str) -> bool:
-    """Suspend an active company and end its users' sessions. False if it was not active.
-
-    Its hosts then answer with the "suspended" page (``TenantContextMiddleware``);
-    the sessions are revoked in the company's own context with the reason given.
-    """
-    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
-        changed = Company.objects.filter(pk=company.pk, status=Company.Status.ACTIVE).update(
-            status=Company.Status.SUSPENDED, status_reason=reason, updated_at=timezone.now()
-        )
-    if changed:
-        with company_context(company):
-            sysauth_services.revoke_company_sessions(reason=reason)
-    return bool(changed)
-
-
-def reactivate_company(*, company: Company) -> bool:
-    """Make a suspended company active again. False if it was not suspended."""
-    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
-        changed = Company.objects.filter(pk=company.pk, status=Company.Status.SUSPENDED).update(
-            status=Company.Status.ACTIVE, status_reason="", updated_at=timezone.now()
-        )
-    return bool(changed)
