@@ -24,7 +24,6 @@ class AuditAction(models.TextChoices):
 
     APPLICATION_APPROVE = "application.approve", _("Application approved")
     APPLICATION_REJECT = "application.reject", _("Application rejected")
-    COMPANY_CREATE = "company.create", _("Company created")
     COMPANY_SUSPEND = "company.suspend", _("Company suspended")
     COMPANY_REACTIVATE = "company.reactivate", _("Company reactivated")
     BACKUP_START = "backup.start", _("Backup requested")

@@ -250,6 +250,10 @@ def test_the_platform_admin_shows_the_log_read_only_filtered_and_searched(staff,
             ).status_code
             == 200
         )
+        by_staff = staff_client.get(f"{LOG}?acting_user={staff.pk}", HTTP_HOST="localhost")
+        assert made.company.name in by_staff.content.decode()
+        by_system = staff_client.get(f"{LOG}?acting_user=system", HTTP_HOST="localhost")
+        assert made.company.name not in by_system.content.decode()
         assert staff_client.get(LOG + "add/", HTTP_HOST="localhost").status_code == 403
         entry = platform_rows()[-1]
         change = staff_client.get(f"{LOG}{entry.pk}/change/", HTTP_HOST="localhost")
