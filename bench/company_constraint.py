@@ -118,14 +118,14 @@ def main() -> None:
     from django.db import connections
 
     from qiro import tenant_context
-    from sysauth import services
+    from sysauth import actions
     from sysauth.models import Role
 
     companies = make_companies()
     roles = {}
     for side, company in companies.items():
         with tenant_context.company_context(company):
-            roles[side] = services.ensure_default_roles()[Role.MEMBER].pk
+            roles[side] = actions.ensure_default_roles(acting_user=None)[Role.MEMBER].pk
     samples: dict[str, dict[str, list[float]]] = {
         kind: {side: [] for side in SIDES} for kind in ("user", "assign", "bulk")
     }

@@ -4,7 +4,7 @@ Each approval that takes a pool schema queues a refill when it commits
 (``tenants.schema_pool.refill_soon``); the worker (``manage.py worker``, a
 separate process, polling every ``--worker-interval`` s) fills the pool back
 to ``--pool-size``. ``--approvals`` verified applications are approved one
-after another through ``registration.services.approve_application``, with
+after another through ``registration.actions.approve_application``, with
 ``--pause`` seconds between them (0: back to back). Printed: p50/max per
 approval, how many took the fast path, and the pool's smallest size seen.
 
@@ -45,7 +45,7 @@ def main() -> None:
     from django.core import mail
     from django.db import connections
 
-    from registration import services
+    from registration import actions, services
     from sysauth.models import User
     from tenants import schema_pool
     from tenants.provisioning import ProvisioningTimings
@@ -95,7 +95,9 @@ def main() -> None:
         for app in applications:
             timings = ProvisioningTimings()
             begin = time.perf_counter()
-            services.approve_application(application_id=app.pk, reviewer=reviewer, timings=timings)
+            actions.approve_application(
+                application_id=app.pk, acting_user=reviewer, timings=timings
+            )
             times.append((time.perf_counter() - begin) * 1000)
             fast += int(timings.from_pool)
             smallest = min(smallest, pool_size())

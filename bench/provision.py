@@ -2,7 +2,7 @@
 
 Side by side in one run, over ``--companies`` companies each:
 
-* fast: ``registration.services.approve_application`` on an application whose
+* fast: ``registration.actions.approve_application`` on an application whose
   e-mail is verified — decision, review events, pool schema renamed, row
   security re-applied and verified, grants, company and domain, first
   administrator, activation, e-mail (in memory);
@@ -67,9 +67,9 @@ def main() -> None:
     from django.db import connections
 
     from qiro import tenant_context
-    from registration import services
+    from registration import actions, services
     from registration.models import Application
-    from sysauth import services as sysauth_services
+    from sysauth import actions as sysauth_actions
     from sysauth.models import User
     from tenants import schema_pool
     from tenants.models import Company
@@ -141,8 +141,8 @@ def main() -> None:
         for app in verified:
             timings = ProvisioningTimings()
             begin = time.perf_counter()
-            company = services.approve_application(
-                application_id=app.pk, reviewer=reviewer, timings=timings
+            company = actions.approve_application(
+                application_id=app.pk, acting_user=reviewer, timings=timings
             )
             fast.append((time.perf_counter() - begin) * 1000)
             for step, ms in timings.steps.items():
@@ -164,7 +164,7 @@ def main() -> None:
                 schema_name=schema, domain=f"{schema.replace('_', '-')}.localhost",
             )  # fmt: skip
             with tenant_context.company_context(company):
-                sysauth_services.create_first_administrator(
+                sysauth_actions.create_first_administrator(
                     email=f"slow{i}@bench.example.kr",
                     full_name="관리자",
                     password_hash=password_hash,

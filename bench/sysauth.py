@@ -6,7 +6,7 @@ transaction, as in a request:
 * session create  - a signed-in session written (one INSERT);
 * session lookup  - the per-request validation: the row by key hash with its
   user's state, status and expiry checked;
-* role assign     - ``services.assign_role`` (duplicate check, INSERT, history trigger);
+* role assign     - ``actions.assign_role`` (duplicate check, INSERT, history trigger);
 * role lookup     - ``selectors.roles_of`` for one user;
 * permission lookup - the roles' permissions of one user (what ``has_perm`` loads).
 
@@ -82,7 +82,7 @@ def main() -> None:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
     from qiro import tenant_context
-    from sysauth import selectors, services
+    from sysauth import actions, selectors
     from sysauth.backends import EmailBackend
     from sysauth.models import Role, Session, User, UserRole
     from sysauth.sessions.base import ClientInfo
@@ -101,7 +101,7 @@ def main() -> None:
     rng = random.Random(42)
 
     with tenant_context.company_context(company):
-        roles = services.ensure_default_roles()
+        roles = actions.ensure_default_roles(acting_user=None)
         started = time.perf_counter()
         build_users(args.users)
         build_seconds = round(time.perf_counter() - started, 2)
@@ -134,7 +134,7 @@ def main() -> None:
         assign_users = iter(User.objects.filter(pk__in=rng.sample(users, args.runs)))
 
         def assign() -> None:
-            services.assign_role(user=next(assign_users), role=admin_role, acting_user=None)
+            actions.assign_role(user=next(assign_users), role=admin_role, acting_user=None)
 
         lookup_users = [User(pk=pk) for pk in rng.choices(users, k=args.runs)]
         role_users = iter(lookup_users)

@@ -50,7 +50,7 @@ def create(state: dict[str, Any]) -> list[float]:
     from django.contrib.auth.hashers import make_password
     from django.db import connections
 
-    from registration import services
+    from registration import actions, services
     from sysauth.models import User
     from tenants.validators import brn_check_digit
 
@@ -75,7 +75,7 @@ def create(state: dict[str, Any]) -> list[float]:
             [password, application.pk],
         )
     began = time.perf_counter()
-    services.approve_application(application_id=application.pk, reviewer=reviewer)
+    actions.approve_application(application_id=application.pk, acting_user=reviewer)
     elapsed = (time.perf_counter() - began) * 1000
     state["created"].append(subdomain.replace("-", "_"))
     return [elapsed]

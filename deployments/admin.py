@@ -1,7 +1,8 @@
 """Platform admin: start backups, restores, verification and deploys; watch them run.
 
-Every button queues an ``Operation`` for the worker and opens its progress
-page, which polls until the job is done. Records are read-only here.
+Every button calls an action of ``deployments.actions``, which records an
+``Operation`` with its audit row and queues it for the worker; its progress
+page opens next and polls until the job is done. Records are read-only here.
 """
 
 from __future__ import annotations
@@ -20,12 +21,18 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from deployments import admin_reports, charts, selectors, verification_view  # noqa: F401  admin_reports registers its own
+from deployments import (  # noqa: F401  admin_reports registers its own
+    actions,
+    admin_reports,
+    charts,
+    selectors,
+    verification_view,
+)
 from deployments.backups import expected_confirmation
-from deployments.deploys import DEFAULT_EXECUTOR
 from deployments.models import Backup, Deployment, Operation, VerificationRun
-from deployments.tasks import enqueue
+from qiro.admin_confirm import confirmation_page
 from qiro.admin_sites import ReadOnlyAdmin, platform_admin
+from sysauth.audit import acting_user_of
 
 
 def deploy_progress(operation: Operation) -> dict[str, Any] | None:
@@ -44,13 +51,8 @@ def _require_superuser(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-def _start(request: HttpRequest, kind: str, parameters: dict[str, Any]) -> HttpResponseRedirect:
-    _require_superuser(request)
-    operation = enqueue(
-        kind=kind,
-        requested_by=getattr(request.user, "email", ""),
-        parameters=parameters,
-    )
+def _started(request: HttpRequest, operation: Operation) -> HttpResponseRedirect:
+    """To the progress page of the operation an action just queued."""
     messages.info(request, gettext("%(operation)s is queued.") % {"operation": operation})
     return HttpResponseRedirect(
         reverse("platform_admin:deployments_operation_change", args=[operation.pk])
@@ -159,11 +161,7 @@ class BackupAdmin(ReadOnlyAdmin):
     def test_restore_selected(self, request: HttpRequest, queryset: QuerySet[Backup]) -> None:
         _require_superuser(request)
         for backup in queryset:
-            enqueue(
-                kind=Operation.Kind.TEST_RESTORE,
-                requested_by=getattr(request.user, "email", ""),
-                parameters={"backup": backup.pk},
-            )
+            actions.start_test_restore(backup=backup, acting_user=acting_user_of(request))
         messages.info(
             request,
             gettext("%(count)d test restores are queued.") % {"count": queryset.count()},
@@ -173,18 +171,22 @@ class BackupAdmin(ReadOnlyAdmin):
         _require_superuser(request)
         form = CompanyChoiceForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            return _start(
-                request,
-                Operation.Kind.BACKUP,
-                {"company_schema": form.cleaned_data["company_schema"].strip()},
+            operation = actions.start_backup(
+                company_schema=form.cleaned_data["company_schema"],
+                acting_user=acting_user_of(request),
             )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Back up"),
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "deployments/backup_start.html", context)
+            return _started(request, operation)
+        return confirmation_page(
+            self,
+            request,
+            title=_("Back up"),
+            intro=_(
+                "A backup of the whole database, or of one company's schema, runs in the "
+                "background; its progress opens next."
+            ),
+            confirm_label=_("Back up"),
+            form=form,
+        )
 
     def restore_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         _require_superuser(request)
@@ -192,20 +194,34 @@ class BackupAdmin(ReadOnlyAdmin):
         expected = expected_confirmation(backup)
         form = ConfirmRestoreForm(request.POST or None, expected=expected)
         if request.method == "POST" and form.is_valid():
-            return _start(
-                request,
-                Operation.Kind.RESTORE,
-                {"backup": backup.pk, "confirmation": form.cleaned_data["confirmation"]},
+            operation = actions.start_restore(
+                backup=backup,
+                confirmation=form.cleaned_data["confirmation"],
+                acting_user=acting_user_of(request),
             )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Restore over the live data"),
-            "backup": backup,
-            "expected": expected,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "deployments/restore_confirm.html", context)
+            return _started(request, operation)
+        return confirmation_page(
+            self,
+            request,
+            title=_("Restore over the live data"),
+            intro=_(
+                "Restoring %(backup)s replaces the live data with the backup. Everything "
+                "written since the backup is lost. To confirm, type %(expected)s below."
+            )
+            % {"backup": backup, "expected": expected},
+            items=[
+                f"{gettext('Scope')}: {backup.get_scope_display()}",
+                f"{gettext('Created')}: {backup.created_at:%Y-%m-%d %H:%M}",
+                f"SHA-256: {backup.sha256}",
+                f"{gettext('Test restore passed')}: "
+                + {True: gettext("yes"), False: gettext("no"), None: gettext("not tested")}[
+                    backup.test_restore_ok
+                ],
+            ],
+            confirm_label=_("Restore"),
+            form=form,
+            warning=True,
+        )
 
 
 @admin.register(VerificationRun, site=platform_admin)
@@ -226,10 +242,12 @@ class VerificationRunAdmin(ReadOnlyAdmin):
         ]
 
     def run_view(self, request: HttpRequest) -> HttpResponse:
-        return _start(request, Operation.Kind.VERIFY, {})
+        _require_superuser(request)
+        return _started(request, actions.start_verification(acting_user=acting_user_of(request)))
 
     def deploy_view(self, request: HttpRequest) -> HttpResponse:
-        return _start(request, Operation.Kind.DEPLOY, {"executor": DEFAULT_EXECUTOR})
+        _require_superuser(request)
+        return _started(request, actions.start_deploy(acting_user=acting_user_of(request)))
 
     def change_view(
         self,

@@ -1,7 +1,7 @@
 """Background tasks: every long job is an ``Operation`` run by ``run_operation``.
 
-Enqueued from platform-admin requests (platform role) into the database
-queue in ``public``; run by ``manage.py worker`` in the platform context.
+Queued by ``deployments.actions`` (once the request is committed) into the
+database queue in ``public``; run by ``manage.py worker`` in the platform context.
 The database work itself uses the owner's credentials (see ``qiro.db.pg``).
 """
 
@@ -13,7 +13,7 @@ from django_tasks import task
 
 from deployments import backups, deploys
 from deployments.models import Backup, Operation
-from deployments.services import create_operation, run_verification, running
+from deployments.services import run_verification, running
 
 
 def execute(operation: Operation) -> Any:
@@ -56,14 +56,3 @@ def execute(operation: Operation) -> Any:
 @task()
 def run_operation(operation_id: int) -> Any:
     return execute(Operation.objects.get(pk=operation_id))
-
-
-def enqueue(
-    *, kind: str, requested_by: str = "", parameters: dict[str, Any] | None = None
-) -> Operation:
-    """Record an operation and queue it for the worker."""
-    operation = create_operation(kind=kind, requested_by=requested_by, parameters=parameters)
-    result = run_operation.enqueue(operation.pk)
-    Operation.objects.filter(pk=operation.pk).update(task_id=str(result.id))
-    operation.task_id = str(result.id)
-    return operation

@@ -1,7 +1,7 @@
 """Review of applications in the platform admin: list, detail, approve, reject with a reason.
 
-Decisions go through ``registration.services``; every one is a review event.
-Approve and reject always pass a confirmation page.
+Decisions are ``registration.actions``; every one is a review event and an
+audit row. Approve and reject always pass the confirmation page.
 """
 
 from __future__ import annotations
@@ -10,19 +10,19 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_sites import platform_admin
 from qiro.db.secure import ProvisioningError
-from registration import services
-from registration.models import Application, ApplicationStatus, ReviewEvent
+from registration import actions
+from registration.models import Application, ReviewEvent
+from sysauth.audit import acting_user_of
 from tenants.validators import format_brn, host_for
 
 
@@ -177,42 +177,49 @@ class ApplicationAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             messages.error(request, _("You may not review applications."))
             return None
-        form = RejectionForm(request.POST if "confirm" in request.POST else None)
-        if request.method == "POST" and "confirm" in request.POST:
+        form = RejectionForm(request.POST if is_confirmed(request) else None)
+        if is_confirmed(request):
             if decision == "approve":
                 self._approve(request, applications)
                 return None
             if form.is_valid():
                 self._reject(request, applications, form.cleaned_data["reason"])
                 return None
-        return TemplateResponse(
+        approving = decision == "approve"
+        return confirmation_page(
+            self,
             request,
-            "registration/admin/confirm_decision.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": (
-                    _("Approve applications") if decision == "approve" else _("Reject applications")
-                ),
-                "decision": decision,
-                "applications": applications,
-                "form": form,
-                "opts": self.model._meta,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "action": request.POST.get("action", ""),
-            },
-        )  # fmt: skip
+            title=_("Approve applications") if approving else _("Reject applications"),
+            intro=(
+                _(
+                    "Approving creates each company with its site, schema and first "
+                    "administrator, and e-mails the applicant."
+                )
+                if approving
+                else _(
+                    "Rejecting frees the business registration number and sub-domain and "
+                    "e-mails the applicant the reason."
+                )
+            ),
+            items=[
+                f"{a.company_name} — {a.subdomain} ({a.get_status_display()})" for a in applications
+            ],
+            selected=[a.pk for a in applications],
+            confirm_label=_("Yes, approve") if approving else _("Yes, reject"),
+            form=None if approving else form,
+        )
 
     def _approve(self, request: HttpRequest, applications: list[Application]) -> None:
         done = 0
         for application in applications:
             try:
-                services.approve_application(
+                actions.approve_application(
                     application_id=application.pk,
-                    reviewer=request.user,  # type: ignore[arg-type]
+                    acting_user=acting_user_of(request),
                     site_url=company_site_url(request, application.subdomain),
                 )
                 done += 1
-            except services.ReviewError as error:
+            except actions.ReviewError as error:
                 messages.warning(request, f"{application.company_name}: {error}")
             except (ProvisioningError, DatabaseError) as error:
                 messages.error(
@@ -238,13 +245,13 @@ class ApplicationAdmin(admin.ModelAdmin):
         done = 0
         for application in applications:
             try:
-                services.reject_application(
+                actions.reject_application(
                     application_id=application.pk,
-                    reviewer=request.user,  # type: ignore[arg-type]
+                    acting_user=acting_user_of(request),
                     reason=reason,
                 )
                 done += 1
-            except services.ReviewError as error:
+            except actions.ReviewError as error:
                 messages.warning(request, f"{application.company_name}: {error}")
         if done:
             messages.success(
@@ -261,13 +268,6 @@ class ApplicationAdmin(admin.ModelAdmin):
         self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
     ) -> HttpResponse:
         obj = context.get("original")
-        context["can_approve"] = obj is not None and obj.status in (
-            ApplicationStatus.EMAIL_VERIFIED,
-            ApplicationStatus.APPROVED,
-        )
-        context["can_reject"] = obj is not None and obj.status in (
-            ApplicationStatus.SUBMITTED,
-            ApplicationStatus.EMAIL_VERIFIED,
-            ApplicationStatus.APPROVED,
-        )
+        context["can_approve"] = obj is not None and obj.status in actions.APPROVABLE
+        context["can_reject"] = obj is not None and obj.status in actions.REJECTABLE
         return super().render_change_form(request, context, *args, **kwargs)  # fmt: skip

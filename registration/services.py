@@ -1,10 +1,9 @@
-"""Sign-up, e-mail verification and review of applications.
+"""Sign-up and e-mail verification (the review of applications: ``registration.actions``).
 
-Anonymous steps (submit, verify, resend) run as the runtime role without
-company context, with the narrow rights of ``registration.policies``.
-Review steps run as the platform role; approval then provisions the company
-(``tenants.provisioning``), whose activation also marks the application
-provisioned, in one transaction.
+These anonymous steps (submit, verify, resend) run as the runtime role without
+company context, with the narrow rights of ``registration.policies``. Nobody
+acts yet, so they write no audit row: the application and its tokens are the
+record.
 """
 
 from __future__ import annotations
@@ -20,28 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiro.server_settings import signup_token_key
-from qiro.tenant_context import (
-    PLATFORM_ALIAS,
-    RUNTIME_ALIAS,
-    anonymous_context,
-    platform_context,
-)
+from qiro.tenant_context import RUNTIME_ALIAS, anonymous_context
 from registration import emails
-from registration.models import (
-    Application,
-    ApplicationStatus,
-    ReviewEvent,
-)
+from registration.models import Application
 from registration.verifiers import get_verifier
-from sysauth.models import User
-from tenants.models import Company
-from tenants.provisioning import (
-    FirstAdministrator,
-    ProvisioningTimings,
-    SchemaTakenError,
-    provision_company,
-)
-from tenants.validators import host_for, schema_name_for
 
 # Database constraint -> (form field, message): the database decides between
 # concurrent sign-ups; the losers get the same sentence as the form check.
@@ -64,10 +45,6 @@ class SignupConflict(Exception):
         super().__init__(str(message))
         self.field = field
         self.message = message
-
-
-class ReviewError(Exception):
-    """A review decision that the application's status does not allow."""
 
 
 @dataclass(frozen=True)
@@ -197,150 +174,3 @@ def resend_verification(*, email: str, verify_url: Any) -> str:
             to=email.strip(), language=language or "", url=verify_url(token_secret(nonce))
         )
     return outcome
-
-
-# --- review (platform role) -------------------------------------------------------
-
-
-def _decide(
-    *, application_id: Any, reviewer: User, decision: str, allowed: set[str], reason: str = ""
-) -> Application:
-    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
-        application = Application.objects.select_for_update().get(pk=application_id)
-        if application.status not in allowed:
-            raise ReviewError(
-                _("This application is %(status)s; that decision is no longer possible.")
-                % {"status": application.get_status_display()}
-            )
-        application.status = decision
-        application.decided_at = timezone.now()
-        application.reviewed_by = reviewer
-        fields = ["status", "decided_at", "reviewed_by"]
-        if decision == ApplicationStatus.REJECTED:
-            application.rejection_reason = reason
-            application.admin_password_hash = ""
-            fields += ["rejection_reason", "admin_password_hash"]
-        application.save(update_fields=fields)
-        ReviewEvent.objects.create(
-            application=application, decision=decision, actor=reviewer, reason=reason
-        )
-    return application
-
-
-def _provisioning_lock(application_id: Any) -> None:
-    """Serialise approvals of one application (held until the surrounding transaction ends)."""
-    with connections[PLATFORM_ALIAS].cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(%s))",
-            [f"registration.provision:{application_id}"],
-        )
-
-
-def approve_application(
-    *,
-    application_id: Any,
-    reviewer: User,
-    site_url: str = "",
-    timings: ProvisioningTimings | None = None,
-) -> Company:
-    """Approve an application whose e-mail is verified and provision its company.
-
-    The decision is recorded first (a review event); if provisioning then fails,
-    nothing of the company is kept, the application stays ``approved`` and the
-    same call provisions it again, also after the process was killed midway
-    (what that left is recognised by its mark and removed first). A schema of
-    the company's name that no provisioning made is a ``ReviewError``: approving
-    again cannot help until it is removed. On success the application becomes
-    ``provisioned`` together with the company's activation, its password hash is
-    cleared, and the applicant is e-mailed. ``site_url`` is the company's
-    address for that e-mail (e.g. ``http://acme.localhost:8000/``).
-    """
-    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
-        _provisioning_lock(application_id)
-        status = Application.objects.values_list("status", flat=True).get(pk=application_id)
-        if status == ApplicationStatus.EMAIL_VERIFIED:
-            _decide(
-                application_id=application_id,
-                reviewer=reviewer,
-                decision=ApplicationStatus.APPROVED,
-                allowed={ApplicationStatus.EMAIL_VERIFIED},
-            )
-    # The decision is committed; provisioning runs under the same lock, retried
-    # by calling this again if it fails.
-    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
-        _provisioning_lock(application_id)
-        application = Application.objects.get(pk=application_id)
-        if application.status != ApplicationStatus.APPROVED:
-            raise ReviewError(
-                _("Only applications whose e-mail address is verified can be approved.")
-                if application.status == ApplicationStatus.SUBMITTED
-                else _("This application is %(status)s; that decision is no longer possible.")
-                % {"status": application.get_status_display()}
-            )
-
-        def mark_provisioned(company: Company) -> None:
-            # Runs in the owner transaction that activates the company.
-            Application.objects.filter(pk=application.pk).update(
-                status=ApplicationStatus.PROVISIONED, company=company, admin_password_hash=""
-            )
-            ReviewEvent.objects.create(
-                application_id=application.pk,
-                decision=ApplicationStatus.PROVISIONED,
-                actor_id=reviewer.pk,
-            )
-
-        try:
-            company = provision_company(
-                name=application.company_name,
-                business_registration_number=application.business_registration_number,
-                schema_name=schema_name_for(application.subdomain),
-                domain=host_for(application.subdomain),
-                first_admin=FirstAdministrator(
-                    email=application.admin_email,
-                    full_name=application.admin_full_name,
-                    password_hash=application.admin_password_hash,
-                ),
-                on_activate=mark_provisioned,
-                timings=timings,
-                claimant=f"application {application.pk}",
-            )
-        except SchemaTakenError as error:
-            raise ReviewError(str(error)) from error
-    emails.send(
-        "approved",
-        to=application.contact_email,
-        language=application.language,
-        context={
-            "company_name": application.company_name,
-            "site_url": site_url or f"http://{host_for(application.subdomain)}/",
-            "admin_email": application.admin_email,
-        },
-    )
-    return company
-
-
-def reject_application(*, application_id: Any, reviewer: User, reason: str) -> Application:
-    """Reject an application with a reason the applicant receives; frees its BRN and sub-domain."""
-    reason = reason.strip()
-    if not reason:
-        raise ReviewError(_("Give the reason for the rejection; the applicant receives it."))
-    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
-        _provisioning_lock(application_id)
-        application = _decide(
-            application_id=application_id,
-            reviewer=reviewer,
-            decision=ApplicationStatus.REJECTED,
-            allowed={
-                ApplicationStatus.SUBMITTED,
-                ApplicationStatus.EMAIL_VERIFIED,
-                ApplicationStatus.APPROVED,
-            },
-            reason=reason,
-        )
-    emails.send(
-        "rejected",
-        to=application.contact_email,
-        language=application.language,
-        context={"company_name": application.company_name, "reason": reason},
-    )
-    return application

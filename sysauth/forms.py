@@ -11,7 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from sysauth import services
+from sysauth import hierarchy, login_throttle
 from sysauth.middleware import client_ip
 from sysauth.models import Role, User
 
@@ -40,17 +40,17 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         email = (self.cleaned_data.get("username") or "").strip().lower()
         ip_address = client_ip(self.request) if self.request is not None else None
         if email:
-            refused = services.login_throttle_error(email=email, ip_address=ip_address)
+            refused = login_throttle.login_throttle_error(email=email, ip_address=ip_address)
             if refused:
                 raise ValidationError(refused, code="throttled")
         try:
             cleaned = super().clean()
         except ValidationError as error:
             if email and getattr(error, "code", None) == "invalid_login":
-                services.record_login_failure(email=email, ip_address=ip_address)
+                login_throttle.record_login_failure(email=email, ip_address=ip_address)
             raise
         if email:
-            services.clear_login_failures(email=email)
+            login_throttle.clear_login_failures(email=email)
         return cleaned
 
 
@@ -61,7 +61,7 @@ class CompanyAdminAuthenticationForm(ThrottledAuthenticationForm):
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
-        if not user.has_perm(services.ADMIN_ACCESS):
+        if not user.has_perm(hierarchy.ADMIN_ACCESS):
             raise ValidationError(
                 _("Your roles do not include the company administration. Ask an owner."),
                 code="not_allowed",

@@ -1,6 +1,6 @@
-"""Who may change whom inside a company: the role hierarchy the services enforce.
+"""Who may change whom inside a company: the role hierarchy the actions enforce.
 
-Two rules, checked by ``sysauth.services`` whatever the entry point (company
+Two rules, checked by ``sysauth.actions`` whatever the entry point (company
 admin, a future API, commands):
 
 * **Only an owner touches an owner.** Granting or removing the owner role,
@@ -55,6 +55,7 @@ DEFAULT_ROLES: dict[str, tuple[str, list[str]]] = {
                 userrole=ALL,
                 session=("view", "change"),
                 rolepermissionhistory=("view",),
+                auditentry=("view",),
             ),
         ],
     ),
@@ -69,6 +70,7 @@ DEFAULT_ROLES: dict[str, tuple[str, list[str]]] = {
                 userrole=("view", "add", "delete"),
                 session=("view", "change"),
                 rolepermissionhistory=("view",),
+                auditentry=("view",),
             ),
         ],
     ),
@@ -211,7 +213,7 @@ def ensure_may_change_role(*, acting_user: User | None, stored: Role | None, new
     """The owner role keeps its name and only owners change it; no other role becomes “owner”.
 
     ``stored`` is the role as it is in the database, None for a new role. The
-    name ``owner`` is how the services find the owner role (the last-owner
+    name ``owner`` is how the actions find the owner role (the last-owner
     guard), so it is made only by ``ensure_default_roles``, never by a person.
     """
     if stored is not None and stored.name == Role.OWNER:

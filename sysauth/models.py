@@ -293,7 +293,7 @@ class RolePermission(models.Model):
 
 
 class UserRole(models.Model):
-    """A role assigned to a user (written by ``services.assign_role``)."""
+    """A role assigned to a user (written by ``sysauth.actions.assign_role``)."""
 
     company_id = _company_column()
     # Both looked up through the composite indexes below, not indexes of their own.
@@ -426,3 +426,7 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} · {self.ip_address or '?'}"
+
+
+# The audit log has its own module; imported here so Django finds the model.
+from sysauth.models_audit import AuditEntry as AuditEntry  # noqa: E402

@@ -1,6 +1,6 @@
 """Sign-in, sign-out, passwords and "my sessions" on a company's host.
 
-Thin: the rules are in ``sysauth.services``; Django's auth views do the rest.
+Thin: the rules are in ``sysauth.actions``; Django's auth views do the rest.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from sysauth import display, selectors, services
+from sysauth import actions, display, selectors
 from sysauth.forms import ThrottledAuthenticationForm
 from sysauth.sessions.base import TrackedSessionBase
 
@@ -56,10 +56,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)  # keeps this session, under a new key
-        ended = services.revoke_user_sessions(
+        ended = actions.revoke_user_sessions(
             user=form.user,
             reason="password changed",
-            actor_id=form.user.pk,
+            acting_user=form.user,
             keep_session_pk=_current_session_pk(self.request),
         )
         if ended:
@@ -96,7 +96,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        services.revoke_user_sessions(user=form.user, reason="password reset", actor_id=None)
+        actions.revoke_user_sessions(user=form.user, reason="password reset", acting_user=None)
         return response
 
 
@@ -147,7 +147,7 @@ def sign_out_session(request: HttpRequest, pk: int) -> HttpResponse:
             "sysauth/session_confirm.html",
             {"session": session, "next": request.GET.get("next", "")},
         )
-    if services.sign_out_session(user=request.user, session_pk=pk):  # type: ignore[arg-type]
+    if actions.sign_out_session(user=request.user, session_pk=pk):  # type: ignore[arg-type]
         messages.success(request, _("The session was signed out."))
     else:
         messages.error(request, _("That session is not active any more."))
@@ -169,10 +169,10 @@ def sign_out_other_sessions(request: HttpRequest) -> HttpResponse:
             "sysauth/session_confirm.html",
             {"others": others, "next": request.GET.get("next", "")},
         )
-    ended = services.revoke_user_sessions(
+    ended = actions.revoke_user_sessions(
         user=request.user,  # type: ignore[arg-type]
         reason="signed out by the user",
-        actor_id=request.user.pk,
+        acting_user=request.user,  # type: ignore[arg-type]
         keep_session_pk=_current_session_pk(request),
     )
     messages.success(

@@ -10,19 +10,19 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
-from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_sites import platform_admin
-from tenants import domains, services
+from sysauth.audit import acting_user_of
+from tenants import actions, domains, services
 from tenants.models import Company, Domain
 from tenants.validators import normalize_brn
 
@@ -221,10 +221,14 @@ class CompanyAdmin(admin.ModelAdmin):
     def suspend_selected(
         self, request: HttpRequest, queryset: QuerySet[Company]
     ) -> HttpResponse | None:
-        form = SuspensionForm(request.POST if "confirm" in request.POST else None)
-        if "confirm" in request.POST and form.is_valid():
+        form = SuspensionForm(request.POST if is_confirmed(request) else None)
+        if is_confirmed(request) and form.is_valid():
             done = sum(
-                services.suspend_company(company=c, reason=form.cleaned_data["reason"])
+                actions.suspend_company(
+                    company=c,
+                    reason=form.cleaned_data["reason"],
+                    acting_user=acting_user_of(request),
+                )
                 for c in queryset
             )
             self.message_user(
@@ -238,14 +242,27 @@ class CompanyAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
             return None
-        return self._confirm(request, queryset, "suspend", form)
+        return self._confirm(
+            request,
+            queryset,
+            title=_("Suspend companies"),
+            intro=_(
+                "A suspended company's site shows a suspended page, and all its users are "
+                "signed out at once."
+            ),
+            confirm_label=_("Yes, suspend"),
+            form=form,
+        )
 
     @admin.action(description=_("Reactivate selected companies"))
     def reactivate_selected(
         self, request: HttpRequest, queryset: QuerySet[Company]
     ) -> HttpResponse | None:
-        if "confirm" in request.POST:
-            done = sum(services.reactivate_company(company=c) for c in queryset)
+        if is_confirmed(request):
+            done = sum(
+                actions.reactivate_company(company=c, acting_user=acting_user_of(request))
+                for c in queryset
+            )
             self.message_user(
                 request,
                 ngettext("%(count)d company reactivated.", "%(count)d companies reactivated.", done)
@@ -253,7 +270,13 @@ class CompanyAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
             return None
-        return self._confirm(request, queryset, "reactivate", None)
+        return self._confirm(
+            request,
+            queryset,
+            title=_("Reactivate companies"),
+            intro=_("The company's site opens again; its users sign in again."),
+            confirm_label=_("Yes, reactivate"),
+        )
 
     @admin.action(description=_("Refresh user counts and schema sizes"))
     def refresh_figures(self, request: HttpRequest, queryset: QuerySet[Company]) -> None:
@@ -270,25 +293,13 @@ class CompanyAdmin(admin.ModelAdmin):
         )
 
     def _confirm(
-        self,
-        request: HttpRequest,
-        queryset: QuerySet[Company],
-        decision: str,
-        form: forms.Form | None,
+        self, request: HttpRequest, queryset: QuerySet[Company], **page: Any
     ) -> HttpResponse:
-        return TemplateResponse(
+        companies = list(queryset)
+        return confirmation_page(
+            self,
             request,
-            "tenants/admin/confirm_status.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": (
-                    _("Suspend companies") if decision == "suspend" else _("Reactivate companies")
-                ),
-                "decision": decision,
-                "companies": list(queryset),
-                "form": form,
-                "opts": self.model._meta,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "action": request.POST.get("action", ""),
-            },
-        )  # fmt: skip
+            items=[f"{c.name} ({c.get_status_display()})" for c in companies],
+            selected=[c.pk for c in companies],
+            **page,
+        )

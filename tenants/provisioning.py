@@ -39,7 +39,7 @@ from psycopg import sql
 from qiro.db import pg
 from qiro.db.secure import ProvisioningError, secure_schema, verify_schema
 from qiro.tenant_context import OWNER_ALIAS, company_context, owner_context
-from sysauth import services as sysauth_services
+from sysauth import actions as sysauth_actions
 from tenants import repair, schema_pool
 from tenants.models import Company, Domain
 
@@ -66,14 +66,17 @@ class ProvisioningTimings:
     from_pool: bool = False
 
 
-def prepare_schema(schema_name: str, *, mark: str, lock: repair.ProvisioningLock) -> bool:
+def prepare_schema(
+    schema_name: str, *, mark: str, lock: repair.ProvisioningLock, from_pool: bool = True
+) -> bool:
     """Make ``schema_name`` exist with every company table; True if it came from the pool.
 
     The schema carries ``mark`` from the transaction that renames or creates it.
+    ``from_pool=False`` always runs the migrations (django-tenants' own way).
     """
     connection = pg.owner_on_public()
     with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
-        if schema_pool.take_schema(cursor, schema_name, mark=mark):
+        if from_pool and schema_pool.take_schema(cursor, schema_name, mark=mark):
             return True
     lock.move_to_own_connection()  # the migrations close Django's owner connection
     try:
@@ -99,7 +102,7 @@ def create_company_rows(
 
 def create_first_administrator(company: Company, admin: FirstAdministrator) -> None:
     with company_context(company):
-        sysauth_services.create_first_administrator(
+        sysauth_actions.create_first_administrator(
             email=admin.email, full_name=admin.full_name, password_hash=admin.password_hash
         )
 
@@ -147,12 +150,16 @@ def provision_company(
     business_registration_number: str,
     schema_name: str,
     domain: str,
-    first_admin: FirstAdministrator,
+    first_admin: FirstAdministrator | None,
     on_activate: Callable[[Company], None] | None = None,
     timings: ProvisioningTimings | None = None,
     claimant: str = "",
+    from_pool: bool = True,
 ) -> Company:
     """Create an active company with its schema, domain and first administrator.
+
+    ``first_admin=None`` makes a company without users, ``from_pool=False`` its
+    schema by running every migration (``tenants.services.create_company_with_migrations``).
 
     ``on_activate(company)`` runs in the activating owner transaction: what it
     writes commits together with the company becoming active, or not at all.
@@ -182,6 +189,7 @@ def provision_company(
                 schema_name,
                 mark=repair.mark_for(claimant or f"brn {business_registration_number}"),
                 lock=lock,
+                from_pool=from_pool,
             )
             schema_made = True
             lap("schema")
@@ -197,7 +205,8 @@ def provision_company(
                     secure_schema(cursor, schema_name=schema_name, company_id=company.pk)
                     verify_schema(cursor, schema_name, company_id=company.pk)
             lap("row_security")
-            create_first_administrator(company, first_admin)
+            if first_admin is not None:
+                create_first_administrator(company, first_admin)
             lap("administrator")
             with owner_context(), transaction.atomic(using=OWNER_ALIAS):
                 activate(company, on_activate)

@@ -1,4 +1,4 @@
-"""Companies: the slow creation path, kept figures, suspension.
+"""Companies: the slow creation path and kept figures (suspension: ``tenants.actions``).
 
 The fast, all-or-nothing provisioning used at approval is ``tenants.provisioning``.
 """
@@ -8,63 +8,34 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connections, transaction
-from django.utils import timezone
 from psycopg import sql
 
 from qiro.context import PUBLIC_SCHEMA
 from qiro.db.catalog import schemas_with_table
-from qiro.db.secure import secure_schema
-from qiro.tenant_context import (
-    OWNER_ALIAS,
-    PLATFORM_ALIAS,
-    company_context,
-    owner_context,
-    platform_context,
-)
-from sysauth import services as sysauth_services
-from tenants import repair, schema_pool
-from tenants.models import Company, Domain
-from tenants.provisioning import refuse_a_foreign_schema
+from qiro.tenant_context import OWNER_ALIAS, owner_context
+from tenants.models import Company
+from tenants.provisioning import provision_company
 
 
 def create_company_with_migrations(
     *, name: str, business_registration_number: str, schema_name: str, domain: str
 ) -> Company:
-    """Create a company, its domain and a schema built by running every migration.
+    """Create a company and its domain in a schema built by running every migration.
 
-    All-or-nothing: the schema is built first, carrying the provisioning mark
-    (``tenants.repair``) from its ``CREATE SCHEMA``; the company and domain
-    rows are then written, the schema secured (``secure_schema``: row
-    security, grants, the company-only constraint) and its mark cleared in one
-    transaction. If any step fails the schema is dropped again; if the process
-    dies, ``repair_provisioning`` finds the marked schema and drops it.
+    django-tenants' way, kept beside the fast path for comparison
+    (``bench/provision.py``) and for companies made without users (tests,
+    benchmarks): the same all-or-nothing provisioning
+    (``tenants.provisioning.provision_company``) without the pool and without
+    a first administrator.
     """
-    connection = connections[OWNER_ALIAS]
-    # On a connection of its own: the migrations close Django's owner connection.
-    with repair.provisioning_lock(schema_name, own_connection=True):
-        refuse_a_foreign_schema(schema_name)
-        try:
-            # migrate_schemas commits and closes the owner's connection itself,
-            # so it cannot run inside the transaction below.
-            schema_pool.build_schema_with_migrations(
-                schema_name, comment=repair.mark_for(f"brn {business_registration_number}")
-            )
-            with owner_context(), transaction.atomic(using=OWNER_ALIAS):
-                company = Company.objects.create(
-                    name=name,
-                    business_registration_number=business_registration_number,
-                    schema_name=schema_name,
-                )
-                Domain.objects.create(domain=domain.lower(), tenant=company, is_primary=True)
-                with connection.cursor() as cursor:
-                    secure_schema(cursor, schema_name=schema_name, company_id=company.pk)
-                    cursor.execute(
-                        sql.SQL("COMMENT ON SCHEMA {} IS NULL").format(sql.Identifier(schema_name))
-                    )
-        except BaseException:
-            schema_pool.drop_schema(schema_name)
-            raise
-    return company
+    return provision_company(
+        name=name,
+        business_registration_number=business_registration_number,
+        schema_name=schema_name,
+        domain=domain,
+        first_admin=None,
+        from_pool=False,
+    )
 
 
 # --- kept figures -----------------------------------------------------------------
@@ -137,31 +108,3 @@ def refresh_company_stats(*, companies: Iterable[Company] | None = None) -> int:
                     ).format(counts)
                 )
     return updated
-
-
-# --- suspension -------------------------------------------------------------------
-
-
-def suspend_company(*, company: Company, reason: str) -> bool:
-    """Suspend an active company and end its users' sessions. False if it was not active.
-
-    Its hosts then answer with the "suspended" page (``TenantContextMiddleware``);
-    the sessions are revoked in the company's own context with the reason given.
-    """
-    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
-        changed = Company.objects.filter(pk=company.pk, status=Company.Status.ACTIVE).update(
-            status=Company.Status.SUSPENDED, status_reason=reason, updated_at=timezone.now()
-        )
-    if changed:
-        with company_context(company):
-            sysauth_services.revoke_company_sessions(reason=reason)
-    return bool(changed)
-
-
-def reactivate_company(*, company: Company) -> bool:
-    """Make a suspended company active again. False if it was not suspended."""
-    with platform_context(), transaction.atomic(using=PLATFORM_ALIAS):
-        changed = Company.objects.filter(pk=company.pk, status=Company.Status.SUSPENDED).update(
-            status=Company.Status.ACTIVE, status_reason="", updated_at=timezone.now()
-        )
-    return bool(changed)

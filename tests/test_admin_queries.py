@@ -50,6 +50,7 @@ from qiro.admin_sites import company_admin, platform_admin
 from registration.models import Application, ApplicationStatus, ReviewEvent
 from sysauth.admin import EstimatedCountPaginator
 from sysauth.models import (
+    AuditEntry,
     Role,
     RolePermission,
     RolePermissionHistory,
@@ -104,6 +105,8 @@ QUERY_CAPS: dict[Page, int] = {
     ("platform_admin", "deployments.permissionreport", "change"): 8,  # 6 / 6
     ("platform_admin", "deployments.figuressnapshot", "changelist"): 7,  # 5 / 5
     ("platform_admin", "deployments.figuressnapshot", "change"): 5,  # 3 / 3
+    ("platform_admin", "sysauth.auditentry", "changelist"): 7,  # 5 / 5
+    ("platform_admin", "sysauth.auditentry", "change"): 5,  # 3 / 3
     # a company's admin, company host
     ("company_admin", "sysauth.user", "changelist"): 10,  # 8 / 8
     ("company_admin", "sysauth.user", "change"): 10,  # 8 / 8
@@ -115,6 +118,8 @@ QUERY_CAPS: dict[Page, int] = {
     ("company_admin", "sysauth.session", "change"): 10,  # 8 / 8
     ("company_admin", "sysauth.rolepermissionhistory", "changelist"): 14,  # 12 / 12
     ("company_admin", "sysauth.rolepermissionhistory", "change"): 11,  # 9 / 9
+    ("company_admin", "sysauth.auditentry", "changelist"): 10,  # 8 / 8
+    ("company_admin", "sysauth.auditentry", "change"): 8,  # 6 / 6
 }
 
 
@@ -255,6 +260,16 @@ class PlatformRows:
             self._applications(n, reviewer=staff[0])
             self._operations(n)
             self._routine(n)
+            self._audit(n)
+
+    def _audit(self, n: int) -> None:
+        """``n`` entries of the platform's audit log."""
+        mine = AuditEntry.objects.filter(target_label__startswith=MARK)
+        for i in range(mine.count(), n):
+            AuditEntry.objects.create(
+                action="company.suspend", acting_email=f"staff@{MARK}.example.kr",
+                target_type="tenants.company", target_id=str(i), target_label=f"{MARK}_{i}",
+            )  # fmt: skip
 
     def _routine(self, n: int) -> None:
         """``n`` permission reports (the first with ``n`` lines) and ``n`` days of snapshots."""
@@ -400,6 +415,9 @@ class PlatformRows:
                 "sysauth.user": staff.values_list("pk", flat=True)[0],
                 "registration.application": application.values_list("pk", flat=True)[0],
                 "deployments.verificationrun": run.values_list("pk", flat=True)[0],
+                "sysauth.auditentry": AuditEntry.objects.filter(target_label__startswith=MARK)
+                .values_list("pk", flat=True)
+                .first(),
             }
         return {("platform_admin", label): pk for label, pk in pks.items()}
 
@@ -417,6 +435,7 @@ class PlatformRows:
             Application.objects.filter(subdomain__startswith="nqapp").delete()
             User.objects.filter(email__endswith=f"@{MARK}.example.kr").delete()
             Company.objects.filter(schema_name__startswith=MARK).delete()
+            AuditEntry.objects.filter(target_label__startswith=MARK).delete()  # as the owner
 
 
 @pytest.fixture
@@ -468,6 +487,11 @@ class CompanyRows:
                 UserRole.objects.create(user=owner, role=role, assigned_by=owner)
             for i in range(Session.objects.filter(user=owner).count(), n):
                 self._session(owner, revoked=i % 2 == 0)
+            for i in range(AuditEntry.objects.count(), n):
+                AuditEntry.objects.create(
+                    action="user.update", acting_user_id=owner.pk, acting_email=owner.email,
+                    target_type="sysauth.user", target_id=str(i), target_label=f"user{i}",
+                )  # fmt: skip
 
     def _session(self, user: User, *, revoked: bool = False) -> None:
         now = timezone.now()
@@ -491,11 +515,13 @@ class CompanyRows:
             assignment = UserRole.objects.get(user=owner, role=owner_role)
             session = Session.objects.filter(user=owner, status=SessionStatus.REVOKED).first()
             assert session is not None
+            audit_pk = AuditEntry.objects.values_list("pk", flat=True).first()
         pks = {
             "sysauth.user": owner.pk,
             "sysauth.role": owner_role.pk,
             "sysauth.userrole": assignment.pk,
             "sysauth.session": session.pk,
+            "sysauth.auditentry": audit_pk,
         }
         return {("company_admin", label): pk for label, pk in pks.items()}
 

@@ -22,7 +22,7 @@ class NothingToDo(RuntimeError):
 
 def expire_sessions(*, now: datetime) -> str:
     """What ``manage.py expire_sessions`` does: every company schema, then public."""
-    from sysauth.services import clean_sessions_everywhere
+    from sysauth.actions import clean_sessions_everywhere
 
     count = clean_sessions_everywhere()
     return _("Sessions cleaned in %(count)d companies and public.") % {"count": count}
@@ -54,10 +54,13 @@ def maintain_token_partitions(*, now: datetime) -> str:
 
 
 def _queue(kind: str, parameters: dict[str, object] | None = None) -> str:
+    from deployments import actions
     from deployments.scheduling import runner
-    from deployments.tasks import enqueue
 
-    operation = enqueue(kind=kind, requested_by=runner.requester(), parameters=parameters)
+    operation = actions.start_operation(
+        kind=kind, parameters=dict(parameters or {}), acting_user=None,
+        requested_by=runner.requester(),
+    )  # fmt: skip
     runner.attach_operation(operation)
     return _("%(operation)s is queued.") % {"operation": operation}
 

@@ -16,7 +16,12 @@ from qiro.db import pg
 
 ROOT = Path(__file__).resolve().parents[2]
 # Tables of the platform's own deployment records (kept across a restore on purpose).
-RECORD_PREFIXES = ("public.deployments_", "public.django_tasks_database_")
+# The platform's audit log records the deploy too (its request, written before the backup).
+RECORD_PREFIXES = (
+    "public.deployments_",
+    "public.django_tasks_database_",
+    "public.sysauth_auditentry",
+)
 
 
 def owner_database_url() -> str:

@@ -30,8 +30,8 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from deployments import leases
+from deployments.actions import start_operation
 from deployments.models import Backup, Deployment, Operation, VerificationRun
-from deployments.tasks import enqueue
 from qiro import tenant_context
 from qiro.db import pg
 
@@ -146,7 +146,9 @@ def test_a_worker_killed_during_a_backup_leaves_nothing_running(fault_env, backu
     with pg_dump_held() as lock:
         worker = start_worker(fault_env, "dp-doomed", tmp_path)
         try:
-            operation = enqueue(kind=Operation.Kind.BACKUP, requested_by="test")
+            operation = start_operation(
+                kind=Operation.Kind.BACKUP, parameters={}, acting_user=None, requested_by="test"
+            )
             backup = backup_in_pg_dump(operation)
             scratch = backup_dir / f"{leases.scratch_prefix(backup.lease_holder)}restore1"
             scratch.mkdir()  # what a restore of this worker would have left
@@ -160,7 +162,9 @@ def test_a_worker_killed_during_a_backup_leaves_nothing_running(fault_env, backu
 
     successor = start_worker(fault_env, "dp-successor", tmp_path)
     try:
-        following = enqueue(kind=Operation.Kind.VERIFY, requested_by="test")
+        following = start_operation(
+            kind=Operation.Kind.VERIFY, parameters={}, acting_user=None, requested_by="test"
+        )
         wait_for(lambda: fresh(following).is_finished, "the next job")
         wait_for(lambda: fresh(operation).is_finished, "the reaper")
     finally:
@@ -188,7 +192,9 @@ def test_a_worker_survives_the_database_cutting_it_off_during_a_backup(
     worker = start_worker(fault_env, "dp-cut-off", tmp_path)
     try:
         with pg_dump_held() as lock:
-            operation = enqueue(kind=Operation.Kind.BACKUP, requested_by="test")
+            operation = start_operation(
+                kind=Operation.Kind.BACKUP, parameters={}, acting_user=None, requested_by="test"
+            )
             backup = backup_in_pg_dump(operation)
             assert terminate_backends(keep=lock) >= 3  # pg_dump, its snapshot, the worker's
         connections.close_all()  # this test's own connections were cut too
@@ -196,7 +202,9 @@ def test_a_worker_survives_the_database_cutting_it_off_during_a_backup(
         with tenant_context.platform_context():
             wait_for(lambda: fresh(operation).is_finished, "the worker to record the failure")
             assert worker.poll() is None, "the worker is still running"
-            following = enqueue(kind=Operation.Kind.VERIFY, requested_by="test")
+            following = start_operation(
+                kind=Operation.Kind.VERIFY, parameters={}, acting_user=None, requested_by="test"
+            )
             wait_for(lambda: fresh(following).is_finished, "the next job")
             operation = fresh(operation)
             backup.refresh_from_db()

@@ -8,16 +8,18 @@ import subprocess
 import pytest
 
 from deployments import backups
+from deployments.actions import start_operation
 from deployments.models import Backup, Operation, VerificationRun, WorkerHeartbeat
 from deployments.services import run_verification
-from deployments.tasks import enqueue
 from qiro import tenant_context
 
 from .conftest import ROOT, manage, subprocess_env
 
 
 def test_the_worker_picks_up_a_queued_operation_and_finishes_it(platform, two_companies):
-    operation = enqueue(kind=Operation.Kind.VERIFY, requested_by="test")
+    operation = start_operation(
+        kind=Operation.Kind.VERIFY, parameters={}, acting_user=None, requested_by="test"
+    )
     assert operation.status == Operation.Status.QUEUED
     assert operation.task_id
     result = subprocess.run(
@@ -34,9 +36,10 @@ def test_the_worker_picks_up_a_queued_operation_and_finishes_it(platform, two_co
 
 
 def test_a_failing_operation_records_its_error(platform):
-    operation = enqueue(
-        kind=Operation.Kind.TEST_RESTORE, requested_by="test", parameters={"backup": 0}
-    )
+    operation = start_operation(
+        kind=Operation.Kind.TEST_RESTORE, requested_by="test", parameters={"backup": 0},
+        acting_user=None,
+    )  # fmt: skip
     from deployments.tasks import execute
 
     with pytest.raises(Backup.DoesNotExist):

@@ -13,8 +13,9 @@ from django.utils import timezone
 from deployments.models import PermissionReport
 from deployments.routine.reports import build_permission_report, monthly_permission_report
 from qiro import tenant_context
+from sysauth.actions import ensure_default_roles
+from sysauth.actions.base import acting_as
 from sysauth.models import Role, User, UserRole
-from sysauth.services import acting_as, ensure_default_roles
 from tenants import schema_pool
 from tenants.models import Company
 from tests.conftest import make_company
@@ -44,14 +45,14 @@ def make_history(a, b) -> None:
     """A: its owner gives three people the admin role, its member takes one away again.
     B: its owner gives its member the member role. Recorded by the history trigger."""
     with tenant_context.company_context(a.company):
-        roles = ensure_default_roles()
+        roles = ensure_default_roles(acting_user=None)
         extra = User.objects.create_user("extra@rpt.example.kr", "x", full_name="추가")
         for user in (a.member, a.owner, extra):
             assign(user, roles[Role.ADMIN], by=a.owner)
         with acting_as(a.member):
             UserRole.objects.filter(user=extra, role=roles[Role.ADMIN]).delete()
     with tenant_context.company_context(b.company):
-        roles = ensure_default_roles()
+        roles = ensure_default_roles(acting_user=None)
         assign(b.member, roles[Role.MEMBER], by=b.owner)
     tenant_context.clear()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core import mail
 
-from registration import services
+from registration import actions
 from registration.models import Application, ApplicationStatus, ReviewEvent
 from sysauth.models import User
 from tests.registration.factories import submitted, verified
@@ -73,7 +73,7 @@ def test_a_rejected_brn_can_sign_up_again(live_db):
     reviewer = reviewer or User.objects.db_manager("owner").create_user(
         "r@q.kr", "x", is_staff=True
     )
-    services.reject_application(application_id=application.pk, reviewer=reviewer, reason="중복")
+    actions.reject_application(application_id=application.pk, acting_user=reviewer, reason="중복")
     again, _ = submitted(business_registration_number=application.business_registration_number,
                          subdomain=application.subdomain)  # fmt: skip
     assert again.pk != application.pk

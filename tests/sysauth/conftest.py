@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from qiro import tenant_context
-from sysauth import services
+from sysauth import actions
 from sysauth.models import Role, UserRole
 from tests.conftest import PASSWORD, CompanyWithUsers, make_company
 
@@ -20,7 +20,7 @@ def new_company(prefix: str) -> CompanyWithUsers:
     n = next(_numbers)
     made = make_company(f"{prefix}{n}", f"55{n:08d}", f"{prefix} {n} 주식회사")
     with tenant_context.company_context(made.company):
-        roles = services.ensure_default_roles()
+        roles = actions.ensure_default_roles(acting_user=None)
         UserRole.objects.create(user=made.owner, role=roles[Role.OWNER])
         UserRole.objects.create(user=made.member, role=roles[Role.MEMBER])
         # The fixture users are superusers by default; owners here get rights from roles.

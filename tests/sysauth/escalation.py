@@ -19,7 +19,7 @@ from django.http import HttpResponse
 from django.test import Client
 
 from qiro import tenant_context
-from sysauth import services
+from sysauth import actions
 from sysauth.hierarchy import DEFAULT_ROLES
 from sysauth.models import Role, RolePermission, User, UserRole
 from tests.conftest import PASSWORD, CompanyWithUsers
@@ -99,7 +99,7 @@ def cast_in(made: CompanyWithUsers) -> Cast:
     n = next(_numbers)
     with tenant_context.company_context(made.company):
         roles = {role.name: role for role in Role.objects.all()}
-        manager_role = services.save_role(
+        manager_role = actions.save_role(
             role=Role(name=f"manager-{n}"), codenames=MANAGER_PERMISSIONS, acting_user=None
         )
 

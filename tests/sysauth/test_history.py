@@ -8,7 +8,7 @@ from psycopg import sql
 
 from qiro import tenant_context
 from qiro.db.roles import apply_company_schema_grants, apply_public_grants, role_name
-from sysauth import services
+from sysauth import actions
 from sysauth.models import Role, RolePermission, RolePermissionHistory
 
 
@@ -16,8 +16,8 @@ def test_orm_assignment_is_recorded_with_its_actor(live_db, company):
     with tenant_context.company_context(company.company):
         admin_role = Role.objects.get(name=Role.ADMIN)
         before = RolePermissionHistory.objects.count()
-        services.assign_role(user=company.member, role=admin_role, acting_user=company.owner)
-        services.unassign_role(user=company.member, role=admin_role, acting_user=company.owner)
+        actions.assign_role(user=company.member, role=admin_role, acting_user=company.owner)
+        actions.unassign_role(user=company.member, role=admin_role, acting_user=company.owner)
         rows = list(RolePermissionHistory.objects.order_by("id"))[before:]
     assert [(r.operation, r.table_name) for r in rows] == [
         ("INSERT", "sysauth_userrole"),
@@ -134,7 +134,7 @@ def test_the_history_of_b_is_not_visible_from_a(live_db, company, other_company)
     """Both walls: A's context never reads B's history, even naming B's schema."""
     with tenant_context.company_context(other_company.company, actor_id=other_company.owner.pk):
         role = Role.objects.get(name=Role.ADMIN)
-        services.assign_role(user=other_company.member, role=role, acting_user=None)
+        actions.assign_role(user=other_company.member, role=role, acting_user=None)
     with tenant_context.company_context(company.company):
         seen = {r.company_id for r in RolePermissionHistory.objects.all()}
         with connections["default"].cursor() as cursor:

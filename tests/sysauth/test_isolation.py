@@ -13,7 +13,7 @@ from psycopg import sql
 
 from qiro import tenant_context
 from qiro.rls import protected_models
-from sysauth import services
+from sysauth import login_throttle
 from sysauth.sessions.base import ClientInfo
 from sysauth.sessions.db import SessionStore
 
@@ -30,7 +30,7 @@ def _fill(company) -> None:
         store = SessionStore(None, client=ClientInfo("192.0.2.1", "test"))
         store["_auth_user_id"] = str(company.member.pk)
         store.create()
-        services.record_login_failure(email="someone@example.kr", ip_address="192.0.2.1")
+        login_throttle.record_login_failure(email="someone@example.kr", ip_address="192.0.2.1")
 
 
 def _company_ids(statement: sql.Composable, alias: str = "default") -> set[int] | None:

@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from django.utils import translation
 
 from qiro import tenant_context
-from sysauth import services
+from sysauth import actions
 from sysauth.models import Role, RolePermission, User, UserRole
 from tests.conftest import PASSWORD, make_company
 from tests.sysauth.conftest import sign_in
@@ -17,7 +17,7 @@ from tests.sysauth.conftest import sign_in
 def test_first_administrator_gets_the_owner_role_and_the_default_roles_exist(live_db):
     made = make_company("sarole", "5599999991", "역할 주식회사")
     with tenant_context.company_context(made.company):
-        owner = services.create_first_administrator(
+        owner = actions.create_first_administrator(
             email="Boss@Example.kr", full_name="대표", password_hash=User().password or "!x"
         )
         assert set(Role.objects.values_list("name", flat=True)) == {"owner", "admin", "member"}
@@ -27,11 +27,11 @@ def test_first_administrator_gets_the_owner_role_and_the_default_roles_exist(liv
         owner_perms = set(
             RolePermission.objects.filter(role__name="owner").values_list("codename", flat=True)
         )
-        assert services.ADMIN_ACCESS in owner_perms
+        assert actions.ADMIN_ACCESS in owner_perms
         assert "sysauth.change_role" in owner_perms
         assert not RolePermission.objects.filter(role__name="member").exists()
         # Running it again (a retried provisioning) creates no second set of roles.
-        services.ensure_default_roles()
+        actions.ensure_default_roles(acting_user=None)
         assert Role.objects.count() == 3
 
 
@@ -39,7 +39,7 @@ def test_duplicate_assignment_is_refused_with_a_clear_message(live_db, company):
     with tenant_context.company_context(company.company), translation.override("en"):
         member_role = Role.objects.get(name=Role.MEMBER)
         with pytest.raises(ValidationError) as refused:
-            services.assign_role(user=company.member, role=member_role, acting_user=company.owner)
+            actions.assign_role(user=company.member, role=member_role, acting_user=company.owner)
         assert "already has the role" in " ".join(refused.value.messages)
     assert "role" in refused.value.message_dict
 
@@ -48,31 +48,31 @@ def test_the_last_owner_cannot_lose_the_role_be_deactivated_or_deleted(live_db, 
     with tenant_context.company_context(company.company), translation.override("en"):
         owner_role = Role.objects.get(name=Role.OWNER)
         with pytest.raises(ValidationError, match="at least one owner"):
-            services.unassign_role(user=company.owner, role=owner_role, acting_user=company.owner)
+            actions.unassign_role(user=company.owner, role=owner_role, acting_user=company.owner)
         with pytest.raises(ValidationError, match="last owner"):
-            services.deactivate_user(user=company.owner, acting_user=company.owner)
+            actions.deactivate_user(user=company.owner, acting_user=company.owner)
         with pytest.raises(ValidationError, match="last owner"):
-            services.delete_user(user=company.owner, acting_user=company.owner)
+            actions.delete_user(user=company.owner, acting_user=company.owner)
         with pytest.raises(ValidationError, match="cannot be deleted"):
-            services.delete_role(role=owner_role, acting_user=company.owner)
+            actions.delete_role(role=owner_role, acting_user=company.owner)
         assert UserRole.objects.filter(user=company.owner, role=owner_role).exists()
         # With a second owner, the first may step down.
         second = User.objects.create_user("second-owner@example.kr", PASSWORD)
-        services.assign_role(user=second, role=owner_role, acting_user=company.owner)
-        services.unassign_role(user=company.owner, role=owner_role, acting_user=second)
+        actions.assign_role(user=second, role=owner_role, acting_user=company.owner)
+        actions.unassign_role(user=company.owner, role=owner_role, acting_user=second)
         with pytest.raises(ValidationError, match="at least one owner"):
-            services.unassign_role(user=second, role=owner_role, acting_user=second)
-        services.assign_role(user=company.owner, role=owner_role, acting_user=second)
-        services.unassign_role(user=second, role=owner_role, acting_user=company.owner)
+            actions.unassign_role(user=second, role=owner_role, acting_user=second)
+        actions.assign_role(user=company.owner, role=owner_role, acting_user=second)
+        actions.unassign_role(user=second, role=owner_role, acting_user=company.owner)
 
 
 def test_has_perm_follows_the_roles(live_db, company):
     with tenant_context.company_context(company.company):
         user = User.objects.create_user("perm@example.kr", PASSWORD)
-        assert not user.has_perm(services.ADMIN_ACCESS)
-        services.assign_role(user=user, role=Role.objects.get(name=Role.ADMIN), acting_user=None)
+        assert not user.has_perm(actions.ADMIN_ACCESS)
+        actions.assign_role(user=user, role=Role.objects.get(name=Role.ADMIN), acting_user=None)
         user = User.objects.get(pk=user.pk)  # permissions are cached per object
-        assert user.has_perm(services.ADMIN_ACCESS)
+        assert user.has_perm(actions.ADMIN_ACCESS)
         assert user.has_perm("sysauth.view_user")
         assert not user.has_perm("sysauth.delete_user")
         assert user.has_module_perms("sysauth")

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from qiro import tenant_context
-from sysauth import selectors, services
+from sysauth import actions, selectors
 from sysauth.models import Role, RolePermission, RolePermissionHistory, UserRole
 from tests.sysauth.conftest import sign_in
 
@@ -18,7 +18,7 @@ from tests.sysauth.conftest import sign_in
 def test_users_with_roles_names_each_users_roles_in_one_query(live_db, company, other_company):
     with tenant_context.company_context(company.company):
         admin = Role.objects.get(name=Role.ADMIN)
-        services.assign_role(user=company.member, role=admin, acting_user=None)
+        actions.assign_role(user=company.member, role=admin, acting_user=None)
         with CaptureQueriesContext(connection) as queries:
             users = dict(selectors.users_with_roles().values_list("email", "role_names"))  # type: ignore[misc]
         try:
@@ -34,7 +34,7 @@ def test_users_with_roles_names_each_users_roles_in_one_query(live_db, company, 
 def test_recent_permission_changes_keeps_to_the_window_newest_first(live_db, company):
     with tenant_context.company_context(company.company):
         member = Role.objects.get(name=Role.MEMBER)
-        services.assign_role(user=company.owner, role=member, acting_user=None)
+        actions.assign_role(user=company.owner, role=member, acting_user=None)
         recent = list(selectors.recent_permission_changes(days=30)[:50])
         assert recent, "the assignment above is in the history"
         assert recent == sorted(recent, key=lambda h: (h.changed_at, h.pk), reverse=True)

@@ -10,7 +10,7 @@ from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
 from qiro import tenant_context
-from sysauth import services
+from sysauth import actions
 from sysauth.middleware import client_ip
 from sysauth.models import Session, SessionStatus
 from sysauth.sessions.base import hash_session_key
@@ -47,8 +47,8 @@ def test_revoked_session_is_signed_out_on_its_next_request(live_db, company):
     sign_in(client, company.host, company.member.email)
     assert signed_in(client, company.host)
     with tenant_context.company_context(company.company):
-        assert services.revoke_session(
-            session=session_row(client, company), reason="test", actor_id=company.owner.pk
+        assert actions.revoke_session(
+            session=session_row(client, company), reason="test", acting_user=company.owner
         )
     response = client.get("/accounts/sessions/", HTTP_HOST=company.host, follow=True)
     assert response.redirect_chain[0][0].startswith("/accounts/login/")
@@ -75,7 +75,7 @@ def test_deactivated_user_is_signed_out(live_db, company):
     client = Client()
     sign_in(client, company.host, user.email)
     with tenant_context.company_context(company.company):
-        assert services.deactivate_user(user=user, acting_user=company.owner) == 1
+        assert actions.deactivate_user(user=user, acting_user=company.owner) == 1
     assert not signed_in(client, company.host)
     with pytest.raises(AssertionError):
         sign_in(client, company.host, user.email)
@@ -86,7 +86,7 @@ def test_suspended_company_sessions_are_revoked_and_refused(live_db):
     client = Client()
     sign_in(client, suspended.host, suspended.member.email)
     with tenant_context.company_context(suspended.company):
-        assert services.revoke_company_sessions(reason="company suspended") == 1
+        assert actions.revoke_company_sessions(reason="company suspended", acting_user=None) == 1
     Company.objects.using("owner").filter(pk=suspended.company.pk).update(
         status=Company.Status.SUSPENDED
     )
@@ -100,7 +100,7 @@ def test_suspended_company_sessions_are_revoked_and_refused(live_db):
 
 def test_revoke_company_sessions_needs_a_company_context(live_db):
     with pytest.raises(RuntimeError):
-        services.revoke_company_sessions(reason="no context")
+        actions.revoke_company_sessions(reason="no context", acting_user=None)
 
 
 def test_session_of_a_is_refused_on_b_host(live_db, company, other_company):

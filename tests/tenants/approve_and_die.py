@@ -25,7 +25,7 @@ def main(application_id: str, reviewer_id: str, step: str) -> None:
     django.setup()
     from django.db.models.signals import pre_migrate
 
-    from registration.services import approve_application
+    from registration.actions import approve_application
     from sysauth.models import User
     from tenants.provisioning import step_done
 
@@ -37,7 +37,7 @@ def main(application_id: str, reviewer_id: str, step: str) -> None:
     if step == "migrations":
         pre_migrate.connect(die, weak=False)
     reviewer = User.objects.using("owner").get(pk=reviewer_id)
-    approve_application(application_id=application_id, reviewer=reviewer)
+    approve_application(application_id=application_id, acting_user=reviewer)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from deployments.services import runtime_roles
 from deployments.verification import Verifier
 from deployments.verification.base import FAIL
 from qiro.db import pg
-from registration import services
+from registration import actions
 from registration.models import Application, ApplicationStatus
 from sysauth.models import User
 from tenants import repair, schema_pool
@@ -112,12 +112,14 @@ def test_an_approval_killed_at_any_step_is_completed_by_the_next_approval(
         approve_and_die(application, reviewer, step)
         if step == "activate":
             # Killed after the activation committed: the company is already whole.
-            with pytest.raises(services.ReviewError):
-                services.approve_application(application_id=application.pk, reviewer=reviewer)
+            with pytest.raises(actions.ReviewError):
+                actions.approve_application(application_id=application.pk, acting_user=reviewer)
         else:
             stored = Application.objects.using("owner").get(pk=application.pk)
             assert stored.status == ApplicationStatus.APPROVED
-            company = services.approve_application(application_id=application.pk, reviewer=reviewer)
+            company = actions.approve_application(
+                application_id=application.pk, acting_user=reviewer
+            )
             assert company.schema_name == schema_name_for(application.subdomain)
         assert_usable(application)
     finally:
@@ -142,7 +144,7 @@ def test_repair_leaves_no_trace_of_a_killed_approval_and_says_so(live_db, review
         assert not Company.objects.using("owner").filter(schema_name=schema).exists()
         assert failed_checks() == []
         assert repair.repair_provisioning() == []
-        services.approve_application(application_id=application.pk, reviewer=reviewer)
+        actions.approve_application(application_id=application.pk, acting_user=reviewer)
         assert_usable(application)
     finally:
         remove(application)
@@ -177,9 +179,9 @@ def test_a_schema_without_the_mark_is_never_dropped_and_the_approval_says_why(li
         assert repair.repair_provisioning() == []
         with (
             translation.override("en"),
-            pytest.raises(services.ReviewError, match="not made by a provisioning"),
+            pytest.raises(actions.ReviewError, match="not made by a provisioning"),
         ):
-            services.approve_application(application_id=application.pk, reviewer=reviewer)
+            actions.approve_application(application_id=application.pk, acting_user=reviewer)
         assert schema_exists(schema)
         stored = Application.objects.using("owner").get(pk=application.pk)
         assert stored.status == ApplicationStatus.APPROVED

@@ -23,7 +23,7 @@ from psycopg import sql
 from qiro import tenant_context
 from qiro.db import pg, secure
 from qiro.db.roles import role_name
-from sysauth import services as sysauth_services
+from sysauth import actions as sysauth_actions
 from sysauth.models import Role, RolePermissionHistory, User
 from tenants import provisioning, schema_pool
 from tenants.models import Company
@@ -273,11 +273,11 @@ def test_a_clone_outlives_its_template_and_becomes_a_working_company(fill, two_c
             admin = User.objects.get()
             assert admin.email == "admin@cloned.example.kr"
             member_role = Role.objects.get(name=Role.MEMBER)
-            member = sysauth_services.create_user(
+            member = sysauth_actions.create_user(
                 email="member@cloned.example.kr", full_name="직원", password=None,
                 roles=[member_role], acting_user=admin,
             )  # fmt: skip
-            sysauth_services.unassign_role(user=member, role=member_role, acting_user=admin)
+            sysauth_actions.unassign_role(user=member, role=member_role, acting_user=admin)
             assert sorted(User.objects.values_list("email", flat=True)) == [
                 "admin@cloned.example.kr",
                 "member@cloned.example.kr",

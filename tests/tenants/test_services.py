@@ -6,7 +6,7 @@ import pytest
 from django.db import DatabaseError, connections
 
 from qiro import rls
-from tenants import services
+from tenants import provisioning, services
 from tenants.models import Company
 
 
@@ -37,11 +37,11 @@ def test_a_failure_at_any_step_leaves_no_half_company(live_db, monkeypatch, step
         raise DatabaseError(f"injected failure in {step}")
 
     if step == "migrate_schemas":
-        monkeypatch.setattr(services.schema_pool, "call_command", fail)
+        monkeypatch.setattr(provisioning.schema_pool, "call_command", fail)
     elif step == "secure_schema":
-        monkeypatch.setattr(services, "secure_schema", fail)
+        monkeypatch.setattr(provisioning, "secure_schema", fail)
     else:
-        monkeypatch.setattr(services.Domain.objects, "create", fail)
+        monkeypatch.setattr(provisioning.Domain.objects, "create", fail)
 
     with pytest.raises(DatabaseError, match="injected"):
         services.create_company_with_migrations(

@@ -11,9 +11,8 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from deployments import leases
+from deployments import actions, leases
 from deployments.models import Operation
-from deployments.services import create_operation
 from deployments.tasks import execute
 from qiro import tenant_context
 
@@ -21,8 +20,12 @@ from qiro import tenant_context
 def run_here(kind: str, parameters: dict[str, Any]) -> tuple[Operation, Any]:
     """Record and execute an operation synchronously (platform records, owner database work)."""
     with tenant_context.platform_context(), leases.command_lease():
-        operation = create_operation(
-            kind=kind, requested_by=f"cli:{getpass.getuser()}", parameters=parameters
+        operation = actions.start_operation(
+            kind=kind,
+            parameters=parameters,
+            acting_user=None,
+            requested_by=f"cli:{getpass.getuser()}",
+            queue=False,
         )
         try:
             outcome = execute(operation)

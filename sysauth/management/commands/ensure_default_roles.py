@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from qiro import tenant_context
-from sysauth import services
+from sysauth import actions
 from sysauth.models import Role, User, UserRole, UserType
 
 
@@ -25,9 +25,9 @@ class Command(BaseCommand):
             companies = list(Company.objects.all())
         for company in companies:
             with tenant_context.company_context(company):
-                owner_role = services.ensure_default_roles()[Role.OWNER]
+                owner_role = actions.ensure_default_roles(acting_user=None)[Role.OWNER]
                 if not UserRole.objects.filter(role=owner_role).exists():
                     for user in User.objects.filter(user_type=UserType.OWNER, is_active=True):
-                        services.assign_role(user=user, role=owner_role, acting_user=None)
+                        actions.assign_role(user=user, role=owner_role, acting_user=None)
         if options["verbosity"] >= 1:
             self.stdout.write(f"Default roles ensured in {len(companies)} companies.")

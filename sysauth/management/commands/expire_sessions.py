@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from sysauth import services
+from sysauth import actions
 
 
 class Command(BaseCommand):
@@ -17,6 +17,6 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = services.clean_sessions_everywhere()
+        count = actions.clean_sessions_everywhere()
         if options["verbosity"] >= 1:
             self.stdout.write(f"Sessions cleaned in {count} companies and public.")

@@ -1,0 +1,139 @@
+"""Actions that end sessions: one, a user's, the whole company's, one's own.
+
+An ended session's browser is signed out on its next request. Each action runs
+in one durable transaction on the context's alias with its audit row (the
+number of sessions ended in its details). ``clean_sessions_everywhere`` is the
+routine's housekeeping, not a person's action: it writes no audit row.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from qiro import tenant_context
+from sysauth import audit
+from sysauth.actions.base import alias
+from sysauth.login_throttle import forget_old_login_failures
+from sysauth.models import Session, SessionStatus, User
+from sysauth.models_audit import AuditAction, AuditOutcome
+
+
+def end_sessions(sessions: QuerySet[Session], *, reason: str, acting_user: User | None) -> int:
+    """Mark the active ones of ``sessions`` revoked (inside the caller's transaction)."""
+    return sessions.filter(status=SessionStatus.ACTIVE).update(
+        status=SessionStatus.REVOKED,
+        ended_at=timezone.now(),
+        revoked_by_id=acting_user.pk if acting_user is not None else None,
+        revoked_reason=reason[:200],
+    )
+
+
+def _outcome(ended: int) -> str:
+    return AuditOutcome.DONE if ended else AuditOutcome.UNCHANGED
+
+
+def revoke_session(*, session: Session, reason: str, acting_user: User | None) -> bool:
+    """End one session; its browser is signed out on its next request."""
+    using = alias()
+    with transaction.atomic(using=using, durable=True):
+        ended = end_sessions(
+            Session.objects.filter(pk=session.pk), reason=reason, acting_user=acting_user
+        )
+        audit.record(
+            using=using,
+            action=AuditAction.SESSION_REVOKE,
+            acting_user=acting_user,
+            target=session,
+            outcome=_outcome(ended),
+            details={"reason": reason[:200]},
+        )
+    return bool(ended)
+
+
+def revoke_user_sessions(
+    *, user: User, reason: str, acting_user: User | None, keep_session_pk: int | None = None
+) -> int:
+    """End every active session of ``user`` (but ``keep_session_pk``). Returns how many."""
+    using = alias()
+    sessions = Session.objects.filter(user=user)
+    if keep_session_pk is not None:
+        sessions = sessions.exclude(pk=keep_session_pk)
+    with transaction.atomic(using=using, durable=True):
+        ended = end_sessions(sessions, reason=reason, acting_user=acting_user)
+        audit.record(
+            using=using,
+            action=AuditAction.USER_SESSIONS_REVOKE,
+            acting_user=acting_user,
+            target=user,
+            outcome=_outcome(ended),
+            details={"reason": reason[:200], "sessions_ended": ended},
+        )
+    return ended
+
+
+def revoke_company_sessions(*, reason: str, acting_user: User | None) -> int:
+    """End every active session of the current company (e.g. when it is suspended).
+
+    Must run inside the company's context; returns the number of sessions ended.
+    """
+    company_id = tenant_context.current_context().company_id
+    if company_id is None:
+        raise RuntimeError("revoke_company_sessions needs a company context")
+    using = alias()
+    with transaction.atomic(using=using, durable=True):
+        ended = end_sessions(Session.objects.all(), reason=reason, acting_user=acting_user)
+        audit.record(
+            using=using,
+            action=AuditAction.COMPANY_SESSIONS_REVOKE,
+            acting_user=acting_user,
+            target_type="tenants.company",
+            target_id=str(company_id),
+            target_label=tenant_context.current_context().schema_name,
+            outcome=_outcome(ended),
+            details={"reason": reason[:200], "sessions_ended": ended},
+        )
+    return ended
+
+
+def sign_out_session(*, user: User, session_pk: int) -> bool:
+    """A person ends one of their own sessions (they are the acting user)."""
+    using = alias()
+    with transaction.atomic(using=using, durable=True):
+        ended = end_sessions(
+            Session.objects.filter(pk=session_pk, user=user),
+            reason="signed out by the user",
+            acting_user=user,
+        )
+        audit.record(
+            using=using,
+            action=AuditAction.SESSION_SIGN_OUT,
+            acting_user=user,
+            target_type="sysauth.session",
+            target_id=str(session_pk),
+            target_label=str(user),
+            outcome=_outcome(ended),
+        )
+    return bool(ended)
+
+
+def clean_sessions_everywhere() -> int:
+    """Expire sessions past their expiry, drop long-ended ones and old failed sign-ins.
+
+    In the public schema (platform staff), then in every company's schema in
+    its own context. Run by the routine's hourly job and by
+    ``manage.py expire_sessions``; returns the number of companies cleaned.
+    """
+    from sysauth.sessions.db import SessionStore
+    from tenants.models import Company
+
+    with tenant_context.platform_context():
+        companies = list(Company.objects.all())
+        SessionStore.clear_expired()
+        forget_old_login_failures()
+    for company in companies:
+        with tenant_context.company_context(company):
+            SessionStore.clear_expired()
+            forget_old_login_failures()
+    return len(companies)
