@@ -29,3 +29,26 @@ def test_history_tables_are_named_by_their_model():
     with translation.override("ko"):
         assert display.table_label("sysauth_userrole") == "역할 부여"
         assert display.table_label("no_such_table") == "no_such_table"
+
+
+def test_the_permission_history_names_tables_and_permissions(live_db, two_companies):
+    from django.test import Client
+
+    from sysauth.models import Role, RolePermission
+    from tests.sysauth.conftest import sign_in
+
+    a, _b = two_companies
+    with tenant_context.company_context(a.company, actor_id=a.owner.pk):
+        role = Role.objects.create(name="labels-check", label="라벨 확인")
+        RolePermission.objects.create(role=role, codename="sysauth.view_session")
+    try:
+        client = Client()
+        sign_in(client, a.host, a.owner.email)
+        page = client.get("/admin/sysauth/rolepermissionhistory/", HTTP_HOST=a.host)
+        results = page.content.decode().split('id="result_list"', 1)[1]
+        assert "세션 보기" in results
+        assert "sysauth.view_session" not in results
+        assert "sysauth_rolepermission" not in results
+    finally:
+        with tenant_context.company_context(a.company, actor_id=a.owner.pk):
+            role.delete()
