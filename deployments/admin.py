@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -25,12 +26,13 @@ from deployments import (  # noqa: F401  admin_reports registers its own
     actions,
     admin_reports,
     charts,
+    deploys,
     selectors,
     verification_view,
 )
 from deployments.backups import expected_confirmation
 from deployments.models import Backup, Deployment, Operation, VerificationRun
-from qiro.admin_confirm import confirmation_page
+from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_sites import ReadOnlyAdmin, platform_admin
 from sysauth.audit import acting_user_of
 
@@ -158,14 +160,33 @@ class BackupAdmin(ReadOnlyAdmin):
         ]
 
     @admin.action(description=_("Test-restore the selected backups"))
-    def test_restore_selected(self, request: HttpRequest, queryset: QuerySet[Backup]) -> None:
+    def test_restore_selected(
+        self, request: HttpRequest, queryset: QuerySet[Backup]
+    ) -> HttpResponse | None:
         _require_superuser(request)
-        for backup in queryset:
+        started = [
             actions.start_test_restore(backup=backup, acting_user=acting_user_of(request))
+            for backup in queryset
+        ]
+        if len(started) == 1:  # one: follow it on its progress page
+            return _started(request, started[0])
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("platform_admin:deployments_operation_change", args=[op.pk]), op)
+                for op in started
+            ),
+        )
         messages.info(
             request,
-            gettext("%(count)d test restores are queued.") % {"count": queryset.count()},
+            format_html(
+                "{} {}",
+                gettext("%(count)d test restores are queued.") % {"count": len(started)},
+                links,
+            ),
         )
+        return None
 
     def start_view(self, request: HttpRequest) -> HttpResponse:
         _require_superuser(request)
@@ -237,7 +258,7 @@ class VerificationRunAdmin(ReadOnlyAdmin):
         view = self.admin_site.admin_view
         return [
             path("run/", view(require_POST(self.run_view)), name="deployments_verify_start"),
-            path("deploy/", view(require_POST(self.deploy_view)), name="deployments_deploy_start"),
+            path("deploy/", view(self.deploy_view), name="deployments_deploy_start"),
             *super().get_urls(),
         ]
 
@@ -246,8 +267,33 @@ class VerificationRunAdmin(ReadOnlyAdmin):
         return _started(request, actions.start_verification(acting_user=acting_user_of(request)))
 
     def deploy_view(self, request: HttpRequest) -> HttpResponse:
+        """What a deploy would do, from the one-query migration state; started once confirmed."""
         _require_superuser(request)
-        return _started(request, actions.start_deploy(acting_user=acting_user_of(request)))
+        if is_confirmed(request):
+            return _started(request, actions.start_deploy(acting_user=acting_user_of(request)))
+        state = deploys.current_state()
+        behind = len(state.outdated_schemas) + (1 if state.public.outdated else 0)
+        if behind:
+            intro = _(
+                "%(behind)d of %(total)d schemas lack a migration. The deploy backs up the "
+                "whole database first, migrates those schemas (a pool schema first, as the "
+                "canary), verifies and checks health. If a schema fails it stops there; the "
+                "schemas done stay done and deploying again continues."
+            ) % {"behind": behind, "total": state.schema_count}
+        else:
+            intro = _(
+                "All %(total)d schemas are up to date: the deploy migrates nothing and makes no "
+                "backup; it verifies and checks health."
+            ) % {"total": state.schema_count}
+        return confirmation_page(
+            self,
+            request,
+            title=_("Deploy"),
+            intro=intro,
+            items=[str(schema) for schema in list(state.outdated_schemas)[:20]],
+            confirm_label=_("Deploy"),
+            warning=bool(behind),
+        )
 
     def change_view(
         self,
