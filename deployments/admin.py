@@ -33,6 +33,7 @@ from deployments import (  # noqa: F401  admin_reports registers its own
 from deployments.backups import expected_confirmation
 from deployments.models import Backup, Deployment, Operation, VerificationRun
 from qiro.admin_confirm import confirmation_page, is_confirmed
+from qiro.admin_display import local_stamp
 from qiro.admin_sites import ReadOnlyAdmin, platform_admin
 from sysauth.audit import acting_user_of
 
@@ -232,7 +233,7 @@ class BackupAdmin(ReadOnlyAdmin):
             % {"backup": backup, "expected": expected},
             items=[
                 f"{gettext('Scope')}: {backup.get_scope_display()}",
-                f"{gettext('Created')}: {backup.created_at:%Y-%m-%d %H:%M}",
+                f"{gettext('Created')}: {local_stamp(backup.created_at)}",
                 f"SHA-256: {backup.sha256}",
                 f"{gettext('Test restore passed')}: "
                 + {True: gettext("yes"), False: gettext("no"), None: gettext("not tested")}[

@@ -17,6 +17,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from qiro.admin_display import local_stamp
 from qiro.db.fields import EnumField
 from qiro.expectations import MonthlyPartitions
 
@@ -169,7 +170,7 @@ class EmailVerificationToken(models.Model):
         verbose_name_plural = _("e-mail verification tokens")
 
     def __str__(self) -> str:
-        return f"{self.application_id} @ {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.application_id} @ {local_stamp(self.created_at)}"
 
 
 class ReviewEvent(models.Model):
@@ -198,4 +199,4 @@ class ReviewEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.get_decision_display()} @ {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_decision_display()} @ {local_stamp(self.created_at)}"

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from qiro.admin_display import local_stamp
 from qiro.rls import CurrentCompanyId, RowSecurity
 
 
@@ -96,7 +97,7 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action_label}"
+        return f"{local_stamp(self.created_at)} {self.action_label}"
 
     @property
     def action_label(self) -> str:
