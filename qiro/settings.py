@@ -174,6 +174,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 QIRO_BACKUP_DIR = Path(env.str("QIRO_BACKUP_DIR", default=str(BASE_DIR / ".qiro" / "backups")))
 # Retention: the newest N backups are kept (never the only verified one removed).
 QIRO_BACKUP_KEEP = env.int("QIRO_BACKUP_KEEP", default=10)
+# Test restores create their scratch database in this tablespace when set (fast storage
+# that need not survive a crash, e.g. a RAM disk: the scratch database is dropped after).
+QIRO_SCRATCH_TABLESPACE = env.str("QIRO_SCRATCH_TABLESPACE", default="")
 # /health/ready/ fails when the worker has not been seen for this long.
 QIRO_WORKER_HEARTBEAT_MAX_AGE = env.int("QIRO_WORKER_HEARTBEAT_MAX_AGE", default=60)
 # A running operation not renewed for this long is failed and cleaned (deployments.leases).
