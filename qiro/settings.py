@@ -285,6 +285,8 @@ QIRO_TOKEN_PARTITIONS_AHEAD = env.int("QIRO_TOKEN_PARTITIONS_AHEAD", default=3)
 QIRO_TOKEN_RETENTION_MONTHS = env.int("QIRO_TOKEN_RETENTION_MONTHS", default=6)
 # Ready, migrated schemas kept for instant provisioning (manage.py fill_schema_pool).
 QIRO_SCHEMA_POOL_SIZE = env.int("QIRO_SCHEMA_POOL_SIZE", default=3)
+# An approval that finds the pool empty while a fill runs waits this long for its next schema.
+QIRO_SCHEMA_POOL_WAIT_SECONDS = env.float("QIRO_SCHEMA_POOL_WAIT_SECONDS", default=10.0)
 # Operations routine (deployments.routine): an index is rebuilt when its estimated bloat
 # passes this share of its size and it is at least this big; a table is analysed when its
 # rows changed since the last ANALYZE pass this share of its rows (and this many).

@@ -41,7 +41,7 @@ from qiro import rls
 from qiro.db.roles import role_name
 from qiro.tenant_context import OWNER_ALIAS, company_context, owner_context
 from sysauth import services as sysauth_services
-from tenants import repair, schema_pool
+from tenants import pool_take, repair, schema_pool
 from tenants.models import Company, Domain
 from tenants.secure import company_keyed_tables, secure_schema, unrestricted_tables
 
@@ -80,7 +80,7 @@ def prepare_schema(schema_name: str, *, mark: str, lock: repair.ProvisioningLock
     connection = connections[OWNER_ALIAS]
     connection.set_schema_to_public()  # type: ignore[attr-defined]
     with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
-        if schema_pool.take_schema(cursor, schema_name, mark=mark):
+        if pool_take.take_schema(cursor, schema_name, mark=mark):
             return True
     lock.move_to_own_connection()  # the migrations close Django's owner connection
     try:
