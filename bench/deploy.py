@@ -320,13 +320,16 @@ def main() -> None:
         assert deploy().status == Deployment.Status.SUCCEEDED  # migrated again
 
     def test_restore_phase() -> None:
-        from deployments import backups
+        from deployments import backups, scratch_restore
 
         with tenant_context.platform_context():
             backup = timed("backup, whole database (pg_dump -Fd -j)", results,
                            backups.create_backup)  # fmt: skip
-            restored = timed("test restore (parallel pg_restore, verify, compare, drop)",
-                             results, lambda: backups.run_test_restore(backup=backup))  # fmt: skip
+            restored = timed(
+                "test restore (parallel pg_restore, verify, compare, drop)",
+                results,
+                lambda: scratch_restore.run_test_restore(backup=backup),
+            )
         extra["test restore report"] = restored.test_restore_report
         extra["test restore ok"] = restored.test_restore_ok
         extra["backup size (bytes), entries"] = [backup.size_bytes, backup.entry_count]

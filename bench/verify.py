@@ -154,7 +154,7 @@ def main() -> None:
     from django.db import connections
     from psycopg import sql
 
-    from deployments import backups
+    from deployments import backups, scratch_restore
     from deployments.services import run_verification, runtime_roles
     from deployments.verification import Verifier
     from qiro import tenant_context
@@ -207,7 +207,7 @@ def main() -> None:
         with tenant_context.platform_context():
             backup = timed("backup, whole database", results, backups.create_backup)
             restored = timed("test restore (restore, verify, compare, drop)", results,
-                             lambda: backups.run_test_restore(backup=backup))  # fmt: skip
+                             lambda: scratch_restore.run_test_restore(backup=backup))  # fmt: skip
         extra = {
             "company_schemas": schemas,
             "verification_failures": len(failures),

@@ -1,4 +1,4 @@
-"""Backups (``pg_dump -Fd -j``), test restores into a scratch database, live restores.
+"""Backups (``pg_dump -Fd -j``) and live restores (test restores: ``deployments.scratch_restore``).
 
 Everything here runs with the owner's credentials. A backup is a directory
 archive written by parallel dump jobs; it records what a restore needs to
@@ -25,9 +25,9 @@ from psycopg import sql
 
 from deployments import leases
 from deployments.models import Backup, Operation
-from deployments.services import log, run_verification, step
+from deployments.services import step
 from qiro.db import pg
-from qiro.db.archives import dump_jobs, remove_archive, restore_jobs, sha256_of, size_of
+from qiro.db.archives import dump_jobs, remove_archive, sha256_of, size_of
 from qiro.db.roles import apply_company_schema_grants, apply_public_grants
 from qiro.tenant_context import OWNER_ALIAS
 
@@ -188,97 +188,6 @@ def check_integrity(backup: Backup) -> Path:
             % {"path": path}
         )
     return path
-
-
-def _maintenance(statement: sql.Composed) -> None:
-    with pg.connect("postgres") as conn:
-        conn.execute(statement)
-
-
-def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> Backup:
-    """Restore into a scratch database, verify it, compare rows per table, drop it.
-
-    The outcome (and why) is recorded on the backup; a mismatch is not raised
-    but recorded, a broken file or failed restore is recorded and raised.
-    """
-    path = check_integrity(backup)
-    scratch = f"{backup.database_name}_restore_{backup.pk}"[:63]
-    notes: list[str] = []
-    ok = True
-    _maintenance(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
-    _maintenance(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
-    # A scratch copy needs no durability: its commits need not wait for the disk;
-    # and its index builds may take more memory than a live server's sessions.
-    for setting in ("synchronous_commit = off", "maintenance_work_mem = '256MB'"):
-        _maintenance(
-            sql.SQL("ALTER DATABASE {} SET {}").format(sql.Identifier(scratch), sql.SQL(setting))
-        )
-    try:
-        with pg.connect("postgres") as conn:
-            major, _version = pg.server_version(conn)
-        started = time.monotonic()
-        pg_restore = pg.find_tool("pg_restore", major)
-        if backup.scope == Backup.Scope.COMPANY:
-            _public_structure_into(scratch, major, pg_restore)
-        pg.run_tool(
-            pg_restore,
-            ["--exit-on-error", f"--jobs={restore_jobs()}", f"--dbname={scratch}", str(path)],
-        )
-        notes.append(f"pg_restore: {time.monotonic() - started:.2f} s")
-        if operation is not None:
-            step(operation, f"restored into {scratch}")
-        if backup.scope == Backup.Scope.DATABASE:
-            run = run_verification(dbname=scratch, observations=False, operation=operation)
-            notes.append(f"verification: {run.status} ({run.failed} failed, {run.passed} passed)")
-            ok = ok and run.failed == 0
-        with pg.connect(scratch) as conn:
-            restored = pg.table_fingerprints(conn, schemas=backup.schemas)
-        source = backup.row_counts
-        mismatched = sorted(
-            name
-            for name in set(source) | set(restored)
-            if source.get(name) != (restored[name][0] if name in restored else None)
-        )
-        if mismatched:
-            ok = False
-            notes.append("row counts differ: " + ", ".join(mismatched[:20]))
-        else:
-            notes.append(f"row counts equal in {len(source)} tables")
-    except Exception as error:
-        Backup.objects.filter(pk=backup.pk).update(
-            verified_at=timezone.now(),
-            test_restore_ok=False,
-            test_restore_report="\n".join([*notes, str(error)]),
-        )
-        raise
-    finally:
-        _maintenance(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
-        )
-    Backup.objects.filter(pk=backup.pk).update(
-        verified_at=timezone.now(), test_restore_ok=ok, test_restore_report="\n".join(notes)
-    )
-    if operation is not None:
-        log(operation, "; ".join(notes))
-    backup.refresh_from_db()
-    return backup
-
-
-def _public_structure_into(scratch: str, major: int, pg_restore: pg.Tool) -> None:
-    """The live public schema's tables (no rows) in the scratch database.
-
-    A company's tables reference public ones (content types, for example),
-    so its schema restores only beside them.
-    """
-    pg_dump = pg.find_tool("pg_dump", major)
-    with pg.connect(scratch) as conn:  # the dump of one schema creates it itself
-        conn.execute("DROP SCHEMA public CASCADE")
-    with scratch_dir("qiro-public-") as tmp:
-        structure = Path(tmp) / "public.dump"
-        pg.run_tool(
-            pg_dump, ["--format=custom", "--schema-only", "--schema=public", f"--file={structure}"]
-        )
-        pg.run_tool(pg_restore, ["--exit-on-error", f"--dbname={scratch}", str(structure)])
 
 
 def expected_confirmation(backup: Backup) -> str:

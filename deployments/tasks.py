@@ -11,7 +11,7 @@ from typing import Any
 
 from django_tasks import task
 
-from deployments import backups, deploys
+from deployments import backups, deploys, scratch_restore
 from deployments.models import Backup, Operation
 from deployments.services import run_verification, running
 
@@ -27,7 +27,7 @@ def execute(operation: Operation) -> Any:
             )
             return {"backup": backup.pk}
         if kind == Operation.Kind.TEST_RESTORE:
-            backup = backups.run_test_restore(
+            backup = scratch_restore.run_test_restore(
                 backup=Backup.objects.get(pk=params["backup"]), operation=operation
             )
             if not backup.test_restore_ok:

@@ -174,6 +174,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 QIRO_BACKUP_DIR = Path(env.str("QIRO_BACKUP_DIR", default=str(BASE_DIR / ".qiro" / "backups")))
 # Retention: the newest N backups are kept (never the only verified one removed).
 QIRO_BACKUP_KEEP = env.int("QIRO_BACKUP_KEEP", default=10)
+# Test restores create their scratch database in this tablespace when set (fast storage
+# that need not survive a crash, e.g. a RAM disk: the scratch database is dropped after).
+QIRO_SCRATCH_TABLESPACE = env.str("QIRO_SCRATCH_TABLESPACE", default="")
 # /health/ready/ fails when the worker has not been seen for this long.
 QIRO_WORKER_HEARTBEAT_MAX_AGE = env.int("QIRO_WORKER_HEARTBEAT_MAX_AGE", default=60)
 # A running operation not renewed for this long is failed and cleaned (deployments.leases).
@@ -284,6 +287,8 @@ QIRO_TOKEN_PARTITIONS_AHEAD = env.int("QIRO_TOKEN_PARTITIONS_AHEAD", default=3)
 QIRO_TOKEN_RETENTION_MONTHS = env.int("QIRO_TOKEN_RETENTION_MONTHS", default=6)
 # Ready, migrated schemas kept for instant provisioning (manage.py fill_schema_pool).
 QIRO_SCHEMA_POOL_SIZE = env.int("QIRO_SCHEMA_POOL_SIZE", default=3)
+# An approval that finds the pool empty while a fill runs waits this long for its next schema.
+QIRO_SCHEMA_POOL_WAIT_SECONDS = env.float("QIRO_SCHEMA_POOL_WAIT_SECONDS", default=10.0)
 # Operations routine (deployments.routine): an index is rebuilt when its estimated bloat
 # passes this share of its size and it is at least this big; a table is analysed when its
 # rows changed since the last ANALYZE pass this share of its rows (and this many).

@@ -40,7 +40,7 @@ from qiro.db import pg
 from qiro.db.secure import ProvisioningError, secure_schema, verify_schema
 from qiro.tenant_context import OWNER_ALIAS, company_context, owner_context
 from sysauth import actions as sysauth_actions
-from tenants import repair, schema_pool
+from tenants import pool_take, repair, schema_pool
 from tenants.models import Company, Domain
 
 # Sent after each step of ``provision_company`` (kwargs: step, schema_name).
@@ -76,7 +76,7 @@ def prepare_schema(
     """
     connection = pg.owner_on_public()
     with transaction.atomic(using=OWNER_ALIAS), connection.cursor() as cursor:
-        if from_pool and schema_pool.take_schema(cursor, schema_name, mark=mark):
+        if from_pool and pool_take.take_schema(cursor, schema_name, mark=mark):
             return True
     lock.move_to_own_connection()  # the migrations close Django's owner connection
     try:

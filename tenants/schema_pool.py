@@ -62,6 +62,12 @@ BUILD_TIMEOUT = 3600
 # The only names a template may have: a random token that no other identifier,
 # keyword or literal of a dump can contain as a whole word.
 POOL_NAME_RE = re.compile(r"qiro_pool_[0-9a-f]{12}")
+# Held (shared, on its own connection) by every fill while it makes schemas, for
+# ``tenants.pool_take``; a positive key below 2**31: pg_locks shows classid 0, objid FILL_LOCK.
+FILL_LOCK = 0x51504F4C
+# A fill makes up to this many times the pool's size more schemas than were missing
+# when it started, for approvals that took schemas while it ran.
+CATCH_UP = 10
 # psql meta-commands pg_dump writes around its script (the server knows no such statement).
 PSQL_ONLY_LINES = ("\\restrict ", "\\unrestrict ")
 
@@ -84,50 +90,6 @@ def pool_schemas(cursor: Any, *, current_only: bool) -> list[str]:
         [POOL_SCHEMA_LIKE, current_only, COMMENT_PREFIX + migrations_fingerprint()],
     )
     return [row[0] for row in cursor.fetchall()]
-
-
-def take_schema(cursor: Any, new_name: str, *, mark: str | None = None) -> bool:
-    """Rename one current pool schema to ``new_name`` in the caller's transaction.
-
-    The pool's fingerprint comment is replaced by ``mark`` (the provisioning's,
-    see ``tenants.repair``) in the same transaction, so a schema taken is never
-    without it. Returns False when the pool is empty. Concurrent callers never take the
-    same schema: each holds a transaction-level advisory lock on its choice and
-    re-checks that it still exists.
-    """
-    for name in pool_schemas(cursor, current_only=True):
-        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [name])
-        if not cursor.fetchone()[0]:
-            continue
-        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [name])
-        if cursor.fetchone() is None:
-            continue
-        cursor.execute(
-            sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
-                sql.Identifier(name), sql.Identifier(new_name)
-            )
-        )
-        cursor.execute(
-            sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
-                sql.Identifier(new_name), sql.Literal(mark)
-            )
-        )
-        refill_soon()
-        return True
-    return False
-
-
-def refill_soon() -> None:
-    """When the owner's current transaction commits, queue a refill of the pool for the worker.
-
-    Called by ``take_schema``: a burst of approvals keeps finding ready
-    schemas. A rolled-back take queues nothing. The queue is the receiver's
-    (``schema_taken``, connected by ``deployments``). Queued through the platform
-    role, so inside an approval's platform transaction the task is written
-    (and seen by the worker) only when the approval commits too.
-    """
-
-    transaction.on_commit(lambda: schema_taken.send(sender=None), using=OWNER_ALIAS)
 
 
 def build_schema_with_migrations(schema_name: str, *, comment: str | None = None) -> None:
@@ -304,6 +266,18 @@ class _Fill:
             self.conn = self.stack.enter_context(pg.connect())
         return self.conn
 
+    def wanted(self, built: list[str], *, missing: int, target: int) -> bool:
+        """Another schema is to be made: what was missing at the start, then what was taken since.
+
+        Catching up is bounded (``CATCH_UP`` times ``target`` more), so a fill always ends.
+        """
+        if len(built) < missing:
+            return True
+        if len(built) >= missing + CATCH_UP * target:
+            return False
+        with self.connection().cursor() as cursor:
+            return len(pool_schemas(cursor, current_only=True)) < target
+
     def dump_or_give_up(self, dump: Callable[[], Template | None]) -> Template | None:
         """Run ``dump()``; if pg_dump fails, warn and fill the rest by migrations."""
         try:
@@ -342,8 +316,11 @@ def fill_schema_pool(*, size: int | None = None, clone: bool = True) -> list[str
     the transaction that creates it until it is migrated, secured and given its
     fingerprint comment: one whose build failed or was interrupted is never
     handed out, and is dropped by a later fill once its build is older than
-    ``BUILD_TIMEOUT`` (a concurrent fill's build is left alone). Returns the
-    names made, in order (a template built here comes first).
+    ``BUILD_TIMEOUT`` (a concurrent fill's build is left alone). Schemas taken
+    while the fill runs are replaced by the same fill (see ``_Fill.wanted``),
+    and approvals that find the pool empty meanwhile wait for the next one
+    (``tenants.pool_take.take_schema``). Returns the names made, in order (a template built here
+    comes first).
     """
     target = settings.QIRO_SCHEMA_POOL_SIZE if size is None else size
     connection = pg.owner_on_public()
@@ -364,6 +341,7 @@ def fill_schema_pool(*, size: int | None = None, clone: bool = True) -> list[str
         return built
     with contextlib.ExitStack() as stack:
         fill = _Fill(pg_dump_tool() if clone else None, stack)
+        fill.connection().execute("SELECT pg_advisory_lock_shared(%s)", [FILL_LOCK])
         tool = fill.tool
         if tool is not None and current:
             conn = fill.connection()
@@ -371,10 +349,12 @@ def fill_schema_pool(*, size: int | None = None, clone: bool = True) -> list[str
             fill.template = fill.dump_or_give_up(
                 lambda: _reuse_template(conn, tool, sorted(current, reverse=True))
             )
-        while len(built) < missing:
+        while fill.wanted(built, missing=missing, target=target):
             name = POOL_SCHEMA_PREFIX + secrets.token_hex(6)
             if fill.template is None:
-                fill.build_with_migrations(name, as_template=missing - len(built) > 1)
+                # Dumped as the template only if more are to follow.
+                more = len(built) >= missing or missing - len(built) > 1
+                fill.build_with_migrations(name, as_template=more)
             else:
                 clone_schema(fill.connection(), fill.template, name)
             built.append(name)

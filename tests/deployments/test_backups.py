@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from deployments import backups, leases
+from deployments import backups, leases, scratch_restore
 from deployments.models import Backup
 from deployments.services import run_verification
 from qiro import tenant_context
@@ -55,7 +55,7 @@ def test_whole_database_backup_records_what_a_restore_needs(platform, backup_dir
 
 def test_backup_then_test_restore_loses_nothing(platform, backup_dir, two_companies):
     backup = backups.create_backup()
-    backup = backups.run_test_restore(backup=backup)
+    backup = scratch_restore.run_test_restore(backup=backup)
     assert backup.test_restore_ok, backup.test_restore_report
     assert "row counts equal" in backup.test_restore_report
     assert "verification: passed" in backup.test_restore_report
@@ -74,7 +74,7 @@ def test_a_corrupted_backup_is_refused(platform, backup_dir, restorable):
         handle.seek(100)
         handle.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(backups.BackupError, match="SHA-256"):
-        backups.run_test_restore(backup=backup)
+        scratch_restore.run_test_restore(backup=backup)
     with pytest.raises(backups.BackupError, match="SHA-256"):
         backups.restore_live(backup=backup, confirmation="dprestore")
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from django.db import connections, transaction
 from django_tasks_db.models import DBTaskResult
 
 from deployments.routine.pool import refill_schema_pool
 from qiro import tenant_context
+from qiro.db import pg
 from registration.models import Application, ApplicationStatus
-from tenants import schema_pool
+from tenants import pool_take, schema_pool
 from tests.registration.factories import verified
 
 
@@ -62,7 +66,7 @@ def test_a_taken_schema_whose_transaction_rolls_back_queues_nothing(no_queued_re
 
     def take_then_fail() -> None:
         with transaction.atomic(using="owner"), owner.cursor() as cursor:
-            assert schema_pool.take_schema(cursor, "routine_never_made")
+            assert pool_take.take_schema(cursor, "routine_never_made")
             raise RuntimeError("changed my mind")
 
     with pytest.raises(RuntimeError, match="changed my mind"):
@@ -71,7 +75,7 @@ def test_a_taken_schema_whose_transaction_rolls_back_queues_nothing(no_queued_re
     assert pool_size() == 1  # the rename was rolled back too
 
     with transaction.atomic(using="owner"), owner.cursor() as cursor:
-        assert schema_pool.take_schema(cursor, "routine_taken")
+        assert pool_take.take_schema(cursor, "routine_taken")
         assert queued_refills() == 0  # not before the commit
     assert queued_refills() == 1
     schema_pool.drop_schema("routine_taken")
@@ -82,7 +86,70 @@ def test_a_burst_of_takes_queues_one_refill_while_none_has_started(no_queued_ref
     owner = connections["owner"]
     for name in ("routine_burst_a", "routine_burst_b"):
         with transaction.atomic(using="owner"), owner.cursor() as cursor:
-            assert schema_pool.take_schema(cursor, name)
+            assert pool_take.take_schema(cursor, name)
     assert queued_refills() == 1
     for name in ("routine_burst_a", "routine_burst_b"):
         schema_pool.drop_schema(name)
+
+
+def test_an_approval_that_finds_the_pool_empty_waits_for_the_schema_a_fill_is_making(
+    no_queued_refill,
+):
+    schema_pool.fill_schema_pool(size=1)
+    with connections["owner"].cursor() as cursor:
+        (template,) = schema_pool.pool_schemas(cursor, current_only=True)
+    schema_pool.drop_schema(template)
+    made: list[str] = []
+
+    def fill_later() -> None:
+        # A fill that started before the approval looked: it holds the lock from the start.
+        time.sleep(0.5)
+        made.extend(schema_pool.fill_schema_pool(size=1))
+        connections["owner"].close()
+
+    owner = connections["owner"]
+    with pg.connect() as running_fill:
+        running_fill.execute("SELECT pg_advisory_lock_shared(%s)", [schema_pool.FILL_LOCK])
+        filler = threading.Thread(target=fill_later)
+        filler.start()
+        try:
+            with transaction.atomic(using="owner"), owner.cursor() as cursor:
+                assert pool_take.take_schema(cursor, "routine_waited", wait=120)
+        finally:
+            filler.join()
+    assert made, "the fill made the schema the approval waited for"
+    with owner.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [made[0]])
+        assert cursor.fetchone() is None, "renamed to the approval's name"
+    schema_pool.drop_schema("routine_waited")
+
+
+def test_with_no_fill_running_an_empty_pool_is_said_at_once(no_queued_refill):
+    with connections["owner"].cursor() as cursor:
+        for name in schema_pool.pool_schemas(cursor, current_only=False):
+            schema_pool.drop_schema(name)
+    started = time.monotonic()
+    with transaction.atomic(using="owner"), connections["owner"].cursor() as cursor:
+        assert not pool_take.take_schema(cursor, "routine_never_made", wait=60)
+    assert time.monotonic() - started < 5, "no fill holds the lock: nothing to wait for"
+
+
+def test_a_fill_replaces_the_schemas_taken_while_it_runs(no_queued_refill, monkeypatch):
+    with connections["owner"].cursor() as cursor:
+        for name in schema_pool.pool_schemas(cursor, current_only=False):
+            schema_pool.drop_schema(name)
+    clone = schema_pool.clone_schema
+    taken: list[str] = []
+
+    def clone_then_an_approval_takes_one(conn, template, name):
+        clone(conn, template, name)
+        if not taken:  # an approval, on its own connection, while the fill runs
+            with pg.connect() as approval, approval.transaction(), approval.cursor() as cursor:
+                assert pool_take.take_schema(cursor, "routine_taken_meanwhile", wait=0)
+            taken.append(name)
+
+    monkeypatch.setattr(schema_pool, "clone_schema", clone_then_an_approval_takes_one)
+    built = schema_pool.fill_schema_pool(size=3)
+    assert len(built) == 4, "three were missing; one more for the one taken meanwhile"
+    assert pool_size() == 3
+    schema_pool.drop_schema("routine_taken_meanwhile")

@@ -25,7 +25,7 @@ from qiro.db import pg, secure
 from qiro.db.roles import role_name
 from sysauth import actions as sysauth_actions
 from sysauth.models import Role, RolePermissionHistory, User
-from tenants import provisioning, schema_pool
+from tenants import pool_take, provisioning, schema_pool
 from tenants.models import Company
 from tests.tenants.catalog import differences, schema_catalog
 
@@ -147,7 +147,7 @@ def test_a_template_being_dumped_is_not_handed_out(fill):
     with pg.connect(autocommit=False) as other:
         other.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", [template])
         with transaction.atomic(using="owner"), connections["owner"].cursor() as cursor:
-            assert not schema_pool.take_schema(cursor, "never_made")
+            assert not pool_take.take_schema(cursor, "never_made")
         other.rollback()
     assert ready_pool() == [template]
 
