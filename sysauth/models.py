@@ -426,3 +426,7 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} · {self.ip_address or '?'}"
+
+
+# API tokens live in a module of their own; imported so that the app registers them.
+from sysauth.models_tokens import ApiToken  # noqa: E402, F401

@@ -34,7 +34,7 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from qiro import tenant_context
-from sysauth import address_throttle, hierarchy
+from sysauth import address_throttle, hierarchy, tokens
 from sysauth.hierarchy import ADMIN_ACCESS as ADMIN_ACCESS
 from sysauth.hierarchy import DEFAULT_ROLES
 from sysauth.hierarchy import permission_choices as permission_choices
@@ -313,11 +313,21 @@ def deactivate_user(*, user: User, acting_user: User | None) -> int:
             )
         User.objects.filter(pk=user.pk).update(is_active=False)
         user.is_active = False
-        return revoke_user_sessions(
-            user=user,
-            reason="user deactivated",
-            actor_id=acting_user.pk if acting_user else None,
-        )
+        actor_id = acting_user.pk if acting_user else None
+        tokens.revoke_user_tokens(user=user, reason="user deactivated", actor_id=actor_id)
+        return revoke_user_sessions(user=user, reason="user deactivated", actor_id=actor_id)
+
+
+def reactivate_user(*, user: User, acting_user: User | None) -> bool:
+    """Let a deactivated user sign in again (a user the acting user may manage).
+
+    Their ended sessions and revoked tokens stay ended. False if already active.
+    """
+    with acting_as(acting_user), transaction.atomic():
+        hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
+        changed = User.objects.filter(pk=user.pk, is_active=False).update(is_active=True)
+    user.is_active = True
+    return bool(changed)
 
 
 def delete_user(*, user: User, acting_user: User | None) -> None:
