@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
@@ -33,7 +33,8 @@ class HistoryFilters(Schema):
     limit: int = DEFAULT_LIMIT
 
 
-def history_page(filters: HistoryFilters) -> dict[str, Any]:
+def history_rows(filters: HistoryFilters) -> QuerySet[RolePermissionHistory]:
+    """The rows of the page ``filters`` asks for (one more than the page, to see if more follow)."""
     limit = max(1, min(filters.limit, MAX_LIMIT))
     rows = RolePermissionHistory.objects.select_related("user", "role", "actor").order_by(
         "-changed_at", "-id"
@@ -52,7 +53,12 @@ def history_page(filters: HistoryFilters) -> dict[str, Any]:
         at, pk = decode_cursor(filters.cursor, (dt.datetime, int))
         # The first condition bounds the index scan; the second breaks ties.
         rows = rows.filter(Q(changed_at__lte=at) & (Q(changed_at__lt=at) | Q(id__lt=pk)))
-    found = list(rows[: limit + 1])
+    return rows[: limit + 1]
+
+
+def history_page(filters: HistoryFilters) -> dict[str, Any]:
+    limit = max(1, min(filters.limit, MAX_LIMIT))
+    found = list(history_rows(filters))
     more = len(found) > limit
     found = found[:limit]
     return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
@@ -28,10 +28,8 @@ class UserFilters(Schema):
     limit: int = DEFAULT_LIMIT
 
 
-@router.get("", response=UserPage, summary="Users, by e-mail address")
-def list_users(request: HttpRequest, filters: Query[UserFilters]) -> dict[str, Any]:
-    """Keyset-paginated on the (unique) e-mail address, each with its roles' names."""
-    require(request, scope="users:read", permission=VIEW_USER)
+def user_rows(filters: UserFilters) -> QuerySet[User]:
+    """The users of the page ``filters`` asks for, and one more (are there more?)."""
     limit = max(1, min(filters.limit, MAX_LIMIT))
     users = selectors.users_with_roles().order_by("email")
     if filters.search:
@@ -42,7 +40,15 @@ def list_users(request: HttpRequest, filters: Query[UserFilters]) -> dict[str, A
     if filters.cursor:
         (after,) = decode_cursor(filters.cursor, (str,))
         users = users.filter(email__gt=after)
-    rows = list(users[: limit + 1])
+    return users[: limit + 1]
+
+
+@router.get("", response=UserPage, summary="Users, by e-mail address")
+def list_users(request: HttpRequest, filters: Query[UserFilters]) -> dict[str, Any]:
+    """Keyset-paginated on the (unique) e-mail address, each with its roles' names."""
+    require(request, scope="users:read", permission=VIEW_USER)
+    limit = max(1, min(filters.limit, MAX_LIMIT))
+    rows = list(user_rows(filters))
     more = len(rows) > limit
     rows = rows[:limit]
     return {
