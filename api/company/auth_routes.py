@@ -36,8 +36,11 @@ def check_credentials(request: HttpRequest, body: SignIn, form_class: Any) -> An
         return form.get_user()
     errors = form.errors.as_data()
     refusals = errors.pop("__all__", [])
-    if errors:  # a field left empty
-        raise ApiProblem("validation", errors=django_errors(ValidationError(errors)))
+    if errors:  # a field left empty; the form calls the e-mail address "username"
+        fields = django_errors(ValidationError(errors))
+        for field in fields:
+            field["field"] = "email" if field["field"] == "username" else field["field"]
+        raise ApiProblem("validation", errors=fields)
     message = " ".join(m for e in refusals for m in e.messages) or None
     if any(e.code == "throttled" for e in refusals):
         raise ApiProblem("throttled", message, headers=retry_after())
