@@ -58,6 +58,7 @@ from sysauth.models import (
     User,
     UserRole,
 )
+from sysauth.models_tokens import ApiToken
 from sysauth.sessions import base as session_base
 from tenants.models import Company, Domain
 from tests.conftest import CompanyWithUsers
@@ -115,6 +116,8 @@ QUERY_CAPS: dict[Page, int] = {
     ("company_admin", "sysauth.session", "change"): 10,  # 8 / 8
     ("company_admin", "sysauth.rolepermissionhistory", "changelist"): 14,  # 12 / 12
     ("company_admin", "sysauth.rolepermissionhistory", "change"): 11,  # 9 / 9
+    ("company_admin", "sysauth.apitoken", "changelist"): 10,  # 8 / 8
+    ("company_admin", "sysauth.apitoken", "change"): 9,  # 7 / 7
 }
 
 
@@ -468,6 +471,11 @@ class CompanyRows:
                 UserRole.objects.create(user=owner, role=role, assigned_by=owner)
             for i in range(Session.objects.filter(user=owner).count(), n):
                 self._session(owner, revoked=i % 2 == 0)
+            for i in range(ApiToken.objects.count(), n):
+                ApiToken.objects.create(
+                    user=owner, name=f"token {i}", prefix=f"bench{i:05d}", secret_hash="0" * 64,
+                    scopes=["users:read"], revoked_at=timezone.now() if i % 2 else None,
+                )  # fmt: skip
 
     def _session(self, user: User, *, revoked: bool = False) -> None:
         now = timezone.now()
@@ -491,7 +499,10 @@ class CompanyRows:
             assignment = UserRole.objects.get(user=owner, role=owner_role)
             session = Session.objects.filter(user=owner, status=SessionStatus.REVOKED).first()
             assert session is not None
+            token = ApiToken.objects.filter(user=owner).first()
+            assert token is not None
         pks = {
+            "sysauth.apitoken": token.pk,
             "sysauth.user": owner.pk,
             "sysauth.role": owner_role.pk,
             "sysauth.userrole": assignment.pk,
