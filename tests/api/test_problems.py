@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.api.conftest import PLATFORM_HOST, ApiClient, problem, signed_in
+from tests.api.conftest import PLATFORM_HOST, ApiClient, add_user, problem, signed_in
+from tests.conftest import PASSWORD
 
 
 def test_an_unknown_path_is_a_404_problem(live_db, company):
@@ -79,14 +80,15 @@ def test_a_crash_is_a_500_problem_without_a_traceback(live_db, company, monkeypa
 
 
 def test_too_many_failed_sign_ins_answer_429_with_retry_after(live_db, company):
+    # An account of its own: the failures keep it throttled for the whole window.
+    target = add_user(company, "guessed@apa.example.kr")
     client = ApiClient(company.host, REMOTE_ADDR="198.51.100.20")
     for _attempt in range(5):
-        response = client.post(
-            "/auth/sign-in", {"email": company.member.email, "password": "wrong"}
-        )
+        response = client.post("/auth/sign-in", {"email": target.email, "password": "wrong"})
         assert response.status_code == 401
         assert problem(response)["type"] == "urn:qiro:problem:invalid-credentials"
-    response = client.post("/auth/sign-in", {"email": company.member.email, "password": "wrong"})
+    # Now even the right password is refused.
+    response = client.post("/auth/sign-in", {"email": target.email, "password": PASSWORD})
     assert response.status_code == 429
     assert problem(response)["type"] == "urn:qiro:problem:throttled"
     assert int(response["Retry-After"]) > 0
