@@ -53,6 +53,8 @@ SHARED_APPS = [
     "deployments",
     "django_tasks",
     "django_tasks_db",
+    "ninja",
+    "api",
 ]
 TENANT_APPS = [
     "django.contrib.admin",
@@ -71,6 +73,8 @@ ROOT_URLCONF = "qiro.urls_tenant"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Under /api/: every error, the host's own answers included, as problem details.
+    "api.problems.ProblemDetailsMiddleware",
     "qiro.middleware.TenantContextMiddleware",
     "sysauth.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

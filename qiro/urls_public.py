@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.urls import include, path
 
+from api.platform.api import platform_api
 from deployments.views import health_ready
 from qiro import views
 from qiro.admin_sites import platform_admin
@@ -14,4 +15,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("signup/", include("registration.urls")),
     path(settings.QIRO_PLATFORM_ADMIN_PATH, platform_admin.urls),
+    path("api/v1/", platform_api.urls),
 ]

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from api.company.api import company_api
 from qiro import views
 from qiro.admin_sites import company_admin
 from sysauth import views as sysauth_views
@@ -12,4 +13,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("sysauth.urls")),
     path("admin/", company_admin.urls),
+    path("api/v1/", company_api.urls),
 ]

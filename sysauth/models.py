@@ -430,3 +430,6 @@ class LoginFailure(models.Model):
 
 # The audit log has its own module; imported here so Django finds the model.
 from sysauth.models_audit import AuditEntry as AuditEntry  # noqa: E402
+
+# API tokens live in a module of their own; imported so that the app registers them.
+from sysauth.models_tokens import ApiToken  # noqa: E402, F401

@@ -35,6 +35,7 @@ class AuditAction(models.TextChoices):
     USER_CREATE = "user.create", _("User created")
     USER_UPDATE = "user.update", _("User changed")
     USER_DEACTIVATE = "user.deactivate", _("User deactivated")
+    USER_REACTIVATE = "user.reactivate", _("User reactivated")
     USER_DELETE = "user.delete", _("User deleted")
     USER_PASSWORD_RESET = "user.password_reset", _("Password reset e-mail sent")
     ROLE_SAVE = "role.save", _("Role saved")

@@ -59,6 +59,7 @@ from sysauth.models import (
     User,
     UserRole,
 )
+from sysauth.models_tokens import ApiToken
 from sysauth.sessions import base as session_base
 from tenants.models import Company, Domain
 from tests.conftest import CompanyWithUsers
@@ -120,6 +121,8 @@ QUERY_CAPS: dict[Page, int] = {
     ("company_admin", "sysauth.rolepermissionhistory", "change"): 11,  # 9 / 9
     ("company_admin", "sysauth.auditentry", "changelist"): 10,  # 8 / 8
     ("company_admin", "sysauth.auditentry", "change"): 8,  # 6 / 6
+    ("company_admin", "sysauth.apitoken", "changelist"): 10,  # 8 / 8
+    ("company_admin", "sysauth.apitoken", "change"): 9,  # 7 / 7
 }
 
 
@@ -492,6 +495,11 @@ class CompanyRows:
                     action="user.update", acting_user_id=owner.pk, acting_email=owner.email,
                     target_type="sysauth.user", target_id=str(i), target_label=f"user{i}",
                 )  # fmt: skip
+            for i in range(ApiToken.objects.count(), n):
+                ApiToken.objects.create(
+                    user=owner, name=f"token {i}", prefix=f"bench{i:05d}", secret_hash="0" * 64,
+                    scopes=["users:read"], revoked_at=timezone.now() if i % 2 else None,
+                )  # fmt: skip
 
     def _session(self, user: User, *, revoked: bool = False) -> None:
         now = timezone.now()
@@ -516,7 +524,10 @@ class CompanyRows:
             session = Session.objects.filter(user=owner, status=SessionStatus.REVOKED).first()
             assert session is not None
             audit_pk = AuditEntry.objects.values_list("pk", flat=True).first()
+            token = ApiToken.objects.filter(user=owner).first()
+            assert token is not None
         pks = {
+            "sysauth.apitoken": token.pk,
             "sysauth.user": owner.pk,
             "sysauth.role": owner_role.pk,
             "sysauth.userrole": assignment.pk,

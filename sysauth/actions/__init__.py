@@ -37,6 +37,7 @@ from sysauth.actions.users import (
     deactivate_user,
     delete_user,
     delete_users,
+    reactivate_user,
     send_password_reset_email,
     update_user,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "delete_users",
     "ensure_default_roles",
     "permission_choices",
+    "reactivate_user",
     "revoke_company_sessions",
     "revoke_session",
     "revoke_user_sessions",

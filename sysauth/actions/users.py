@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
-from sysauth import audit, hierarchy
+from sysauth import audit, hierarchy, tokens
 from sysauth.actions.base import acting_as, alias, refuse_removing_last_owner
 from sysauth.actions.roles import create_default_roles
 from sysauth.actions.sessions import end_sessions
@@ -155,14 +155,37 @@ def deactivate_user(*, user: User, acting_user: User | None) -> int:
         ended = end_sessions(
             Session.objects.filter(user=user), reason="user deactivated", acting_user=acting_user
         )
+        revoked = tokens.revoke_user_tokens(
+            user=user, reason="user deactivated", actor_id=acting_user.pk if acting_user else None
+        )
         audit.record(
             using=using,
             action=AuditAction.USER_DEACTIVATE,
             acting_user=acting_user,
             target=user,
-            details={"sessions_ended": ended},
+            details={"sessions_ended": ended, "tokens_revoked": revoked},
         )
     return ended
+
+
+def reactivate_user(*, user: User, acting_user: User | None) -> bool:
+    """Let a deactivated user sign in again (a user the acting user may manage).
+
+    Their ended sessions and revoked tokens stay ended. False if already active.
+    """
+    using = alias()
+    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
+        hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
+        changed = User.objects.filter(pk=user.pk, is_active=False).update(is_active=True)
+        audit.record(
+            using=using,
+            action=AuditAction.USER_REACTIVATE,
+            acting_user=acting_user,
+            target=user,
+            outcome=AuditOutcome.DONE if changed else AuditOutcome.UNCHANGED,
+        )
+    user.is_active = True
+    return bool(changed)
 
 
 def delete_user(*, user: User, acting_user: User | None) -> None:

@@ -64,6 +64,7 @@ class Migration(migrations.Migration):
                         choices=[
                             ("done", "Done"),
                             ("queued", "Queued"),
+                            ("started", "Started"),
                             ("unchanged", "Nothing to change"),
                         ],
                         default="done",

@@ -87,3 +87,9 @@ def test_small_scale_builds_and_every_benchmark_answers_correctly(bench_database
         "tenant creation", "no-op migrate",
     }  # fmt: skip
     assert versus["tenant_schemas"] == {"qiro": 51, "peer": 3}
+    run("api.py", "small", "--runs", "2", "--logins", "3", "--calls", "5", "--workers", "2",
+        env=env)  # fmt: skip
+    api = json.loads((tmp_path / "api-small.json").read_text())
+    assert api["concurrent_sign_ins"].startswith("3/3 succeeded")
+    assert api["concurrent_me"].startswith("5/5 succeeded")
+    assert set(api["plans"]) == {"history, deep", "history of a user, first page", "users, deep"}

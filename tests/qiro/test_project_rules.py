@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_DIRS = ("qiro", "tenants", "sysauth", "registration", "deployments")
+SOURCE_DIRS = ("qiro", "tenants", "sysauth", "registration", "deployments", "api")
 
 
 @dataclass(frozen=True)

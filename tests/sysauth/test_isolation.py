@@ -13,7 +13,7 @@ from psycopg import sql
 
 from qiro import tenant_context
 from qiro.rls import protected_models
-from sysauth import login_throttle
+from sysauth import login_throttle, tokens
 from sysauth.sessions.base import ClientInfo
 from sysauth.sessions.db import SessionStore
 
@@ -31,6 +31,7 @@ def _fill(company) -> None:
         store["_auth_user_id"] = str(company.member.pk)
         store.create()
         login_throttle.record_login_failure(email="someone@example.kr", ip_address="192.0.2.1")
+        tokens.issue_token(user=company.member, name="isolation", acting_user=company.member)
 
 
 def _company_ids(statement: sql.Composable, alias: str = "default") -> set[int] | None:
@@ -66,6 +67,7 @@ def test_every_sysauth_company_table_is_attacked():
         "sysauth_userrole",
         "sysauth_rolepermissionhistory",
         "sysauth_loginfailure",
+        "sysauth_apitoken",
     }
 
 
