@@ -23,14 +23,21 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
 from psycopg import sql
 
+from qiro.db.citus import is_citus
+
 ISOLATION_POLICY = "qiro_company_isolation"
 PLATFORM_POLICY = "qiro_platform_access"
 PUBLIC_SCHEMA = "public"
 
 COMPANY_SETTING_SQL = "NULLIF(current_setting('qiro.company_id', true), '')::bigint"
-# In policies: wrapped in a sub-select, evaluated once per statement (an
-# InitPlan) instead of once per row.
+# In policies on plain PostgreSQL: wrapped in a sub-select, evaluated once per
+# statement (an InitPlan) instead of once per row. Citus refuses sub-selects in
+# the policies of distributed, reference and local tables, so there the
+# setting is read per row; a STABLE function does not help on either server
+# (PostgreSQL inlines the SQL one back into the per-row expression, and calls
+# a plpgsql one per row): bench/queries.py measures the forms side by side.
 CURRENT_COMPANY_SQL = f"(SELECT {COMPANY_SETTING_SQL})"
+PER_ROW_COMPANY_SQL = f"({COMPANY_SETTING_SQL})"
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,10 @@ def protected_models() -> list[type[models.Model]]:
     ]
 
 
-def isolation_predicate(column: str) -> sql.Composed:
-    return sql.SQL("{} = " + CURRENT_COMPANY_SQL).format(sql.Identifier(column))
+def isolation_predicate(column: str, *, citus: bool = False) -> sql.Composed:
+    """The isolation policy's predicate, in the form the server accepts and runs best."""
+    value = PER_ROW_COMPANY_SQL if citus else CURRENT_COMPANY_SQL
+    return sql.SQL("{} = " + value).format(sql.Identifier(column))
 
 
 class EnableRowSecurity(Operation):
@@ -101,12 +110,15 @@ class EnableRowSecurity(Operation):
     ) -> None:
         if not router.allow_migrate(schema_editor.connection.alias, app_label):
             return  # e.g. a public-only app while a company schema is migrated
+        with schema_editor.connection.cursor() as cursor:
+            citus = is_citus(cursor)
         for statement in enable_statements(
             self.table,
             self.column,
             self.platform,
             in_public=getattr(schema_editor.connection, "schema_name", PUBLIC_SCHEMA)
             == PUBLIC_SCHEMA,
+            citus=citus,
         ):
             schema_editor.execute(statement.as_string(schema_editor.connection.connection))
 
@@ -131,12 +143,18 @@ class EnableRowSecurity(Operation):
 
 
 def enable_statements(
-    table: str, column: str, platform: str | None, *, in_public: bool, schema: str | None = None
+    table: str,
+    column: str,
+    platform: str | None,
+    *,
+    in_public: bool,
+    schema: str | None = None,
+    citus: bool = False,
 ) -> list[sql.Composed]:
     from qiro.db.roles import role_name
 
     t = sql.Identifier(schema, table) if schema else sql.Identifier(table)
-    predicate = isolation_predicate(column)
+    predicate = isolation_predicate(column, citus=citus)
     statements = [
         sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t),
         sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(t),
@@ -179,6 +197,7 @@ def reapply_for_schema(cursor: Any, schema_name: str) -> None:
     search_path does not matter.
     """
     declared = {m._meta.db_table: m.row_security for m in protected_models()}  # type: ignore[attr-defined]
+    citus = is_citus(cursor)
     cursor.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s)",
@@ -191,6 +210,7 @@ def reapply_for_schema(cursor: Any, schema_name: str) -> None:
             declared[table].platform,
             in_public=schema_name == PUBLIC_SCHEMA,
             schema=schema_name,
+            citus=citus,
         ):
             cursor.execute(statement)
 

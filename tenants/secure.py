@@ -51,9 +51,19 @@ class StatementBatch:
         self.cursor.execute(statement, params)
 
     def flush(self) -> None:
-        if self.pending:
-            batch, self.pending = sql.SQL("; ").join(self.pending), []
-            self.cursor.execute(batch)
+        """Send what is pending in one round trip, one statement per execute.
+
+        psycopg's pipeline mode, not a multi-statement string: Citus forwards
+        a string whole to the workers, which refuse several commands in one.
+        """
+        pending, self.pending = self.pending, []
+        if len(pending) == 1:
+            self.cursor.execute(pending[0])
+        elif pending:
+            raw = getattr(self.cursor, "cursor", self.cursor)  # Django's wrapper, or psycopg's
+            with raw.connection.pipeline():
+                for statement in pending:
+                    raw.execute(statement)
 
     def fetchone(self) -> Any:
         self.flush()
@@ -133,10 +143,15 @@ def restrict_to_company(cursor: Any, *, schema_name: str, company_id: int | None
     name = sql.Identifier(COMPANY_ONLY_CONSTRAINT)
     missing = unrestricted_tables(cursor, schema_name=schema_name, company_id=company_id)
     for table in missing:
+        # Two statements: Citus refuses ADD CONSTRAINT beside another subcommand.
+        cursor.execute(
+            sql.SQL("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}").format(
+                table=sql.Identifier(schema_name, table), name=name
+            )
+        )
         cursor.execute(
             sql.SQL(
-                "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}, "
-                "ADD CONSTRAINT {name} CHECK ({column} = {company}::bigint)"
+                "ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({column} = {company}::bigint)"
             ).format(
                 table=sql.Identifier(schema_name, table),
                 name=name,

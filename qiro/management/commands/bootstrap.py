@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from deployments.scheduling.defaults import install_defaults
+from qiro.db.citus import apply_public_placement
 from qiro.db.roles import (
     RUNTIME_ROLES,
     apply_company_schema_grants,
@@ -96,6 +97,13 @@ class Command(BaseCommand):
         # django-tenants lists the company schemas through the ORM: as the owner,
         # or the runtime role (no context, no companies) would hide them all.
         with owner_context():
+            call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
+            connection.set_schema_to_public()  # type: ignore[attr-defined]
+            with connection.cursor() as cursor:
+                # On Citus, before any company schema refers to them and before the grants.
+                placed = apply_public_placement(cursor)
+            if placed and options["verbosity"] >= 1:
+                self.stdout.write(f"Citus: {', '.join(placed)} placed as declared.")
             if options["all_schemas"]:
                 call_command("migrate_schemas", interactive=False, verbosity=verbosity)
                 connection.set_schema_to_public()  # type: ignore[attr-defined]
@@ -104,8 +112,6 @@ class Command(BaseCommand):
                 if options["verbosity"] >= 1:
                     self.stdout.write(f"Company schemas: {count} migrated (--all-schemas).")
                 return
-            call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
-            connection.set_schema_to_public()  # type: ignore[attr-defined]
             with connection.cursor() as cursor:
                 state = company_migration_state(cursor)
             for schema, missing in state.outdated.items():
