@@ -42,6 +42,7 @@ from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
 from deployments import pg
+from qiro.db.citus import is_citus
 from qiro.tenant_context import OWNER_ALIAS
 from tenants.secure import secure_schema
 
@@ -350,6 +351,9 @@ def fill_schema_pool(*, size: int | None = None, clone: bool = True) -> list[str
     connection = connections[OWNER_ALIAS]
     connection.set_schema_to_public()  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
+        # Citus refuses pg_dump's DDL replayed (identity columns added by ALTER
+        # TABLE): there every pool schema is built by migrations.
+        clone = clone and not is_citus(cursor)
         current = set(pool_schemas(cursor, current_only=True))
         cursor.execute(
             "SELECT n.nspname, coalesce(obj_description(n.oid, 'pg_namespace'), '') "

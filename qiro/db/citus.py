@@ -125,3 +125,58 @@ def placement_problems(cursor: Any) -> list[str]:
         if t not in REFERENCE_TABLES and kind != LOCAL
     ]
     return problems
+
+
+# --- where company schemas live ---------------------------------------------------------
+
+# One row per distributed schema and node: its shards there and their size
+# (the size is NULL for a role that may not read the schema, e.g. the platform role).
+SCHEMA_PLACEMENTS_SQL = """
+SELECT s.schema_name::text, sh.nodename || ':' || sh.nodeport, count(*),
+       coalesce(sum(sh.shard_size), 0)::bigint
+FROM citus_schemas s
+JOIN citus_shards sh ON sh.colocation_id = s.colocation_id
+WHERE s.schema_name::text = ANY(%s::text[])
+GROUP BY 1, 2
+"""
+
+
+def schema_placements(cursor: Any, schemas: list[str]) -> dict[str, tuple[str, int, int]]:
+    """{schema: (node 'host:port', shard count, bytes)} of the distributed schemas listed."""
+    cursor.execute(SCHEMA_PLACEMENTS_SQL, [schemas])
+    return {schema: (node, int(shards), int(size)) for schema, node, shards, size in cursor}
+
+
+def worker_nodes(cursor: Any) -> list[str]:
+    """The active primary nodes that may hold shards, as 'host:port'."""
+    cursor.execute(
+        "SELECT nodename || ':' || nodeport FROM pg_dist_node "
+        "WHERE isactive AND noderole = 'primary' AND shouldhaveshards ORDER BY nodeid"
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def node_totals(cursor: Any) -> list[tuple[str, int, int, int]]:
+    """(node, company schemas, shards, bytes) for every node holding distributed schemas."""
+    cursor.execute(
+        """
+        SELECT sh.nodename || ':' || sh.nodeport, count(DISTINCT s.schema_name), count(*),
+               coalesce(sum(sh.shard_size), 0)::bigint
+        FROM citus_schemas s JOIN citus_shards sh ON sh.colocation_id = s.colocation_id
+        GROUP BY 1 ORDER BY 1
+        """
+    )
+    return [(node, int(c), int(n), int(b)) for node, c, n, b in cursor.fetchall()]
+
+
+def move_schema(cursor: Any, schema: str, node: str) -> None:
+    """Move a distributed schema, all its tables, to ``node`` ('host:port'), as the owner.
+
+    ``block_writes``: writes to the company wait while its shards are copied
+    (reads go on); logical replication would need ``wal_level = logical``.
+    """
+    host, _, port = node.rpartition(":")
+    cursor.execute(
+        "SELECT citus_schema_move(%s::regnamespace, %s, %s, shard_transfer_mode => 'block_writes')",
+        [schema, host, int(port)],
+    )

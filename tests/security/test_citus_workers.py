@@ -70,7 +70,7 @@ def test_matrix_catches_row_security_off_on_bs_worker_shard(on_citus, two_compan
 def test_the_coordinator_holds_no_company_rows(on_citus, two_companies):
     """The rows are on the worker: the coordinator's table is an empty shell."""
     _, b = two_companies
-    host, port, _ = shard_of(b.company.schema_name, "sysauth_user")
+    _host, port, _ = shard_of(b.company.schema_name, "sysauth_user")
     with connections["owner"].cursor() as cursor:
         cursor.execute("SELECT nodeport FROM pg_dist_node WHERE groupid = 0")
         assert cursor.fetchone()[0] != port
