@@ -34,6 +34,8 @@ from django.conf import settings
 from django.db import models
 from psycopg import sql
 
+from qiro.db import citus
+from qiro.db.catalog import NOT_EXTENSION_SCHEMA_SQL
 from qiro.db.fields import EnumField
 from qiro.db.roles import OWNER_ONLY_TABLES, app_public_access
 from qiro.expectations import DatabaseTrigger, MonthlyPartitions, declared_expectations, model_scope
@@ -155,6 +157,7 @@ class Verifier:
         "definer_functions",
         "signup_policies",
         "company_constraint",
+        "citus_placement",
     )
     OBSERVATIONS = (
         "slow_statements",
@@ -181,12 +184,14 @@ class Verifier:
         ]
         reserved = reserved_schema_patterns()
         rows = self._rows(
-            """
+            sql.SQL(
+                """
             WITH companies AS (SELECT schema_name FROM public.tenants_company),
             present AS (
                 SELECT nspname FROM pg_namespace
                 WHERE nspname NOT LIKE 'pg\\_%%' AND nspname NOT IN ('information_schema', 'public')
                   AND NOT nspname LIKE ANY(%s::text[])
+                  AND {not_extension}
             )
             SELECT 'missing', schema_name FROM companies
              WHERE schema_name NOT IN (SELECT nspname FROM present)
@@ -194,7 +199,8 @@ class Verifier:
             SELECT 'orphan', nspname FROM present
              WHERE nspname NOT IN (SELECT schema_name FROM companies)
             ORDER BY 1, 2
-            """,
+            """
+            ).format(not_extension=sql.SQL(NOT_EXTENSION_SCHEMA_SQL)),
             [reserved],
         )
         missing = [s for kind, s in rows if kind == "missing"]
@@ -217,6 +223,17 @@ class Verifier:
                 )
             )
         return results
+
+    def check_citus_placement(self) -> list[Result]:
+        """On Citus: public tables placed as declared (``qiro.db.citus.REFERENCE_TABLES``)."""
+        with self.conn.cursor() as cursor:
+            if not citus.is_citus(cursor):
+                return [Result("citus_placement", "", SKIP, "", "not a Citus server")]
+            problems = citus.placement_problems(cursor)
+        expected = f"reference: {', '.join(citus.REFERENCE_TABLES)}; the rest local"
+        if not problems:
+            return [Result("citus_placement", PUBLIC, PASS, expected, "as declared")]
+        return [Result("citus_placement", PUBLIC, FAIL, expected, "; ".join(problems))]
 
     def check_migrations(self) -> list[Result]:
         """Every migration of the code is recorded as applied in every schema."""

@@ -74,7 +74,7 @@ class CitusNodesAdminMixin:
     ) -> HttpResponse | None:
         from deployments.tasks import enqueue
 
-        if not request.user.is_superuser:  # type: ignore[union-attr]
+        if not request.user.is_superuser:
             messages.error(request, _("Only a platform superuser may move companies."))
             return None
         with connections[_cursor_alias()].cursor() as cursor:

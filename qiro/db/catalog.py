@@ -44,3 +44,12 @@ def schema_relations(cursor: Any, schema_name: str) -> tuple[list[str], list[str
     cursor.execute(SCHEMA_RELATIONS_SQL, [schema_name])
     rows = cursor.fetchall()
     return [name for name, is_seq in rows if not is_seq], [name for name, is_seq in rows if is_seq]
+
+
+# A schema an extension owns (Citus's ``citus``, ``citus_internal``): part of
+# the extension, never a company's, never dropped or restored by us. For a
+# WHERE clause over pg_namespace (unaliased).
+NOT_EXTENSION_SCHEMA_SQL = (
+    "NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_namespace'::regclass "
+    "AND ext.objid = pg_namespace.oid AND ext.deptype = 'e')"
+)

@@ -64,9 +64,7 @@ def test_plain_postgresql_shows_no_node(live_db, staff_client, two_companies):
     assert 'class="column-node"' not in page
 
 
-def test_the_company_list_shows_each_companys_node_and_shards(
-    citus, staff_client, two_companies
-):
+def test_the_company_list_shows_each_companys_node_and_shards(citus, staff_client, two_companies):
     a, _ = two_companies
     node, shards, _ = placement(a.company.schema_name)
     assert shards > 5  # every table of the schema, on one node
@@ -91,9 +89,7 @@ def test_a_move_to_a_node_that_holds_no_companies_is_refused(movable):
         citus_move.move_company(schema_name=movable.company.schema_name, node="127.0.0.1:1")
 
 
-def test_the_admin_action_asks_for_the_node_then_runs_in_the_background(
-    movable, staff_client
-):
+def test_the_admin_action_asks_for_the_node_then_runs_in_the_background(movable, staff_client):
     schema = movable.company.schema_name
     source, _, _ = placement(schema)
     target = other_worker(source)

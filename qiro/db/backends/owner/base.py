@@ -14,7 +14,7 @@ from qiro.db.backends.common import EmbeddedServerMixin
 from qiro.db.statements import split_statements
 
 
-class DatabaseOperations(tenants_base.DatabaseWrapper.ops_class):  # type: ignore[misc,name-defined]
+class DatabaseOperations(tenants_base.DatabaseWrapper.ops_class):
     def prepare_sql_script(self, sql: str) -> list[str]:
         return split_statements(sql)
 
