@@ -95,8 +95,9 @@ def test_backend_log_leaves_out_the_context_prefix(in_a, caplog):
     assert any(r.sql == "SELECT 41::int + 1" for r in logged)
 
 
-def test_the_statement_sent_still_carries_the_context(in_a):
-    """The prefix is hidden from view only: the server still receives it."""
+def test_the_statement_is_sent_alone_after_its_context(in_a):
+    """The context is a statement of its own (Citus forwards a string whole): the
+    server receives the statement exactly as written, and it runs in A's context."""
     a, _ = in_a
     statement = "SELECT current_setting('qiro.company_id', true)"
     with (
@@ -106,9 +107,19 @@ def test_the_statement_sent_still_carries_the_context(in_a):
         cursor.execute(statement)
         assert cursor.fetchone() == (str(a.company.pk),)
         sent = cursor.cursor._query.query.decode()
-    assert sent.startswith("SET LOCAL search_path")
-    assert sent.endswith(statement)
+    assert sent == statement
     assert captured.captured_queries[-1]["sql"] == statement
+
+
+def test_an_autocommit_statement_gets_a_transaction_of_its_own(in_a):
+    """Outside a transaction the context holds for the one statement, and ends with it."""
+    with connections[RUNTIME].cursor() as cursor:
+        cursor.execute("SELECT current_setting('qiro.company_id', true)")
+        assert cursor.fetchone()[0] != ""
+    raw = connections[RUNTIME].connection
+    assert raw is not None
+    left = raw.execute("SELECT current_setting('qiro.company_id', true)").fetchone()
+    assert left[0] in ("", None)
 
 
 def test_a_statement_that_writes_set_local_itself_is_shown_whole(in_a):
