@@ -95,9 +95,29 @@ def test_backend_log_leaves_out_the_context_prefix(in_a, caplog):
     assert any(r.sql == "SELECT 41::int + 1" for r in logged)
 
 
-def test_the_statement_is_sent_alone_after_its_context(in_a):
+def test_the_statement_sent_still_carries_the_context(in_a):
+    """The prefix is hidden from view only: the server still receives it."""
+    if connections[RUNTIME].context_apart:
+        pytest.skip("Citus: the context is a statement of its own there")
+    a, _ = in_a
+    statement = "SELECT current_setting('qiro.company_id', true)"
+    with (
+        CaptureQueriesContext(connections[RUNTIME]) as captured,
+        connections[RUNTIME].cursor() as cursor,
+    ):
+        cursor.execute(statement)
+        assert cursor.fetchone() == (str(a.company.pk),)
+        sent = cursor.cursor._query.query.decode()
+    assert sent.startswith("SET LOCAL search_path")
+    assert sent.endswith(statement)
+    assert captured.captured_queries[-1]["sql"] == statement
+
+
+def test_on_citus_the_statement_is_sent_alone_after_its_context(in_a):
     """The context is a statement of its own (Citus forwards a string whole): the
     server receives the statement exactly as written, and it runs in A's context."""
+    if not connections[RUNTIME].context_apart:
+        pytest.skip("plain PostgreSQL: the context is prefixed there")
     a, _ = in_a
     statement = "SELECT current_setting('qiro.company_id', true)"
     with (

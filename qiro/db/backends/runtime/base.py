@@ -3,20 +3,25 @@
 This is the one place where the tenant context reaches PostgreSQL. The
 context (search_path, ``qiro.company_id``, ``qiro.actor_id``) is set with
 ``SET LOCAL``, so it lives exactly as long as the transaction that carries the
-statement. It is always a statement of its own, sent before the statement it
-guards, inside the same transaction:
+statement, in one of two forms:
 
-* inside a transaction, before the first statement, and again after the
-  context changes or a savepoint rollback undid it;
-* outside a transaction (autocommit), the statement gets a transaction of its
-  own: ``BEGIN``, the context, the statement, ``COMMIT``.
+* **on Citus, a statement of its own**, inside the transaction: before the
+  first statement of a transaction (and again after the context changes or a
+  savepoint rollback undid it); a statement in autocommit gets a transaction
+  of its own (``BEGIN``, the context, the statement, ``COMMIT``). Citus
+  forwards a ``SET LOCAL`` to the worker that holds the company's schema with
+  the whole query string it came in, so a prefixed statement would run on the
+  worker too, which Citus refuses; sent alone, it reaches the worker and row
+  security applies there (``docs/scaling.md``);
+* **on plain PostgreSQL, prefixed** to the same statements in one query
+  string: PostgreSQL runs a multi-statement string as one implicit
+  transaction, so in autocommit the settings hold for that statement and
+  vanish with it. Measured side by side (``bench/context.py``), the prefix
+  saves three round trips per autocommit statement, far more than the few
+  microseconds a single code path would be worth.
 
-One code path for plain PostgreSQL and Citus: Citus forwards a ``SET LOCAL``
-to the worker that holds the company's schema with the whole query string it
-came in, so a context prefixed to the statement would run the statement on the
-worker too, which Citus refuses; sent alone, it reaches the worker and row
-security applies there (``docs/scaling.md``; the cost beside the prefix is
-measured by ``bench/context.py``).
+Which form is asked of the server on each new connection (``qiro.db.citus``);
+``executemany`` always gets the context as its own statement.
 
 Nothing is ever set at session level, so a pooled or reused connection cannot
 carry one company's context into another's request (and the context survives
@@ -28,9 +33,10 @@ What follows from it, and is refused with a message rather than left to a
 PostgreSQL syntax error (``contract.py``): server-side cursors, and
 statements that cannot run inside a transaction block (``VACUUM``,
 ``CREATE INDEX CONCURRENTLY``, …), which belong on the owner's alias anyway.
-The context statement runs on the driver's cursor, so Django's views of the
-SQL (``connection.queries``, the ``django.db.backends`` log,
-``CaptureQueriesContext``) show only the statements the code wrote.
+Django's views of the SQL (``connection.queries``, the ``django.db.backends``
+log, ``CaptureQueriesContext``) show only the statements the code wrote: a
+separate context statement runs on the driver's cursor, and a prefix is left
+out (``operations.py``).
 """
 
 from __future__ import annotations
@@ -45,8 +51,11 @@ from psycopg import sql
 
 from qiro.db.backends.common import EmbeddedServerMixin
 from qiro.db.backends.runtime import contract
+from qiro.db.backends.runtime.operations import DatabaseOperations
+from qiro.db.citus import is_citus
 from qiro.tenant_context import NO_CONTEXT, TenantContext
 
+CONTEXT_STATEMENTS = 3  # search_path, company id, actor id
 SAVEPOINT_STATEMENTS = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
 
 
@@ -77,12 +86,20 @@ def render_context_sql(conn: psycopg.Connection[Any], context: TenantContext) ->
 
 
 class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tenant_context: TenantContext = NO_CONTEXT
         # The context SQL already in force in the open transaction, if any.
         self._context_in_transaction: str | None = None
         self._rendered: dict[TenantContext, str] = {}
+        # The prefix sent in front of the last statement (None: sent as written),
+        # for DatabaseOperations.last_executed_query.
+        self.context_prefix_sent: str | None = None
+        # Whether the context must be a statement of its own (Citus), asked
+        # of the server on each new connection.
+        self.context_apart = True
         self.execute_wrappers.append(self._run_in_context)
 
     # --- what the context module calls ---------------------------------------
@@ -117,6 +134,7 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
         many: bool,
         context: dict[str, Any],
     ) -> Any:
+        self.context_prefix_sent = None
         try:
             return self._execute_in_context(execute, sql_text, params, many, context)
         except DatabaseError as error:
@@ -137,6 +155,8 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
         context_sql = self._context_sql()
         raw_cursor = context["cursor"].cursor
         if self.get_autocommit():
+            if not self.context_apart and not many:
+                return self._execute_prefixed(execute, sql_text, params, context)
             # A transaction of its own, so that the context holds for this
             # statement (every row of an executemany) and ends with it.
             with transaction.atomic(using=self.alias):
@@ -150,8 +170,33 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
             # the transaction is aborted. Marked before running: if it fails,
             # the transaction is aborted and only a rollback, which forgets, follows.
             self._context_in_transaction = context_sql
+            if not self.context_apart and not many:
+                return self._execute_prefixed(execute, sql_text, params, context)
             raw_cursor.execute(context_sql)
         return execute(sql_text, params, many, context)
+
+    def _execute_prefixed(
+        self,
+        execute: Callable[..., Any],
+        sql_text: str | sql.Composable,
+        params: Sequence[Any] | None,
+        context: dict[str, Any],
+    ) -> Any:
+        """Plain PostgreSQL: the context in front of the statement, in one round trip.
+
+        A multi-statement string runs as one implicit transaction, so in
+        autocommit the settings hold for this statement and vanish with it.
+        """
+        if isinstance(sql_text, sql.Composable):
+            sql_text = sql_text.as_string(self.connection)
+        prefix = self._context_sql() + "; "
+        escaped = prefix.replace("%", "%%") if params is not None else prefix
+        # What the server receives starts with `prefix` (psycopg turns %% back into %).
+        self.context_prefix_sent = prefix
+        result = execute(escaped + sql_text, params, False, context)
+        for _ in range(CONTEXT_STATEMENTS):
+            context["cursor"].cursor.nextset()
+        return result
 
     # --- forget the applied context whenever the transaction ends ------------------
 
@@ -179,3 +224,9 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
         self._forget_context()
         self._rendered.clear()
         super().connect()
+
+    def init_connection_state(self) -> None:
+        super().init_connection_state()
+        assert self.connection is not None
+        with self.connection.cursor() as cursor:  # the driver's: no context needed
+            self.context_apart = is_citus(cursor)
