@@ -8,9 +8,12 @@ and where a schema lives.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 EXTENSION = "citus"
+# What Citus appends to a table's or constraint's name on its shards (a shard id).
+_SHARD_SUFFIX = re.compile(r"_[0-9]{6,}$")
 # Schemas the extension owns: never a company's, never dropped by a restore.
 EXTENSION_SCHEMAS = ("citus", "citus_internal", "columnar", "columnar_internal")
 
@@ -180,3 +183,63 @@ def move_schema(cursor: Any, schema: str, node: str) -> None:
         "SELECT citus_schema_move(%s::regnamespace, %s, %s, shard_transfer_mode => 'block_writes')",
         [schema, host, int(port)],
     )
+
+
+def apply_grants_to_shards(cursor: Any, roles: list[str]) -> int:
+    """Name each Citus public table in a GRANT, so that its shard gets the same rights.
+
+    ``GRANT … ON ALL TABLES IN SCHEMA`` reaches the coordinator's shell tables
+    but not the shard behind a Citus local or reference table, where the
+    statement actually runs; a GRANT naming the table is propagated to its
+    shards. Re-issues, table by table, the table-level rights the shell holds
+    (``apply_public_grants`` decided them). Only grants: a table-level REVOKE
+    would also take the column-level rights the narrowing gave. Returns the
+    tables done; nothing off Citus.
+    """
+    from psycopg import sql
+
+    if not is_citus(cursor):
+        return 0
+    cursor.execute(
+        """
+        SELECT c.relname, r.rolname,
+               array_remove(ARRAY[
+                   CASE WHEN has_table_privilege(r.oid, c.oid, 'SELECT') THEN 'SELECT' END,
+                   CASE WHEN has_table_privilege(r.oid, c.oid, 'INSERT') THEN 'INSERT' END,
+                   CASE WHEN has_table_privilege(r.oid, c.oid, 'UPDATE') THEN 'UPDATE' END,
+                   CASE WHEN has_table_privilege(r.oid, c.oid, 'DELETE') THEN 'DELETE' END
+               ], NULL)
+        FROM citus_tables t
+        JOIN pg_class c ON c.oid = t.table_name
+        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+        CROSS JOIN pg_roles r
+        WHERE r.rolname = ANY(%s)
+        ORDER BY 1, 2
+        """,
+        [roles],
+    )
+    rows = cursor.fetchall()
+    for table, role, privileges in rows:
+        target = sql.Identifier("public", table)
+        if privileges:
+            cursor.execute(
+                sql.SQL("GRANT {} ON {} TO {}").format(
+                    sql.SQL(", ").join(sql.SQL(p) for p in privileges),  # from the list above
+                    target,
+                    sql.Identifier(role),
+                )
+            )
+    return len({row[0] for row in rows})
+
+
+def table_or_constraint_name(name: str | None) -> str | None:
+    """The name as declared, from the name PostgreSQL reports (on Citus, the shard's).
+
+    On a shard Citus appends ``_<shard id>`` to table and constraint names
+    (``registration_application_brn_once_102011``); errors and triggers
+    report those. A declared name plus that suffix gives the declared name;
+    any other name comes back as it is.
+    """
+    if name is None:
+        return None
+    return _SHARD_SUFFIX.sub("", name)

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from deployments.scheduling.defaults import install_defaults
-from qiro.db.citus import apply_public_placement
+from qiro.db.citus import apply_grants_to_shards, apply_public_placement
 from qiro.db.roles import (
     RUNTIME_ROLES,
     apply_company_schema_grants,
@@ -73,6 +73,8 @@ class Command(BaseCommand):
         connection.set_schema_to_public()  # type: ignore[attr-defined]
         with connection.cursor() as cursor:
             apply_public_grants(cursor)
+            # On Citus: the same rights on the shards behind the public tables.
+            apply_grants_to_shards(cursor, [role_name(kind) for kind in RUNTIME_ROLES])
             write_server_settings(cursor)  # limits and keys the SECURITY DEFINER functions obey
             _create_statement_statistics(cursor)
             left_open = close_side_channels(cursor)  # the extension's views, made just now

@@ -45,7 +45,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.db.backends.postgresql import base as postgresql_base
 from psycopg import sql
 
@@ -158,10 +158,12 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
             if not self.context_apart and not many:
                 return self._execute_prefixed(execute, sql_text, params, context)
             # A transaction of its own, so that the context holds for this
-            # statement (every row of an executemany) and ends with it.
-            with transaction.atomic(using=self.alias):
+            # statement (every row of an executemany) and ends with it: the
+            # driver's (BEGIN, COMMIT, or ROLLBACK on error), which Django's
+            # autocommit state and query log never see, as with the prefix.
+            assert self.connection is not None
+            with self.connection.transaction():
                 raw_cursor.execute(context_sql)
-                self._context_in_transaction = context_sql
                 return execute(sql_text, params, many, context)
         if self._context_in_transaction != context_sql and not (
             isinstance(sql_text, str) and sql_text.startswith(SAVEPOINT_STATEMENTS)
