@@ -139,14 +139,16 @@ SELECT s.schema_name::text, sh.nodename || ':' || sh.nodeport, count(*),
        coalesce(sum(sh.shard_size), 0)::bigint
 FROM citus_schemas s
 JOIN citus_shards sh ON sh.colocation_id = s.colocation_id
-WHERE s.schema_name::text = ANY(%s::text[])
+WHERE %s::text[] IS NULL OR s.schema_name::text = ANY(%s::text[])
 GROUP BY 1, 2
 """
 
 
-def schema_placements(cursor: Any, schemas: list[str]) -> dict[str, tuple[str, int, int]]:
-    """{schema: (node 'host:port', shard count, bytes)} of the distributed schemas listed."""
-    cursor.execute(SCHEMA_PLACEMENTS_SQL, [schemas])
+def schema_placements(
+    cursor: Any, schemas: list[str] | None = None
+) -> dict[str, tuple[str, int, int]]:
+    """{schema: (node 'host:port', shard count, bytes)} of the distributed schemas listed (all)."""
+    cursor.execute(SCHEMA_PLACEMENTS_SQL, [schemas, schemas])
     return {schema: (node, int(shards), int(size)) for schema, node, shards, size in cursor}
 
 

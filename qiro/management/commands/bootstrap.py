@@ -107,7 +107,7 @@ class Command(BaseCommand):
             if placed and options["verbosity"] >= 1:
                 self.stdout.write(f"Citus: {', '.join(placed)} placed as declared.")
             if options["all_schemas"]:
-                call_command("migrate_schemas", interactive=False, verbosity=verbosity)
+                call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
                 connection.set_schema_to_public()  # type: ignore[attr-defined]
                 with connection.cursor() as cursor:
                     count = len(company_schemas(cursor))
