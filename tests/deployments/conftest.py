@@ -75,7 +75,11 @@ CITUS_RESTORE = (
 
 @pytest.fixture
 def restores_from_a_dump(live_db: None) -> None:
-    """For a test that restores a pg_dump: skipped on Citus, which cannot (``CITUS_RESTORE``)."""
+    """For a test that backs up or restores by pg_dump: skipped on Citus (``CITUS_RESTORE``).
+
+    The backup tests too: on Citus a backup holds no company rows, and pg_dump
+    locks only the coordinator's shell tables, which the fault tests rely on.
+    """
     from qiro.db.citus import connection_is_citus
 
     if connection_is_citus("owner"):
