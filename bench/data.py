@@ -262,9 +262,6 @@ def load_company(
         """,
         {"company": company_id, "history": history, "perms": PERMISSIONS},
     )
-    # The deferred foreign-key checks first: Citus refuses an ALTER TABLE of a
-    # shard with trigger events pending.
-    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     cursor.execute("ALTER TABLE sysauth_userrole ENABLE TRIGGER record_role_permissions_change")
     cursor.execute(
         "ALTER TABLE sysauth_rolepermission ENABLE TRIGGER record_role_permissions_change"
