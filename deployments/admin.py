@@ -26,6 +26,7 @@ from deployments.deploys import DEFAULT_EXECUTOR
 from deployments.models import Backup, Deployment, Operation, VerificationRun
 from deployments.tasks import enqueue
 from qiro.admin_sites import ReadOnlyAdmin, platform_admin
+from tenants import admin_nodes
 
 
 def deploy_progress(operation: Operation) -> dict[str, Any] | None:
@@ -105,6 +106,7 @@ class OperationAdmin(ReadOnlyAdmin):
             "companies": charts.with_status_labels(selectors.companies_by_status()),
             "signups": selectors.signups_per_day(),
             "figures": charts.with_company_names(selectors.company_figures()),
+            "nodes": admin_nodes.node_totals(),
             **selectors.latest_records(),
             "charts": charts.all_series(),
             "busiest": charts.sessions_per_company(),

@@ -9,6 +9,7 @@ to the embedded server, or to the server in ``DATABASE_URL``.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -39,9 +40,18 @@ def _maintenance_dsn() -> str:
 
 
 def _drop(cursor: psycopg.Cursor, database: str, roles: list[str]) -> None:
-    cursor.execute(
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-    )
+    for attempt in range(5):
+        try:
+            cursor.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+            break
+        except psycopg.errors.ObjectInUse:
+            # On Citus the drop runs on every node, where the extension's own
+            # background connections may hold the database for a moment.
+            if attempt == 4:
+                raise
+            time.sleep(1)
     for role in roles:
         cursor.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 

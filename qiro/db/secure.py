@@ -108,10 +108,15 @@ def restrict_to_company(cursor: Any, *, schema_name: str, company_id: int | None
     name = sql.Identifier(COMPANY_ONLY_CONSTRAINT)
     missing = unrestricted_tables(cursor, schema_name=schema_name, company_id=company_id)
     for table in missing:
+        # Two statements: Citus refuses ADD CONSTRAINT beside another subcommand.
+        cursor.execute(
+            sql.SQL("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}").format(
+                table=sql.Identifier(schema_name, table), name=name
+            )
+        )
         cursor.execute(
             sql.SQL(
-                "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}, "
-                "ADD CONSTRAINT {name} CHECK ({column} = {company}::bigint)"
+                "ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({column} = {company}::bigint)"
             ).format(
                 table=sql.Identifier(schema_name, table),
                 name=name,
