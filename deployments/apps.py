@@ -12,6 +12,9 @@ class DeploymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from deployments.routine.pool import enqueue_refill
+        from deployments.tasks import queue_company_move
+        from tenants.admin_nodes import move_requested
         from tenants.schema_pool import schema_taken
 
         schema_taken.connect(enqueue_refill, dispatch_uid="deployments.enqueue_refill")
+        move_requested.connect(queue_company_move, dispatch_uid="deployments.queue_company_move")

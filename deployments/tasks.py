@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from django_tasks import task
 
 from deployments import backups, citus_move, deploys
@@ -71,3 +72,18 @@ def enqueue(
     Operation.objects.filter(pk=operation.pk).update(task_id=str(result.id))
     operation.task_id = str(result.id)
     return operation
+
+
+def queue_company_move(
+    sender: Any, *, company_schema: str, node: str, requested_by: str = "", **_: Any
+) -> str:
+    """Receiver of ``tenants.admin_nodes.move_requested``: the move as an operation.
+
+    Answers the admin URL of the operation, where its progress shows.
+    """
+    operation = enqueue(
+        kind=Operation.Kind.MOVE,
+        requested_by=requested_by,
+        parameters={"company_schema": company_schema, "node": node},
+    )
+    return reverse("platform_admin:deployments_operation_change", args=[operation.pk])

@@ -16,15 +16,21 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db import connections
 from django.db.models import QuerySet
+from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from qiro.db.citus import connection_is_citus, schema_placements, worker_nodes
 from qiro.tenant_context import current_alias
 from tenants.models import Company
+
+# Sent once per company the platform admin asks to move (kwargs: ``company_schema``,
+# ``node`` 'host:port', ``requested_by``). The receiver queues the move and
+# answers the URL of the page that follows it
+# (``deployments.tasks.queue_company_move``); tenants knows no operations.
+move_requested = Signal()
 
 
 def _cursor_alias() -> str:
@@ -69,8 +75,6 @@ class CitusNodesAdminMixin:
     def move_to_node(
         self, request: HttpRequest, queryset: QuerySet[Company]
     ) -> HttpResponse | None:
-        from deployments.tasks import enqueue
-
         if not request.user.is_superuser:
             messages.error(request, _("Only a platform superuser may move companies."))
             return None
@@ -78,13 +82,16 @@ class CitusNodesAdminMixin:
             nodes = worker_nodes(cursor)
         form = MoveForm(request.POST if "confirm" in request.POST else None, nodes=nodes)
         if "confirm" in request.POST and form.is_valid():
-            operations = [
-                enqueue(
-                    kind="move",
-                    requested_by=getattr(request.user, "email", ""),
-                    parameters={"company_schema": c.schema_name, "node": form.cleaned_data["node"]},
-                )
+            operations: list[str] = [
+                str(url)
                 for c in queryset
+                for _receiver, url in move_requested.send(
+                    sender=Company,
+                    company_schema=c.schema_name,
+                    node=form.cleaned_data["node"],
+                    requested_by=getattr(request.user, "email", ""),
+                )
+                if url
             ]
             messages.info(
                 request,
@@ -92,9 +99,7 @@ class CitusNodesAdminMixin:
                 % {"count": len(operations), "node": form.cleaned_data["node"]},
             )
             if len(operations) == 1:
-                return HttpResponseRedirect(
-                    reverse("platform_admin:deployments_operation_change", args=[operations[0].pk])
-                )
+                return HttpResponseRedirect(operations[0])
             return None
         return TemplateResponse(
             request,
