@@ -28,6 +28,7 @@ from qiro.db.roles import (
     ensure_roles,
     role_name,
 )
+from qiro.db.secure import secure_public
 from qiro.migration_state import company_migration_state, company_schemas
 from qiro.server_settings import write_server_settings
 from qiro.tenant_context import owner_context
@@ -106,6 +107,8 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 # On Citus, before any company schema refers to them and before the grants.
                 placed = apply_public_placement(cursor)
+                if placed:
+                    secure_public(cursor)  # the conversions dropped the objects' hashes
             if placed and options["verbosity"] >= 1:
                 self.stdout.write(f"Citus: {', '.join(placed)} placed as declared.")
             if options["all_schemas"]:
