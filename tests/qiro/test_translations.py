@@ -16,7 +16,7 @@ def entries(po: Path) -> list[tuple[str, str, bool]]:
         fields: dict[str, str] = {}
         key = None
         for line in block.splitlines():
-            if line.startswith(("msgid ", "msgstr ", "msgid_plural ", "msgstr[0] ")):
+            if line.startswith(("msgctxt ", "msgid ", "msgstr ", "msgid_plural ", "msgstr[0] ")):
                 key, _, rest = line.partition(" ")
                 key = "msgstr" if key == "msgstr[0]" else key
                 fields[key] = rest.strip('"')
@@ -25,6 +25,8 @@ def entries(po: Path) -> list[tuple[str, str, bool]]:
         if fields.get("msgid"):
             if "msgid_plural" in fields:  # Korean has one plural form
                 fields["msgid"] = "plural:" + fields["msgid"]
+            if "msgctxt" in fields:  # looked up with pgettext: "context\x04message"
+                fields["msgid"] = fields["msgctxt"] + "\x04" + fields["msgid"]
             found.append((fields["msgid"], fields.get("msgstr", ""), "#, fuzzy" in block))
     return found
 
