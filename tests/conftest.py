@@ -40,11 +40,10 @@ def _maintenance_dsn() -> str:
 
 
 def _drop(cursor: psycopg.Cursor, database: str, roles: list[str]) -> None:
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
     for attempt in range(5):
         try:
-            cursor.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-            )
+            cursor.execute(drop)
             break
         except psycopg.errors.ObjectInUse:
             # On Citus the drop runs on every node, where the extension's own
@@ -52,6 +51,15 @@ def _drop(cursor: psycopg.Cursor, database: str, roles: list[str]) -> None:
             if attempt == 4:
                 raise
             time.sleep(1)
+        except psycopg.errors.InvalidCatalogName:
+            # On Citus an attempt refused midway has dropped the database on
+            # some workers already, and the propagated drop then misses it
+            # there: drop what is left on each worker, then on the coordinator.
+            cursor.execute("SELECT run_command_on_workers(%s)", [drop.as_string(cursor)])
+            cursor.execute("SET citus.enable_create_database_propagation = off")
+            cursor.execute(drop)
+            cursor.execute("RESET citus.enable_create_database_propagation")
+            break
     for role in roles:
         cursor.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
