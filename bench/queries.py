@@ -251,15 +251,33 @@ def run(scale: str, runs: int, show_plans: bool, only: list[str]) -> dict[str, A
 POLICY_TABLES = ("sysauth_user", "sysauth_userrole", "sysauth_role")
 
 
-def _set_policy_form(schema: str, per_row: bool) -> None:
-    """The isolation policy of the user tables in ``schema``, per row or once (as shipped)."""
+# The forms of the isolation policy's right-hand side compared by --policy-forms.
+# The first is what ships on plain PostgreSQL, the second what ships on Citus,
+# which refuses sub-selects in the policies of its tables.
+POLICY_FORMS = {
+    "once (InitPlan)": "(SELECT NULLIF(current_setting('qiro.company_id', true), '')::bigint)",
+    "per row": "(NULLIF(current_setting('qiro.company_id', true), '')::bigint)",
+    "STABLE sql function": "public.bench_company_id_sql()",
+    "STABLE plpgsql function": "public.bench_company_id_plpgsql()",
+}
+FORM_FUNCTIONS = (
+    "CREATE OR REPLACE FUNCTION public.bench_company_id_sql() RETURNS bigint LANGUAGE sql "
+    "STABLE PARALLEL SAFE AS $$ SELECT NULLIF(current_setting('qiro.company_id', true), '')"
+    "::bigint $$",
+    "CREATE OR REPLACE FUNCTION public.bench_company_id_plpgsql() RETURNS bigint "
+    "LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$ BEGIN RETURN NULLIF(current_setting("
+    "'qiro.company_id', true), '')::bigint; END $$",
+)
+
+
+def _set_policy_form(schema: str, form: str) -> None:
+    """The isolation policy of the user tables in ``schema``, in one of ``POLICY_FORMS``."""
     from django.db import connections
     from psycopg import sql
 
-    from qiro.rls import COMPANY_SETTING_SQL, CURRENT_COMPANY_SQL, ISOLATION_POLICY
+    from qiro.rls import ISOLATION_POLICY
 
-    value = COMPANY_SETTING_SQL if per_row else CURRENT_COMPANY_SQL
-    check = sql.SQL("company_id = ") + sql.SQL(value)  # a constant of our own
+    check = sql.SQL("company_id = ") + sql.SQL(POLICY_FORMS[form])  # a constant of our own
     with connections["owner"].cursor() as cursor:
         for table in POLICY_TABLES:
             cursor.execute(
@@ -270,43 +288,53 @@ def _set_policy_form(schema: str, per_row: bool) -> None:
 
 
 def policy_forms(company: Any, runs: int) -> dict[str, Any]:
-    """The policy's setting read once per statement (shipped) vs once per row.
+    """The policy's setting read in each of ``POLICY_FORMS``, side by side.
 
     The same two queries as the runtime role, in alternating blocks, with the
-    policies of the user tables switched between the two forms by the owner.
+    policies of the user tables switched between the forms by the owner; the
+    form the server ships is put back at the end.
     """
-    from qiro import tenant_context
+    from django.db import connections
 
+    from qiro import tenant_context
+    from qiro.db.citus import is_citus
+
+    with connections["owner"].cursor() as cursor:
+        shipped = "per row" if is_citus(cursor) else "once (InitPlan)"
+        for statement in FORM_FUNCTIONS:
+            cursor.execute(statement)
+        cursor.execute("GRANT EXECUTE ON FUNCTION public.bench_company_id_sql() TO PUBLIC")
+        cursor.execute("GRANT EXECUTE ON FUNCTION public.bench_company_id_plpgsql() TO PUBLIC")
     labels = {"company: user count": True, "company: users+roles": False}
     samples: dict[str, list[float]] = {}
     plans: dict[str, str] = {}
     blocks = 10
     try:
-        for block in range(blocks * 2):
-            per_row = block % 2 == 0
-            form = "per row" if per_row else "once (InitPlan)"
-            _set_policy_form(company.schema_name, per_row)
+        for block in range(blocks * len(POLICY_FORMS)):
+            form = list(POLICY_FORMS)[block % len(POLICY_FORMS)]
+            _set_policy_form(company.schema_name, form)
             with tenant_context.company_context(company):
                 for name, count in labels.items():
                     build = querysets("default")[name]
                     key = f"{name} | policy {form}"
-                    if block < 2:
+                    if block < len(POLICY_FORMS):
                         plans[key] = plan_text("default", build(), count=count)
                     values = samples.setdefault(key, [])
                     for _ in range(max(1, runs // blocks)):
                         values.append(execution_ms("default", build(), count=count))
     finally:
-        _set_policy_form(company.schema_name, per_row=False)
+        _set_policy_form(company.schema_name, shipped)
     rows = {key: _common.summary(values) for key, values in samples.items()}
     ratios = {
-        name: round(
-            rows[f"{name} | policy per row"]["p50_ms"]
+        f"{name} | {form}": round(
+            rows[f"{name} | policy {form}"]["p50_ms"]
             / rows[f"{name} | policy once (InitPlan)"]["p50_ms"],
             3,
         )
         for name in labels
+        for form in POLICY_FORMS
     }
-    return {"rows": rows, "per_row_over_once_p50": ratios, "plans": plans}
+    return {"rows": rows, "over_once_p50": ratios, "plans": plans}
 
 
 def main() -> None:
@@ -331,7 +359,7 @@ def main() -> None:
             company = Company.objects.get(schema_name=result["extra"]["company"]["schema"])
         forms = policy_forms(company, args.runs)
         result["rows"] |= forms["rows"]
-        result["extra"]["policy_per_row_over_once_p50"] = forms["per_row_over_once_p50"]
+        result["extra"]["policy_forms_over_once_p50"] = forms["over_once_p50"]
         result["plans"] |= {key: {"runtime role": text} for key, text in forms["plans"].items()}
         if args.plans:
             result["extra"]["plans"] = result["plans"]

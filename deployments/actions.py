@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.urls import reverse
 
 from deployments.deploys import DEFAULT_EXECUTOR
 from deployments.models import Backup, Operation
@@ -27,6 +28,7 @@ ACTION_OF_KIND: dict[str, str] = {
     Operation.Kind.RESTORE: AuditAction.BACKUP_RESTORE,
     Operation.Kind.VERIFY: AuditAction.VERIFICATION_START,
     Operation.Kind.DEPLOY: AuditAction.DEPLOY_START,
+    Operation.Kind.MOVE: AuditAction.COMPANY_MOVE,
 }
 
 
@@ -110,3 +112,25 @@ def start_deploy(*, acting_user: User | None, executor: str = DEFAULT_EXECUTOR) 
     return start_operation(
         kind=Operation.Kind.DEPLOY, parameters={"executor": executor}, acting_user=acting_user
     )
+
+
+def queue_company_move(
+    sender: Any,
+    *,
+    company_schema: str,
+    node: str,
+    acting_user: User | None = None,
+    requested_by: str = "",
+    **_: Any,
+) -> str:
+    """Receiver of ``tenants.admin_nodes.move_requested``: the move as an operation.
+
+    Answers the admin URL of the operation, where its progress shows.
+    """
+    operation = start_operation(
+        kind=Operation.Kind.MOVE,
+        parameters={"company_schema": company_schema, "node": node},
+        acting_user=acting_user,
+        requested_by=requested_by,
+    )
+    return reverse("platform_admin:deployments_operation_change", args=[operation.pk])

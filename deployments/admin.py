@@ -36,6 +36,7 @@ from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_display import local_stamp
 from qiro.admin_sites import ReadOnlyAdmin, platform_admin
 from sysauth.audit import acting_user_of
+from tenants import admin_nodes
 
 
 def deploy_progress(operation: Operation) -> dict[str, Any] | None:
@@ -110,6 +111,7 @@ class OperationAdmin(ReadOnlyAdmin):
             "companies": charts.with_status_labels(selectors.companies_by_status()),
             "signups": selectors.signups_per_day(),
             "figures": charts.with_company_names(selectors.company_figures()),
+            "nodes": admin_nodes.node_totals(),
             **selectors.latest_records(),
             "charts": charts.all_series(),
             "busiest": charts.sessions_per_company(),

@@ -11,7 +11,10 @@ class DeploymentsConfig(AppConfig):
     database_objects = READINESS_FUNCTIONS
 
     def ready(self) -> None:
+        from deployments.actions import queue_company_move
         from deployments.routine.pool import enqueue_refill
+        from tenants.admin_nodes import move_requested
         from tenants.schema_pool import schema_taken
 
         schema_taken.connect(enqueue_refill, dispatch_uid="deployments.enqueue_refill")
+        move_requested.connect(queue_company_move, dispatch_uid="deployments.queue_company_move")

@@ -28,6 +28,7 @@ from deployments.models import Backup, Operation
 from deployments.services import step
 from qiro.db import pg
 from qiro.db.archives import dump_jobs, remove_archive, sha256_of, size_of
+from qiro.db.catalog import NOT_EXTENSION_SCHEMA_SQL
 from qiro.db.roles import apply_company_schema_grants, apply_public_grants
 from qiro.tenant_context import OWNER_ALIAS
 
@@ -139,10 +140,12 @@ def create_backup(*, company_schema: str = "", operation: Operation | None = Non
 
 
 def _dumped_schemas(conn: psycopg.Connection[Any]) -> list[str]:
-    rows = conn.execute(
+    """The schemas a whole-database restore replaces: not the system's, nor an extension's."""
+    query = sql.SQL(
         "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%%' "
-        "AND nspname <> 'information_schema' ORDER BY 1"
-    ).fetchall()
+        "AND nspname <> 'information_schema' AND {} ORDER BY 1"
+    ).format(sql.SQL(NOT_EXTENSION_SCHEMA_SQL))
+    rows = conn.execute(query).fetchall()
     return [r[0] for r in rows]
 
 

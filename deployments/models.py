@@ -42,6 +42,7 @@ class Operation(LeasedRecord):
         RESTORE = "restore", _("Live restore")
         VERIFY = "verify", _("Verification")
         DEPLOY = "deploy", _("Deploy")
+        MOVE = "move", _("Move to a node")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

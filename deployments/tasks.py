@@ -11,7 +11,7 @@ from typing import Any
 
 from django_tasks import task
 
-from deployments import backups, deploys, scratch_restore
+from deployments import backups, citus_move, deploys, scratch_restore
 from deployments.models import Backup, Operation
 from deployments.services import run_verification, running
 
@@ -50,6 +50,10 @@ def execute(operation: Operation) -> Any:
             if deployment.status != deployment.Status.SUCCEEDED:
                 raise deploys.DeployFailed(deployment.reason)
             return {"deployment": deployment.pk}
+        if kind == Operation.Kind.MOVE:
+            return citus_move.move_company(
+                schema_name=params["company_schema"], node=params["node"], operation=operation
+            )
     raise ValueError(f"unknown operation kind {kind!r}")
 
 

@@ -23,6 +23,7 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
 from psycopg import sql
 
+from qiro.db.citus import is_citus
 from qiro.db.declared import COMPANY, DeclaredPolicy, policy_comment
 from qiro.db.roles import role_name
 
@@ -31,9 +32,14 @@ PLATFORM_POLICY = "qiro_platform_access"
 PUBLIC_SCHEMA = "public"
 
 COMPANY_SETTING_SQL = "NULLIF(current_setting('qiro.company_id', true), '')::bigint"
-# In policies: wrapped in a sub-select, evaluated once per statement (an
-# InitPlan) instead of once per row.
+# In policies on plain PostgreSQL: wrapped in a sub-select, evaluated once per
+# statement (an InitPlan) instead of once per row. Citus refuses sub-selects in
+# the policies of distributed, reference and local tables, so there the
+# setting is read per row; a STABLE function does not help on either server
+# (PostgreSQL inlines the SQL one back into the per-row expression, and calls
+# a plpgsql one per row): bench/queries.py measures the forms side by side.
 CURRENT_COMPANY_SQL = f"(SELECT {COMPANY_SETTING_SQL})"
+PER_ROW_COMPANY_SQL = f"({COMPANY_SETTING_SQL})"
 
 
 @dataclass(frozen=True)
@@ -67,17 +73,28 @@ def protected_models() -> list[type[models.Model]]:
     ]
 
 
-def isolation_predicate(column: str) -> sql.Composed:
-    return sql.SQL("{} = " + CURRENT_COMPANY_SQL).format(sql.Identifier(column))
+def company_value_sql(*, citus: bool) -> str:
+    """How a policy reads the current company: once per statement, or per row on Citus."""
+    return PER_ROW_COMPANY_SQL if citus else CURRENT_COMPANY_SQL
 
 
-def isolation_using(column: str) -> str:
-    """The isolation predicate as declared (its hash goes in the policy's comment)."""
-    return f"{column} = {CURRENT_COMPANY_SQL}"
+def isolation_predicate(column: str, *, citus: bool) -> sql.Composed:
+    """The isolation policy's predicate, in the form the server accepts and runs best."""
+    return sql.SQL("{} = " + company_value_sql(citus=citus)).format(sql.Identifier(column))
 
 
-def isolation_policy(table: str, column: str, scope: str) -> DeclaredPolicy:
-    predicate = isolation_using(column)
+def isolation_using(column: str, *, citus: bool) -> str:
+    """The isolation predicate as declared (its hash goes in the policy's comment).
+
+    The same choice of form as ``isolation_predicate``: a policy installed on
+    one server is declared in that server's form, so verification passes on
+    both and still names a policy whose predicate was changed.
+    """
+    return f"{column} = {company_value_sql(citus=citus)}"
+
+
+def isolation_policy(table: str, column: str, scope: str, *, citus: bool) -> DeclaredPolicy:
+    predicate = isolation_using(column, citus=citus)
     return DeclaredPolicy(table, ISOLATION_POLICY, "ALL", "public", predicate, predicate, scope)
 
 
@@ -113,7 +130,11 @@ class EnableRowSecurity(Operation):
         self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, *states: Any
     ) -> None:
         in_public = getattr(schema_editor.connection, "schema_name", PUBLIC_SCHEMA) == PUBLIC_SCHEMA
-        statements = enable_statements(self.table, self.column, self.platform, in_public=in_public)
+        with schema_editor.connection.cursor() as cursor:
+            citus = is_citus(cursor)
+        statements = enable_statements(
+            self.table, self.column, self.platform, in_public=in_public, citus=citus
+        )
         self._execute(app_label, schema_editor, statements)
 
     def database_backwards(
@@ -139,11 +160,19 @@ class EnableRowSecurity(Operation):
 
 
 def enable_statements(
-    table: str, column: str, platform: str | None, *, in_public: bool, schema: str | None = None
+    table: str,
+    column: str,
+    platform: str | None,
+    *,
+    in_public: bool,
+    schema: str | None = None,
+    citus: bool = False,
 ) -> list[sql.Composed]:
     t = sql.Identifier(schema, table) if schema else sql.Identifier(table)
-    predicate = isolation_predicate(column)
-    isolation = isolation_policy(table, column, PUBLIC_SCHEMA if in_public else COMPANY)
+    predicate = isolation_predicate(column, citus=citus)
+    isolation = isolation_policy(
+        table, column, PUBLIC_SCHEMA if in_public else COMPANY, citus=citus
+    )
     statements = [
         sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t),
         sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(t),
@@ -193,6 +222,7 @@ def reapply_for_schema(cursor: Any, schema_name: str) -> None:
     search_path does not matter.
     """
     declared = {m._meta.db_table: m.row_security for m in protected_models()}  # type: ignore[attr-defined]
+    citus = is_citus(cursor)
     cursor.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s)",
@@ -205,6 +235,7 @@ def reapply_for_schema(cursor: Any, schema_name: str) -> None:
             declared[table].platform,
             in_public=schema_name == PUBLIC_SCHEMA,
             schema=schema_name,
+            citus=citus,
         ):
             cursor.execute(statement)
 

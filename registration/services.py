@@ -18,6 +18,7 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from qiro.db.citus import table_or_constraint_name
 from qiro.server_settings import signup_token_key
 from qiro.tenant_context import RUNTIME_ALIAS, anonymous_context
 from registration import emails
@@ -124,7 +125,9 @@ def submit_application(*, data: SignupData, password: str, verify_url: Any) -> A
                     cursor.execute("SELECT registration_issue_first_token(%s)", [application.pk])
                     nonce = cursor.fetchone()[0]
         except IntegrityError as error:
-            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+            constraint = table_or_constraint_name(  # on Citus, the shard's name
+                getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+            )
             if constraint in CONFLICTS:
                 raise SignupConflict(*CONFLICTS[constraint]) from error
             raise

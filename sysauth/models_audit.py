@@ -31,6 +31,7 @@ class AuditAction(models.TextChoices):
     BACKUP_TEST_RESTORE = "backup.test_restore", _("Test restore requested")
     BACKUP_RESTORE = "backup.restore", _("Restore over the live data requested")
     VERIFICATION_START = "verification.start", _("Verification requested")
+    COMPANY_MOVE = "operation.company_move", _("Company move to another node requested")
     DEPLOY_START = "deploy.start", _("Deploy requested")
     USER_CREATE = "user.create", _("User created")
     USER_UPDATE = "user.update", _("User changed")

@@ -23,6 +23,7 @@ from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_sites import platform_admin
 from sysauth.audit import acting_user_of
 from tenants import actions, domains, services
+from tenants.admin_nodes import CitusNodesAdminMixin
 from tenants.models import Company, Domain
 from tenants.validators import normalize_brn
 
@@ -96,7 +97,7 @@ class SuspensionForm(forms.Form):
 
 
 @admin.register(Company, site=platform_admin)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(CitusNodesAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "business_registration_number",
@@ -121,7 +122,7 @@ class CompanyAdmin(admin.ModelAdmin):
     )
     form = CompanyForm
     inlines = [DomainInline]
-    actions = ["suspend_selected", "reactivate_selected", "refresh_figures"]
+    actions = ["suspend_selected", "reactivate_selected", "refresh_figures", "move_to_node"]
     fieldsets = (
         (None, {"fields": ("name", "business_registration_number", "plan")}),
         (_("Status"), {"fields": ("status", "status_reason")}),
@@ -171,7 +172,7 @@ class CompanyAdmin(admin.ModelAdmin):
                 _("Open site"),
             )
 
-        return (*self.list_display, open_site)
+        return (*self.list_display, *self.citus_columns(request), open_site)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # companies come from approved applications (tenants.provisioning) only

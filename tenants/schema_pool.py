@@ -44,6 +44,7 @@ from psycopg import sql
 
 from qiro.app_labels import tenant_app_labels
 from qiro.db import pg
+from qiro.db.citus import is_citus
 from qiro.db.secure import secure_schema
 from qiro.tenant_context import OWNER_ALIAS
 
@@ -325,6 +326,9 @@ def fill_schema_pool(*, size: int | None = None, clone: bool = True) -> list[str
     target = settings.QIRO_SCHEMA_POOL_SIZE if size is None else size
     connection = pg.owner_on_public()
     with connection.cursor() as cursor:
+        # Citus refuses pg_dump's DDL replayed (identity columns added by ALTER
+        # TABLE): there every pool schema is built by migrations.
+        clone = clone and not is_citus(cursor)
         current = set(pool_schemas(cursor, current_only=True))
         cursor.execute(
             "SELECT n.nspname, coalesce(obj_description(n.oid, 'pg_namespace'), '') "

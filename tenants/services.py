@@ -12,6 +12,7 @@ from psycopg import sql
 
 from qiro.context import PUBLIC_SCHEMA
 from qiro.db.catalog import schemas_with_table
+from qiro.db.citus import is_citus, schema_placements
 from qiro.tenant_context import OWNER_ALIAS, owner_context
 from tenants.models import Company
 from tenants.provisioning import provision_company
@@ -90,6 +91,15 @@ def refresh_company_stats(*, companies: Iterable[Company] | None = None) -> int:
                 [schemas],
             )
             updated = cursor.rowcount
+            if is_citus(cursor):
+                # The coordinator's tables are empty shells: the sizes are the shards'.
+                placed = schema_placements(cursor, schemas)
+                cursor.execute(
+                    "UPDATE public.tenants_company c SET schema_size_bytes = d.bytes "
+                    "FROM unnest(%s::text[], %s::bigint[]) AS d(schema_name, bytes) "
+                    "WHERE c.schema_name = d.schema_name",
+                    [list(placed), [p[2] for p in placed.values()]],
+                )
             for start in range(0, len(schemas), STATS_CHUNK):
                 chunk = schemas[start : start + STATS_CHUNK]
                 with_users = schemas_with_table(cursor, chunk, "sysauth_user")

@@ -9,6 +9,7 @@ to the embedded server, or to the server in ``DATABASE_URL``.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -39,9 +40,26 @@ def _maintenance_dsn() -> str:
 
 
 def _drop(cursor: psycopg.Cursor, database: str, roles: list[str]) -> None:
-    cursor.execute(
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-    )
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+    for attempt in range(5):
+        try:
+            cursor.execute(drop)
+            break
+        except psycopg.errors.ObjectInUse:
+            # On Citus the drop runs on every node, where the extension's own
+            # background connections may hold the database for a moment.
+            if attempt == 4:
+                raise
+            time.sleep(1)
+        except psycopg.errors.InvalidCatalogName:
+            # On Citus an attempt refused midway has dropped the database on
+            # some workers already, and the propagated drop then misses it
+            # there: drop what is left on each worker, then on the coordinator.
+            cursor.execute("SELECT run_command_on_workers(%s)", [drop.as_string(cursor)])
+            cursor.execute("SET citus.enable_create_database_propagation = off")
+            cursor.execute(drop)
+            cursor.execute("RESET citus.enable_create_database_propagation")
+            break
     for role in roles:
         cursor.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 

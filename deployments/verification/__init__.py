@@ -22,6 +22,7 @@ import psycopg
 from psycopg import sql
 
 from deployments.verification import (
+    citus_placement,
     company_constraint,
     declared_names,
     definer_functions,
@@ -57,6 +58,7 @@ CHECKS: tuple[type[Check], ...] = (
     definer_functions.DefinerFunctionsCheck,
     signup_policies.SignupPoliciesCheck,
     company_constraint.CompanyConstraintCheck,
+    citus_placement.CitusPlacementCheck,
 )
 OBSERVATIONS: tuple[type[Check], ...] = (
     observations.SlowStatements,

@@ -16,6 +16,7 @@ from typing import Any
 from psycopg import sql
 
 from deployments.verification.base import Check, Result, columns, per_schema, with_schemas
+from qiro.db.citus import is_citus
 from qiro.db.declared import COMMENT_PREFIX, POLICY_SHAPE, DeclaredPolicy
 from qiro.db.objects import declared_policies
 
@@ -53,7 +54,8 @@ class PoliciesCheck(Check):
     skip = "no policies declared"
 
     def declared(self, verifier: Any) -> list[DeclaredPolicy]:
-        return declared_policies()
+        with verifier.conn.cursor() as cursor:
+            return declared_policies(citus=is_citus(cursor))
 
     def query(self, verifier: Any, declared: list[DeclaredPolicy]) -> list[Any]:
         rows = [(p.scope, p.table, p.name, p.digest) for p in declared]

@@ -5,16 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from psycopg import sql
 
 from deployments.verification.base import FAIL, PASS, Check, Result
+from qiro.db.catalog import NOT_EXTENSION_SCHEMA_SQL
 from tenants.schema_pool import POOL_SCHEMA_LIKE
 
-QUERY = """
+# Schemas an extension owns (Citus's ``citus``, ``citus_internal``…) are
+# neither companies nor orphans.
+QUERY = sql.SQL(
+    """
 WITH companies AS (SELECT schema_name FROM public.tenants_company),
 present AS (
     SELECT nspname FROM pg_namespace
     WHERE nspname NOT LIKE 'pg\\_%%' AND nspname NOT IN ('information_schema', 'public')
       AND NOT nspname LIKE ANY(%s::text[])
+      AND {not_extension}
 )
 SELECT 'missing', schema_name FROM companies
  WHERE schema_name NOT IN (SELECT nspname FROM present)
@@ -23,6 +29,7 @@ SELECT 'orphan', nspname FROM present
  WHERE nspname NOT IN (SELECT schema_name FROM companies)
 ORDER BY 1, 2
 """
+).format(not_extension=sql.SQL(NOT_EXTENSION_SCHEMA_SQL))
 
 
 def reserved_schema_patterns() -> list[str]:

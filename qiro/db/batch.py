@@ -28,9 +28,19 @@ class StatementBatch:
         self.cursor.execute(statement, params)
 
     def flush(self) -> None:
-        if self.pending:
-            batch, self.pending = sql.SQL("; ").join(self.pending), []
-            self.cursor.execute(batch)
+        """Send what is pending in one round trip, one statement per execute.
+
+        psycopg's pipeline mode, not a multi-statement string: Citus forwards
+        a string whole to the workers, which refuse several commands in one.
+        """
+        pending, self.pending = self.pending, []
+        if len(pending) == 1:
+            self.cursor.execute(pending[0])
+        elif pending:
+            raw = getattr(self.cursor, "cursor", self.cursor)  # Django's wrapper, or psycopg's
+            with raw.connection.pipeline():
+                for statement in pending:
+                    raw.execute(statement)
 
     def fetchone(self) -> Any:
         self.flush()

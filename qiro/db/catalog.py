@@ -58,3 +58,12 @@ def largest_schemas(cursor: Any, schemas: Sequence[str], limit: int = 10) -> lis
     """(schema, bytes of its tables with indexes and TOAST) of the largest ``schemas``."""
     cursor.execute(LARGEST_SCHEMAS_SQL, [list(schemas), limit])
     return list(cursor.fetchall())
+
+
+# A schema an extension owns (Citus's ``citus``, ``citus_internal``): part of
+# the extension, never a company's, never dropped or restored by us. For a
+# WHERE clause over pg_namespace (unaliased).
+NOT_EXTENSION_SCHEMA_SQL = (
+    "NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_namespace'::regclass "
+    "AND ext.objid = pg_namespace.oid AND ext.deptype = 'e')"
+)

@@ -71,14 +71,18 @@ def app_objects() -> list[object]:
     ]
 
 
-def declared_policies() -> list[DeclaredPolicy]:
-    """Every policy the database must hold: the company tables' and the apps' own."""
+def declared_policies(*, citus: bool) -> list[DeclaredPolicy]:
+    """Every policy the database must hold: the company tables' and the apps' own.
+
+    ``citus``: the server is Citus, whose isolation policies read the company
+    per row (``qiro.rls.isolation_using``).
+    """
     found: list[DeclaredPolicy] = []
     for model in protected_models():
         rs: RowSecurity = model.row_security  # type: ignore[attr-defined]
         table = model._meta.db_table
         for scope in _scopes(*model_scope(model)):
-            found.append(isolation_policy(table, rs.column, scope))
+            found.append(isolation_policy(table, rs.column, scope, citus=citus))
             if rs.platform is not None and scope == PUBLIC_SCHEMA:
                 found.append(platform_policy(table, rs.platform))
     found += [obj for obj in app_objects() if isinstance(obj, DeclaredPolicy)]

@@ -108,10 +108,15 @@ def restrict_to_company(cursor: Any, *, schema_name: str, company_id: int | None
     name = sql.Identifier(COMPANY_ONLY_CONSTRAINT)
     missing = unrestricted_tables(cursor, schema_name=schema_name, company_id=company_id)
     for table in missing:
+        # Two statements: Citus refuses ADD CONSTRAINT beside another subcommand.
+        cursor.execute(
+            sql.SQL("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}").format(
+                table=sql.Identifier(schema_name, table), name=name
+            )
+        )
         cursor.execute(
             sql.SQL(
-                "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}, "
-                "ADD CONSTRAINT {name} CHECK ({column} = {company}::bigint)"
+                "ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({column} = {company}::bigint)"
             ).format(
                 table=sql.Identifier(schema_name, table),
                 name=name,
@@ -198,11 +203,21 @@ def apply_grants_after_migrate(using: str, **_: Any) -> None:
     schema_name = getattr(connection, "schema_name", PUBLIC_SCHEMA)
     with connection.cursor() as cursor:
         if schema_name == PUBLIC_SCHEMA:
-            batch = StatementBatch(cursor)
-            rls.reapply_for_schema(batch, PUBLIC_SCHEMA)
-            reinstall_triggers(batch, PUBLIC_SCHEMA)
-            stamp_declared_policies(batch)
-            batch.flush()
-            apply_public_grants(cursor)
+            secure_public(cursor)
         else:
             secure_schema(cursor, schema_name=schema_name)
+
+
+def secure_public(cursor: Any) -> None:
+    """``public``'s row security, declared triggers and policy hashes as declared; its grants.
+
+    After its migrations, and on Citus again after the public tables are
+    placed: a conversion re-creates a table, with its policies and triggers
+    but without their comments, so their hashes are written again.
+    """
+    batch = StatementBatch(cursor)
+    rls.reapply_for_schema(batch, PUBLIC_SCHEMA)
+    reinstall_triggers(batch, PUBLIC_SCHEMA)
+    stamp_declared_policies(batch)
+    batch.flush()
+    apply_public_grants(cursor)

@@ -12,8 +12,19 @@ from qiro.db.operations import CreateEnumType
 
 # Row security as this migration installed it, frozen here (it calls no
 # project code): ENABLE, FORCE, the isolation policy for every role and, in
-# ``public`` only, the platform role's own policy. Reversible.
+# ``public`` only, the platform role's own policy. Reversible. The company is
+# read once per statement (a sub-select), except on Citus, which refuses
+# sub-selects in the policies of distributed tables: there it is read per row.
 ISOLATION_SQL = "(SELECT NULLIF(current_setting('qiro.company_id', true), '')::bigint)"
+PER_ROW_ISOLATION_SQL = "(NULLIF(current_setting('qiro.company_id', true), '')::bigint)"
+ON_CITUS = "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"
+
+
+def isolation(t, c, company):
+    return sql.Literal(
+        f"CREATE POLICY qiro_company_isolation ON {t} AS PERMISSIVE FOR ALL TO PUBLIC "
+        f"USING ({c} = {company}) WITH CHECK ({c} = {company})"
+    ).as_string(None)
 
 
 def row_security(table, column="company_id", platform=None):
@@ -22,8 +33,9 @@ def row_security(table, column="company_id", platform=None):
         f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
         f"DROP POLICY IF EXISTS qiro_company_isolation ON {t}",
-        f"CREATE POLICY qiro_company_isolation ON {t} AS PERMISSIVE FOR ALL TO PUBLIC "
-        f"USING ({c} = {ISOLATION_SQL}) WITH CHECK ({c} = {ISOLATION_SQL})",
+        f"DO $frozen$ BEGIN IF {ON_CITUS} THEN "
+        f"EXECUTE {isolation(t, c, PER_ROW_ISOLATION_SQL)}; "
+        f"ELSE EXECUTE {isolation(t, c, ISOLATION_SQL)}; END IF; END $frozen$",
         f"DROP POLICY IF EXISTS qiro_platform_access ON {t}",
     ]
     if platform is not None:

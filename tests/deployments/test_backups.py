@@ -53,6 +53,7 @@ def test_whole_database_backup_records_what_a_restore_needs(platform, backup_dir
     assert backup.duration_seconds is not None
 
 
+@pytest.mark.usefixtures("restores_from_a_dump")
 def test_backup_then_test_restore_loses_nothing(platform, backup_dir, two_companies):
     backup = backups.create_backup()
     backup = scratch_restore.run_test_restore(backup=backup)
@@ -88,6 +89,7 @@ def test_a_backup_missing_one_of_its_files_is_refused(platform, backup_dir, rest
         backups.restore_live(backup=backup, confirmation="dprestore")
 
 
+@pytest.mark.usefixtures("restores_from_a_dump")
 def test_live_restore_of_one_company_needs_the_slug_and_leaves_others_alone(
     platform, backup_dir, two_companies, restorable
 ):
@@ -136,6 +138,7 @@ def test_a_missing_pg_dump_is_said_clearly(platform, backup_dir, monkeypatch, tm
     assert "pg_dump" in failed.error
 
 
+@pytest.mark.usefixtures("restores_from_a_dump")
 def test_the_commands_back_up_test_restore_and_refuse_an_unconfirmed_restore(
     live_db, backup_dir, restorable, capsys
 ):

@@ -17,8 +17,10 @@ from deployments.services import runtime_roles
 from deployments.verification import Verifier
 from deployments.verification.base import FAIL
 from qiro.db import pg
+from qiro.db.citus import is_citus
 from qiro.db.roles import role_name
 from qiro.db.secure import secure_schema
+from qiro.rls import enable_statements
 from tenants.validators import brn_check_digit
 from tests.conftest import make_company
 
@@ -63,6 +65,26 @@ def test_a_changed_policy_expression_is_named(live_db, company, resecured):
     assert list(found) == [SCHEMA]
     assert "sysauth_role.qiro_company_isolation: changed since it was installed" in found[SCHEMA]
     assert "company_id IS NOT NULL" in found[SCHEMA]
+
+
+def test_a_policy_in_the_other_servers_form_is_named(live_db, company, resecured):
+    """The declaration follows the server: Citus's per-row form is not plain PostgreSQL's."""
+    with pg.connect() as conn, conn.cursor() as cursor:
+        if is_citus(cursor):
+            pytest.skip(
+                "Citus refuses the sub-select form in a distributed table's policy, "
+                "so the other server's form cannot be installed there"
+            )
+        for statement in enable_statements(
+            "sysauth_role", "company_id", None, in_public=False, schema=SCHEMA, citus=True
+        ):
+            cursor.execute(statement)
+    found = failures("policies")
+    assert list(found) == [SCHEMA]
+    assert (
+        "sysauth_role.qiro_company_isolation: installed from another declaration than the code's"
+        in found[SCHEMA]
+    )
 
 
 def test_a_policy_made_by_hand_without_the_declaration_is_named(live_db, company, resecured):

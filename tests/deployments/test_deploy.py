@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from deployments import deploys
 from deployments.models import Deployment
 from deployments.services import run_verification
@@ -43,6 +45,7 @@ def test_a_deploy_through_migrate_schemas_records_each_step_and_succeeds(
     assert deployment.backup is not None
 
 
+@pytest.mark.usefixtures("restores_from_a_dump")
 def test_a_failing_migration_with_database_rollback_restores_the_database_before(
     platform, backup_dir, two_companies
 ):

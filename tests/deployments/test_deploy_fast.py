@@ -198,6 +198,7 @@ def test_a_failing_schema_stops_the_deploy_and_the_next_deploy_continues_after_i
     assert notes(a) == notes(b) == [(0, "welcome after 0", 1)]
 
 
+@pytest.mark.usefixtures("restores_from_a_dump")
 def test_a_failed_deploy_puts_back_only_the_schemas_it_changed(
     platform, backup_dir, two_companies, fixture_app_removed_afterwards
 ):

@@ -142,6 +142,7 @@ def backup_in_pg_dump(operation: Operation) -> Backup:
     return backup
 
 
+@pytest.mark.usefixtures("restores_from_a_dump")
 def test_a_worker_killed_during_a_backup_leaves_nothing_running(fault_env, backup_dir, tmp_path):
     with pg_dump_held() as lock:
         worker = start_worker(fault_env, "dp-doomed", tmp_path)
@@ -186,6 +187,7 @@ def test_a_worker_killed_during_a_backup_leaves_nothing_running(fault_env, backu
     assert list(backup_dir.iterdir()) == []
 
 
+@pytest.mark.usefixtures("restores_from_a_dump")
 def test_a_worker_survives_the_database_cutting_it_off_during_a_backup(
     fault_env, backup_dir, tmp_path
 ):
@@ -221,6 +223,7 @@ def test_a_worker_survives_the_database_cutting_it_off_during_a_backup(
         stop(worker)
 
 
+@pytest.mark.usefixtures("restores_from_a_dump")
 def test_a_backup_command_killed_midway_is_failed_once_its_lease_expires(
     fault_env, backup_dir, tmp_path
 ):

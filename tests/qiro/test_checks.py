@@ -10,6 +10,7 @@ from django.test.utils import isolate_apps, override_settings
 from psycopg import sql
 
 from qiro import checks
+from qiro.db.citus import connection_is_citus
 from qiro.db.roles import role_name
 from qiro.rls import enable_statements
 
@@ -36,11 +37,17 @@ def test_a_healthy_database_passes(live_db, two_companies):
     assert database_errors() == []
 
 
+def on_citus() -> bool:
+    return connection_is_citus("owner")
+
+
 def test_missing_force_in_one_company_schema_is_reported(live_db, two_companies):
     _, b = two_companies
     schema = b.company.schema_name
     table = sql.Identifier(schema, "sysauth_user")
-    restore = enable_statements("sysauth_user", "company_id", None, in_public=False, schema=schema)
+    restore = enable_statements(
+        "sysauth_user", "company_id", None, in_public=False, schema=schema, citus=on_citus()
+    )
     with owner_runs(sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY").format(table), restore):
         assert database_errors() == [
             f"qiro.E001: {schema}.sysauth_user is missing row-level security: FORCE."
@@ -51,7 +58,9 @@ def test_missing_policy_is_reported(live_db, two_companies):
     a, _ = two_companies
     schema = a.company.schema_name
     table = sql.Identifier(schema, "sysauth_user")
-    restore = enable_statements("sysauth_user", "company_id", None, in_public=False, schema=schema)
+    restore = enable_statements(
+        "sysauth_user", "company_id", None, in_public=False, schema=schema, citus=on_citus()
+    )
     with owner_runs(sql.SQL("DROP POLICY qiro_company_isolation ON {}").format(table), restore):
         errors = database_errors()
     assert errors == [

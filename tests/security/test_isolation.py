@@ -35,7 +35,7 @@ def test_attacks_from_b_towards_a_are_stopped_too(live_db, two_companies):
 @contextlib.contextmanager
 def weakened(schema: str, statement: str) -> Iterator[None]:
     """Commit a weakening of B's user table as the owner; restore the wall afterwards."""
-    from qiro.rls import enable_statements
+    from qiro.rls import reapply_for_schema
 
     table = sql.Identifier(schema, "sysauth_user")
     with connections["owner"].cursor() as cursor:
@@ -44,10 +44,7 @@ def weakened(schema: str, statement: str) -> Iterator[None]:
         yield
     finally:
         with connections["owner"].cursor() as cursor:
-            for restore in enable_statements(
-                "sysauth_user", "company_id", None, in_public=False, schema=schema
-            ):
-                cursor.execute(restore)
+            reapply_for_schema(cursor, schema)
 
 
 def test_matrix_fails_when_row_security_is_disabled_on_b(live_db, two_companies):

@@ -19,6 +19,7 @@ from django.db import connections
 
 from deployments.scheduling.defaults import install_defaults
 from qiro.db import pg
+from qiro.db.citus import apply_grants_to_shards, apply_public_placement
 from qiro.db.roles import (
     RUNTIME_ROLES,
     apply_company_schema_grants,
@@ -27,6 +28,7 @@ from qiro.db.roles import (
     ensure_roles,
     role_name,
 )
+from qiro.db.secure import secure_public
 from qiro.migration_state import company_migration_state, company_schemas
 from qiro.server_settings import write_server_settings
 from qiro.tenant_context import owner_context
@@ -74,6 +76,8 @@ class Command(BaseCommand):
         pg.owner_on_public()
         with connection.cursor() as cursor:
             apply_public_grants(cursor)
+            # On Citus: the same rights on the shards behind the public tables.
+            apply_grants_to_shards(cursor, [role_name(kind) for kind in RUNTIME_ROLES])
             write_server_settings(cursor)  # limits and keys the SECURITY DEFINER functions obey
             _create_statement_statistics(cursor)
             left_open = close_side_channels(cursor)  # the extension's views, made just now
@@ -98,16 +102,23 @@ class Command(BaseCommand):
         # django-tenants lists the company schemas through the ORM: as the owner,
         # or the runtime role (no context, no companies) would hide them all.
         with owner_context():
+            call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
+            pg.owner_on_public()
+            with connection.cursor() as cursor:
+                # On Citus, before any company schema refers to them and before the grants.
+                placed = apply_public_placement(cursor)
+                if placed:
+                    secure_public(cursor)  # the conversions dropped the objects' hashes
+            if placed and options["verbosity"] >= 1:
+                self.stdout.write(f"Citus: {', '.join(placed)} placed as declared.")
             if options["all_schemas"]:
-                call_command("migrate_schemas", interactive=False, verbosity=verbosity)
+                call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
                 pg.owner_on_public()
                 with connection.cursor() as cursor:
                     count = len(company_schemas(cursor))
                 if options["verbosity"] >= 1:
                     self.stdout.write(f"Company schemas: {count} migrated (--all-schemas).")
                 return
-            call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
-            pg.owner_on_public()
             with connection.cursor() as cursor:
                 state = company_migration_state(cursor)
             for schema, missing in state.outdated.items():

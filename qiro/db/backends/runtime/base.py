@@ -3,28 +3,40 @@
 This is the one place where the tenant context reaches PostgreSQL. The
 context (search_path, ``qiro.company_id``, ``qiro.actor_id``) is set with
 ``SET LOCAL``, so it lives exactly as long as the transaction that carries the
-statement:
+statement, in one of two forms:
 
-* inside a transaction, the first statement is prefixed with the ``SET LOCAL``
-  statements (same round trip), and again after the context changes or a
-  savepoint rollback undid them;
-* outside a transaction (autocommit), every statement is prefixed: PostgreSQL
-  runs a multi-statement query string as one implicit transaction, so the
-  settings hold for that statement and vanish with it.
+* **on Citus, a statement of its own**, inside the transaction: before the
+  first statement of a transaction (and again after the context changes or a
+  savepoint rollback undid it); a statement in autocommit gets a transaction
+  of its own (``BEGIN``, the context, the statement, ``COMMIT``). Citus
+  forwards a ``SET LOCAL`` to the worker that holds the company's schema with
+  the whole query string it came in, so a prefixed statement would run on the
+  worker too, which Citus refuses; sent alone, it reaches the worker and row
+  security applies there (``docs/scaling.md``);
+* **on plain PostgreSQL, prefixed** to the same statements in one query
+  string: PostgreSQL runs a multi-statement string as one implicit
+  transaction, so in autocommit the settings hold for that statement and
+  vanish with it. Measured side by side (``bench/context.py``), the prefix
+  saves three round trips per autocommit statement, far more than the few
+  microseconds a single code path would be worth.
+
+Which form is asked of the server on each new connection (``qiro.db.citus``);
+``executemany`` always gets the context as its own statement.
 
 Nothing is ever set at session level, so a pooled or reused connection cannot
 carry one company's context into another's request (and the context survives
-PgBouncer's transaction pooling and reaches Citus workers, see docs/scaling.md).
-No context means ``search_path = public`` and an empty company id: the row
-policies then match no company row (fail closed).
+PgBouncer's transaction pooling). No context means ``search_path = public``
+and an empty company id: the row policies then match no company row (fail
+closed).
 
 What follows from it, and is refused with a message rather than left to a
 PostgreSQL syntax error (``contract.py``): server-side cursors, and
 statements that cannot run inside a transaction block (``VACUUM``,
 ``CREATE INDEX CONCURRENTLY``, …), which belong on the owner's alias anyway.
 Django's views of the SQL (``connection.queries``, the ``django.db.backends``
-log, ``CaptureQueriesContext``) show the statement without the prefix
-(``operations.py``).
+log, ``CaptureQueriesContext``) show only the statements the code wrote: a
+separate context statement runs on the driver's cursor, and a prefix is left
+out (``operations.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +45,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.db.backends.postgresql import base as postgresql_base
 from psycopg import sql
 
@@ -41,13 +53,18 @@ from qiro.context import NO_CONTEXT, TenantContext
 from qiro.db.backends.common import EmbeddedServerMixin
 from qiro.db.backends.runtime import contract
 from qiro.db.backends.runtime.operations import DatabaseOperations
+from qiro.db.citus import is_citus
 
 CONTEXT_STATEMENTS = 3  # search_path, company id, actor id
 SAVEPOINT_STATEMENTS = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
 
 
 def render_context_sql(conn: psycopg.Connection[Any], context: TenantContext) -> str:
-    """The ``SET LOCAL`` statements for a context, quoted by psycopg."""
+    """The ``SET LOCAL`` statements for a context, quoted by psycopg.
+
+    Three statements in one string without parameters (the simple protocol):
+    one round trip, and on Citus the string reaches the worker as it is.
+    """
     schemas = (
         [context.schema_name]
         if context.schema_name == "public"
@@ -59,7 +76,7 @@ def render_context_sql(conn: psycopg.Connection[Any], context: TenantContext) ->
     statement = sql.SQL(
         "SET LOCAL search_path = {schemas}; "
         "SET LOCAL qiro.company_id = {company}; "
-        "SET LOCAL qiro.actor_id = {actor}; "
+        "SET LOCAL qiro.actor_id = {actor}"
     ).format(
         schemas=sql.SQL(", ").join(sql.Identifier(s) for s in schemas),
         company=sql.Literal("" if context.company_id is None else str(context.company_id)),
@@ -76,10 +93,13 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
         self.tenant_context: TenantContext = NO_CONTEXT
         # The context SQL already in force in the open transaction, if any.
         self._context_in_transaction: str | None = None
+        self._rendered: dict[TenantContext, str] = {}
         # The prefix sent in front of the last statement (None: sent as written),
         # for DatabaseOperations.last_executed_query.
         self.context_prefix_sent: str | None = None
-        self._rendered: dict[TenantContext, str] = {}
+        # Whether the context must be a statement of its own (Citus), asked
+        # of the server on each new connection.
+        self.context_apart = True
         self.execute_wrappers.append(self._run_in_context)
 
     # --- what the context module calls ---------------------------------------
@@ -132,35 +152,52 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
         many: bool,
         context: dict[str, Any],
     ) -> Any:
-        prefix = self._context_sql()
-        in_transaction = not self.get_autocommit()
-        if in_transaction and (
-            self._context_in_transaction == prefix
-            or (isinstance(sql_text, str) and sql_text.startswith(SAVEPOINT_STATEMENTS))
+        context_sql = self._context_sql()
+        raw_cursor = context["cursor"].cursor
+        if self.get_autocommit():
+            if not self.context_apart and not many:
+                return self._execute_prefixed(execute, sql_text, params, context)
+            # A transaction of its own, so that the context holds for this
+            # statement (every row of an executemany) and ends with it: the
+            # driver's (BEGIN, COMMIT, or ROLLBACK on error), which Django's
+            # autocommit state and query log never see, as with the prefix.
+            assert self.connection is not None
+            with self.connection.transaction():
+                raw_cursor.execute(context_sql)
+                return execute(sql_text, params, many, context)
+        if self._context_in_transaction != context_sql and not (
+            isinstance(sql_text, str) and sql_text.startswith(SAVEPOINT_STATEMENTS)
         ):
             # Savepoint statements need no context, and must still run when
-            # the transaction is aborted (a prefix would fail there).
-            return execute(sql_text, params, many, context)
-        raw_cursor = context["cursor"].cursor
-        if many:
-            # executemany cannot carry a prefix: set the context first, inside
-            # a transaction so that it holds for every row.
-            with transaction.atomic(using=self.alias):
-                raw_cursor.execute(prefix)
-                self._context_in_transaction = prefix
-                return execute(sql_text, params, many, context)
+            # the transaction is aborted. Marked before running: if it fails,
+            # the transaction is aborted and only a rollback, which forgets, follows.
+            self._context_in_transaction = context_sql
+            if not self.context_apart and not many:
+                return self._execute_prefixed(execute, sql_text, params, context)
+            raw_cursor.execute(context_sql)
+        return execute(sql_text, params, many, context)
+
+    def _execute_prefixed(
+        self,
+        execute: Callable[..., Any],
+        sql_text: str | sql.Composable,
+        params: Sequence[Any] | None,
+        context: dict[str, Any],
+    ) -> Any:
+        """Plain PostgreSQL: the context in front of the statement, in one round trip.
+
+        A multi-statement string runs as one implicit transaction, so in
+        autocommit the settings hold for this statement and vanish with it.
+        """
         if isinstance(sql_text, sql.Composable):
             sql_text = sql_text.as_string(self.connection)
-        if in_transaction:
-            # Marked before running: if the statement fails, the transaction
-            # is aborted and only a (savepoint) rollback, which forgets, follows.
-            self._context_in_transaction = prefix
+        prefix = self._context_sql() + "; "
         escaped = prefix.replace("%", "%%") if params is not None else prefix
         # What the server receives starts with `prefix` (psycopg turns %% back into %).
         self.context_prefix_sent = prefix
-        result = execute(escaped + sql_text, params, many, context)
+        result = execute(escaped + sql_text, params, False, context)
         for _ in range(CONTEXT_STATEMENTS):
-            raw_cursor.nextset()
+            context["cursor"].cursor.nextset()
         return result
 
     # --- forget the applied context whenever the transaction ends ------------------
@@ -189,3 +226,9 @@ class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
         self._forget_context()
         self._rendered.clear()
         super().connect()
+
+    def init_connection_state(self) -> None:
+        super().init_connection_state()
+        assert self.connection is not None
+        with self.connection.cursor() as cursor:  # the driver's: no context needed
+            self.context_apart = is_citus(cursor)
