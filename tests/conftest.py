@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 import pytest
@@ -173,6 +174,18 @@ def drop_pool_schemas_afterwards(request: pytest.FixtureRequest) -> Iterator[Non
             names = schema_pool.pool_schemas(cursor, current_only=False)
         for name in names:
             schema_pool.drop_schema(name)
+
+
+@pytest.fixture
+def platform_rows(live_db: None) -> Iterator[Any]:
+    """Rows of every platform model (``tests.test_admin_queries.PlatformRows``), removed after."""
+    from tests.test_admin_queries import PlatformRows
+
+    rows = PlatformRows()
+    try:
+        yield rows
+    finally:
+        rows.remove()
 
 
 @pytest.fixture

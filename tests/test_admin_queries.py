@@ -447,15 +447,6 @@ class PlatformRows:
             AuditEntry.objects.filter(target_label__startswith=MARK).delete()  # as the owner
 
 
-@pytest.fixture
-def platform_rows(live_db: None) -> Iterator[PlatformRows]:
-    rows = PlatformRows()
-    try:
-        yield rows
-    finally:
-        rows.remove()
-
-
 def test_platform_admin_pages_do_not_grow_with_rows(staff_client, platform_rows, no_session_touch):
     platform_rows.grow(SMALL)
     picks = platform_rows.picks()

@@ -22,7 +22,7 @@ from qiro import tenant_context
 from tests.conftest import CompanyWithUsers
 from tests.sysauth.conftest import new_company
 from tests.tenants.test_provisioning import remove_company
-from tests.test_admin_queries import SMALL, CompanyRows, PlatformRows, measure_site, owner_client
+from tests.test_admin_queries import SMALL, CompanyRows, measure_site, owner_client
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = ("qiro", "tenants", "registration", "sysauth", "deployments", "templates")
@@ -71,15 +71,6 @@ def untranslated(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 
 
 @pytest.fixture
-def platform_pages(live_db: None) -> Iterator[PlatformRows]:
-    rows = PlatformRows()
-    try:
-        yield rows
-    finally:
-        rows.remove()
-
-
-@pytest.fixture
 def korean_company(live_db: None) -> Iterator[CompanyWithUsers]:
     made = new_company("kopages")
     yield made
@@ -100,10 +91,10 @@ def get_ok(client: Client, path: str, host: str) -> None:
 
 
 def test_the_platform_admin_and_the_public_site_are_korean(
-    staff_client, platform_pages, untranslated
+    staff_client, platform_rows, untranslated
 ):
-    platform_pages.grow(SMALL)
-    measure_site(staff_client, "platform_admin", "localhost", platform_pages.picks())
+    platform_rows.grow(SMALL)
+    measure_site(staff_client, "platform_admin", "localhost", platform_rows.picks())
     for name in ("sysauth_user_add", "deployments_schedule_add"):
         get_ok(
             staff_client, reverse(f"platform_admin:{name}", urlconf="qiro.urls_public"), "localhost"

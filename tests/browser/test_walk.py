@@ -26,7 +26,6 @@ from tests.test_admin_queries import (
     MARK,
     SMALL,
     CompanyRows,
-    PlatformRows,
     page_url,
     registered_pages,
 )
@@ -45,15 +44,6 @@ def walked_company(live_db: None) -> Iterator[CompanyWithUsers]:
     yield made
     tenant_context.clear()
     remove_company(made.company.schema_name)
-
-
-@pytest.fixture
-def platform_pages(live_db: None) -> Iterator[PlatformRows]:
-    rows = PlatformRows()
-    try:
-        yield rows
-    finally:
-        rows.remove()
 
 
 def signed_in(browser: Browser, url: str, email: str, password: str) -> Page:
@@ -100,10 +90,10 @@ def test_every_admin_page_fits_and_reads_well_in_chromium(
     qiro_server: LiveServer,
     browser: Browser,
     staff_client,
-    platform_pages,
+    platform_rows,
     walked_company,
 ):
-    platform_pages.grow(SMALL)
+    platform_rows.grow(SMALL)
     with tenant_context.owner_context():  # a record with machine-written figures
         Backup.objects.create(
             scope=Backup.Scope.DATABASE, database_name=MARK, status=Backup.Status.OK,
@@ -114,7 +104,7 @@ def test_every_admin_page_fits_and_reads_well_in_chromium(
         STAFF_PASSWORD,
     )  # fmt: skip
     base = qiro_server.url().rstrip("/")
-    found = walk(staff, base, "platform_admin", platform_pages.picks())
+    found = walk(staff, base, "platform_admin", platform_rows.picks())
     for path in ("/admin/", "/admin/deployments/operation/monitoring/"):
         found += problems_of(staff, base + path)
 
