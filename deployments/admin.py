@@ -26,12 +26,14 @@ from deployments import (  # noqa: F401  admin_reports registers its own
     actions,
     admin_reports,
     charts,
+    deploy_record,
     deploys,
     selectors,
     verification_view,
 )
 from deployments.backups import expected_confirmation
 from deployments.models import Backup, Deployment, Operation, VerificationRun
+from qiro import stored_text
 from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_display import local_stamp
 from qiro.admin_sites import ReadOnlyAdmin, platform_admin
@@ -87,7 +89,7 @@ class OperationAdmin(ReadOnlyAdmin):
                 "steps_total": op.steps_total,
                 "percent": op.percent,
                 "finished": op.is_finished,
-                "log": op.log,
+                "log": stored_text.read_log(op.log),
                 "error": op.error,
                 "schemas": deploy_progress(op),
             }
@@ -101,7 +103,7 @@ class OperationAdmin(ReadOnlyAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         op = get_object_or_404(Operation, pk=object_id)
-        extra = {"schemas": deploy_progress(op)}
+        extra = {"schemas": deploy_progress(op), "log_text": stored_text.read_log(op.log)}
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def monitoring_view(self, request: HttpRequest) -> TemplateResponse:
@@ -153,6 +155,7 @@ class BackupAdmin(ReadOnlyAdmin):
     change_list_template = "deployments/backup_change_list.html"
     change_form_template = "deployments/backup_change_form.html"
     actions = ["test_restore_selected"]
+    stored_text_fields = ("test_restore_report",)
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
@@ -319,9 +322,15 @@ class DeploymentAdmin(ReadOnlyAdmin):
     # The backup may be empty, so Django's own select_related() would not follow it.
     list_select_related = ("backup",)
     readonly_fields = (
-        "status", "operation", "backup", "verification", "steps", "reason", "started_at",
+        "status", "operation", "backup", "verification", "steps_table", "started_at",
         "finished_at",
     )  # fmt: skip
+    exclude = ("steps",)
+    stored_text_fields = ("reason",)
+
+    @admin.display(description=_("steps"))
+    def steps_table(self, deployment: Deployment) -> str:
+        return deploy_record.steps_html(deployment)
 
 
 # Schedules, their runs and incidents: their own module, registered on import.

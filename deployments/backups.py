@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from psycopg import sql
 
 from deployments import leases
@@ -103,7 +104,7 @@ def create_backup(*, company_schema: str = "", operation: Operation | None = Non
             schemas = [company_schema] if company_schema else [*_dumped_schemas(conn)]
             counts = pg.table_fingerprints(conn, schemas=schemas)
             if operation is not None:
-                step(operation, f"counted rows of {len(counts)} tables")
+                step(operation, gettext_noop("counted rows of %(count)d tables"), count=len(counts))
             args = [
                 "--format=directory", f"--jobs={dump_jobs()}",
                 f"--snapshot={row[0]}", f"--file={path}",
@@ -113,7 +114,7 @@ def create_backup(*, company_schema: str = "", operation: Operation | None = Non
             pg.run_tool(pg_dump, args, dbname=database)
             conn.rollback()
         if operation is not None:
-            step(operation, f"pg_dump wrote {path.name}")
+            step(operation, gettext_noop("pg_dump wrote %(file)s"), file=path.name)
         Backup.objects.filter(pk=backup.pk).update(
             file_path=str(path),
             size_bytes=size_of(path),
@@ -251,7 +252,10 @@ def restore_live(*, backup: Backup, confirmation: str, operation: Operation | No
         prelude.write_text("\n".join(d.as_string(None) for d in drops) + "\n")
         postlude.write_text("\n".join(post) + "\n")
         if operation is not None:
-            step(operation, "restore script ready; replacing the data in one transaction")
+            step(
+                operation,
+                gettext_noop("restore script ready; replacing the data in one transaction"),
+            )
         pg.run_tool(
             psql,
             [
@@ -262,7 +266,7 @@ def restore_live(*, backup: Backup, confirmation: str, operation: Operation | No
         )  # fmt: skip
     reapply_grants([backup.company_schema] if backup.company_schema else backup.schemas)
     if operation is not None:
-        step(operation, "restore committed; grants re-applied as declared")
+        step(operation, gettext_noop("restore committed; grants re-applied as declared"))
 
 
 def reapply_grants(schemas: list[str]) -> None:

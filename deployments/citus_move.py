@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from psycopg import sql
 
 from deployments.models import Operation
@@ -57,14 +58,23 @@ def move_company(
         source = placed[0]
         before = count_rows(cursor, schema_name)
         if operation is not None:
-            step(operation, f"{schema_name}: {sum(before.values())} rows on {source}", total=3)
+            step(
+                operation, gettext_noop("%(schema)s: %(rows)d rows on %(node)s"), total=3,
+                schema=schema_name, rows=sum(before.values()), node=source,
+            )  # fmt: skip
         if source == node:
             if operation is not None:
-                log(operation, f"{schema_name} is already on {node}")
+                log(
+                    operation, gettext_noop("%(schema)s is already on %(node)s"),
+                    schema=schema_name, node=node,
+                )  # fmt: skip
         else:
             move_schema(cursor, schema_name, node)
         if operation is not None:
-            step(operation, f"{schema_name}: moved from {source} to {node}")
+            step(
+                operation, gettext_noop("%(schema)s: moved from %(source)s to %(node)s"),
+                schema=schema_name, source=source, node=node,
+            )  # fmt: skip
         after = count_rows(cursor, schema_name)
         now_on = schema_placements(cursor, [schema_name])[schema_name][0]
     if after != before or now_on != node:
@@ -73,7 +83,10 @@ def move_company(
             % {"schema": schema_name, "before": before, "after": after}
         )
     if operation is not None:
-        step(operation, f"{schema_name}: {sum(after.values())} rows on {now_on}, none lost")
+        step(
+            operation, gettext_noop("%(schema)s: %(rows)d rows on %(node)s, none lost"),
+            schema=schema_name, rows=sum(after.values()), node=now_on,
+        )  # fmt: skip
     return {
         "schema": schema_name,
         "from": source,

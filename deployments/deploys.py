@@ -19,8 +19,6 @@ The ``standard`` / ``multiprocessing`` executors run django-tenants'
 from __future__ import annotations
 
 import contextlib
-import contextvars
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -28,16 +26,20 @@ from typing import Any
 
 from django.core.management import call_command
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from psycopg import sql
 
-from deployments import health
+from deployments import deploy_record, health
 from deployments.backups import create_backup, expected_confirmation, restore_live
+from deployments.deploy_record import STEP_LABELS, STEPS, progress_writer, record
 from deployments.deploy_state import DeployState, deploy_state
 from deployments.models import Deployment, Operation
 from deployments.restore_scope import restore_schemas
 from deployments.services import log, run_verification, step
+from qiro import stored_text
 from qiro.db import pg, schema_migrations
 from qiro.db.roles import apply_public_grants
+from qiro.stored_text import said
 from qiro.tenant_context import OWNER_ALIAS, owner_context
 from tenants.schema_pool import (
     COMMENT_PREFIX,
@@ -46,60 +48,27 @@ from tenants.schema_pool import (
     migrations_fingerprint,
 )
 
-STEPS = ("backup", "migrate", "verify", "health", "restore")
 EXECUTORS = ("fast", "standard", "multiprocessing")
 ROLLBACKS = ("none", "changed", "database")
 DEFAULT_EXECUTOR = "fast"
-PROGRESS_EVERY = 2.0  # seconds between progress writes while schemas are migrated
-
-# A listener for per-schema progress (the CLI's progress bar), set around a run.
-_listener: contextvars.ContextVar[Callable[[schema_migrations.Progress], None] | None] = (
-    contextvars.ContextVar("qiro_deploy_progress", default=None)
-)
 
 
 @contextlib.contextmanager
 def progress_listener(listener: Callable[[schema_migrations.Progress], None]) -> Iterator[None]:
     """Call ``listener`` with every schema's progress of the deploys run in the body."""
-    token = _listener.set(listener)
+    token = deploy_record.listener.set(listener)
     try:
         yield
     finally:
-        _listener.reset(token)
+        deploy_record.listener.reset(token)
 
 
 class DeployFailed(RuntimeError):
-    pass
+    """A deploy step failed; ``message`` says why, in the reader's language when read."""
 
-
-def _record(deployment: Deployment, name: str, status: str, detail: str = "") -> None:
-    steps = [s for s in deployment.steps if s["name"] != name]
-    previous: dict[str, Any] = next((s for s in deployment.steps if s["name"] == name), {})
-    now = timezone.now().isoformat()
-    steps.append(
-        {
-            "name": name,
-            "status": status,
-            "started": previous.get("started", now),
-            "finished": now if status != "running" else None,
-            "detail": detail[-4000:],
-            **({"progress": previous["progress"]} if "progress" in previous else {}),
-        }
-    )
-    deployment.steps = steps
-    # The row may have been re-created by a whole-database restore: save by pk.
-    Deployment.objects.update_or_create(
-        pk=deployment.pk,
-        defaults={
-            "steps": steps,
-            "status": deployment.status,
-            "reason": deployment.reason,
-            "backup_id": deployment.backup_id,
-            "verification_id": deployment.verification_id,
-            "finished_at": deployment.finished_at,
-            "operation_id": deployment.operation_id,
-        },
-    )
+    def __init__(self, msgid: str, **params: Any) -> None:
+        self.message = said(msgid, **params)
+        super().__init__(stored_text.render(self.message))
 
 
 def current_state() -> DeployState:
@@ -113,7 +82,9 @@ def migrate_all(*, executor: str = "standard", **_: Any) -> str:
     with owner_context():
         call_command("migrate_schemas", interactive=False, verbosity=0, executor=executor)
     _public_grants()
-    return f"migrate_schemas, {executor} executor"
+    return stored_text.stored(
+        said(gettext_noop("migrate_schemas, %(executor)s executor"), executor=executor)
+    )
 
 
 def _public_grants() -> None:
@@ -144,10 +115,10 @@ def migrate_behind(
         with owner_context():
             call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
         _public_grants()
-        notes.append("public migrated")
+        notes.append(said(gettext_noop("public migrated")))
     outdated = state.outdated_schemas
     if not outdated:
-        return ", ".join(notes) or "nothing to migrate"
+        return stored_text.stored(notes or [said(gettext_noop("nothing to migrate"))])
     canary = next(iter(outdated))
     wanted = set().union(*outdated.values())
     plan = schema_migrations.build_plan(wanted, render_schema=canary)
@@ -163,54 +134,18 @@ def migrate_behind(
             apply = partial(schema_migrations.migrate_schema, schema_name, steps, after=after)
         work.append((schema_name, apply))
     done = schema_migrations.run(work, workers=workers, progress=progress)
-    notes.append(f"{len(done)} schemas migrated (canary {canary})")
+    notes.append(
+        said(gettext_noop("%(count)d schemas migrated (canary %(canary)s)"), count=len(done),
+             canary=canary)
+    )  # fmt: skip
     if plan.fallbacks:
         notes.append(
-            "run through Django's operations in each schema: "
-            + "; ".join(f"{name} ({why})" for name, why in plan.fallbacks.items())
-        )
-    return ", ".join(notes)
-
-
-def _progress_writer(
-    operation: Operation | None, deployment: Deployment, base: int
-) -> Callable[[schema_migrations.Progress], None]:
-    """Per-schema progress onto the deployment and its operation (at most every 2 s)."""
-    listener = _listener.get()
-    last = [0.0]
-    failed = [0]
-
-    def write(p: schema_migrations.Progress) -> None:
-        if listener is not None:
-            listener(p)
-        failed[0] += bool(p.error)
-        now = time.monotonic()
-        if not p.error and p.done < p.total and now - last[0] < PROGRESS_EVERY:
-            return
-        last[0] = now
-        figures = {
-            "done": p.done, "total": p.total, "failed": failed[0],
-            "remaining_seconds": round(p.remaining_seconds), "last_schema": p.schema,
-        }  # fmt: skip
-        for entry in deployment.steps:
-            if entry["name"] == "migrate":
-                entry["progress"] = figures
-        Deployment.objects.filter(pk=deployment.pk).update(steps=deployment.steps)
-        if operation is None:
-            return
-        Operation.objects.filter(pk=operation.pk).update(
-            steps_done=base + p.done, steps_total=base + p.total + len(STEPS) - 2
-        )
-        if p.error:
-            log(operation, f"{p.schema} failed: {p.error}")
-        else:
-            log(
-                operation,
-                f"{p.done} of {p.total} schemas migrated, {failed[0]} failed, "
-                f"about {p.remaining_seconds:.0f} s left",
+            said(
+                gettext_noop("run through Django's operations in each schema: %(migrations)s"),
+                migrations=[f"{name} ({why})" for name, why in plan.fallbacks.items()],
             )
-
-    return write
+        )
+    return stored_text.stored(notes)
 
 
 def deploy(
@@ -237,35 +172,47 @@ def deploy(
     if operation is not None:
         Operation.objects.filter(pk=operation.pk).update(steps_total=len(STEPS))
 
-    def progress(line: str) -> None:
+    def progress(msgid: str) -> None:
         if operation is not None:
-            step(operation, line)
+            step(operation, msgid)
 
     changed: list[str] = []  # the schemas this deploy migrated
     current = "backup"
     try:
         state = current_state()
         if executor == "fast" and not state.behind:
-            _record(
+            record(
                 deployment, "backup", "skipped",
-                f"nothing to migrate in {state.schema_count} schemas, so nothing to back up",
+                said(gettext_noop("nothing to migrate in %(count)d schemas, so nothing to back up"),
+                     count=state.schema_count),
             )  # fmt: skip
-            _record(deployment, "migrate", "skipped", f"{state.schema_count} schemas up to date")
-            progress("nothing to migrate: no backup needed")
+            record(
+                deployment, "migrate", "skipped",
+                said(gettext_noop("%(count)d schemas up to date"), count=state.schema_count),
+            )  # fmt: skip
+            progress(gettext_noop("nothing to migrate: no backup needed"))
         else:
-            _record(deployment, "backup", "running")
+            record(deployment, "backup", "running")
             backup = create_backup()
             deployment.backup = backup
-            _record(deployment, "backup", "done", f"{backup.file_path} ({backup.size_bytes} bytes)")
-            progress("backup done")
+            record(
+                deployment, "backup", "done",
+                said(gettext_noop("%(file)s (%(size)s)"), file=backup.file_path,
+                     size=stored_text.size(backup.size_bytes)),
+            )  # fmt: skip
+            progress(gettext_noop("backup done"))
 
             current = "migrate"
-            _record(
+            record(
                 deployment, "migrate", "running",
-                f"{len(state.outdated_schemas)} of {state.schema_count - 1} schemas behind"
-                + (", and public" if state.public.outdated else ""),
+                said(
+                    gettext_noop("%(behind)d of %(total)d schemas behind, and public")
+                    if state.public.outdated
+                    else gettext_noop("%(behind)d of %(total)d schemas behind"),
+                    behind=len(state.outdated_schemas), total=state.schema_count - 1,
+                ),
             )  # fmt: skip
-            writer = _progress_writer(operation, deployment, base=2)
+            writer = progress_writer(operation, deployment, base=2)
 
             def on_schema(p: schema_migrations.Progress) -> None:
                 if not p.error:
@@ -273,32 +220,44 @@ def deploy(
                 writer(p)
 
             detail = migrate(executor=executor, state=state, workers=workers, progress=on_schema)
-            _record(deployment, "migrate", "done", str(detail or f"{executor} executor"))
-            progress("migrations applied")
+            record(
+                deployment, "migrate", "done",
+                str(detail) if detail
+                else said(gettext_noop("%(executor)s executor"), executor=executor),
+            )  # fmt: skip
+            progress(gettext_noop("migrations applied"))
 
         current = "verify"
-        _record(deployment, "verify", "running")
+        record(deployment, "verify", "running")
         run = run_verification(observations=False)
         deployment.verification = run
         if run.failed:
-            raise DeployFailed(f"verification found {run.failed} failures (run #{run.pk})")
-        _record(deployment, "verify", "done", f"{run.passed} checks passed")
-        progress("verification passed")
+            raise DeployFailed(
+                gettext_noop("verification found %(failed)d failures (run #%(run)d)"),
+                failed=run.failed, run=run.pk,
+            )  # fmt: skip
+        record(
+            deployment, "verify", "done",
+            said(gettext_noop("%(count)d checks passed"), count=run.passed),
+        )  # fmt: skip
+        progress(gettext_noop("verification passed"))
 
         current = "health"
-        _record(deployment, "health", "running")
+        record(deployment, "health", "running")
         report = health.readiness(require_worker=False)
         if not report["ready"]:
-            raise DeployFailed(f"health check failed: {report['checks']}")
-        _record(deployment, "health", "done", "ready")
-        progress("health check passed")
+            raise DeployFailed(
+                gettext_noop("health check failed: %(checks)s"), checks=str(report["checks"])
+            )
+        record(deployment, "health", "done", said(gettext_noop("ready")))
+        progress(gettext_noop("health check passed"))
     except Exception as error:
         if rollback == "changed" and executor != "fast":
             rollback = "database"  # migrate_schemas does not say which schemas it changed
         return _failed(deployment, operation, current, error, rollback=rollback, changed=changed)
     deployment.status = Deployment.Status.SUCCEEDED
     deployment.finished_at = timezone.now()
-    _record(deployment, "restore", "skipped", "not needed")
+    record(deployment, "restore", "skipped", said(gettext_noop("not needed")))
     return deployment
 
 
@@ -312,22 +271,34 @@ def _failed(
     changed: list[str],
 ) -> Deployment:
     """Record the failure; restore the changed schemas, or the whole database, if asked."""
-    deployment.reason = f"{current}: {error}"
+    step_label = said(STEP_LABELS[current])
+    why = error.message if isinstance(error, DeployFailed) else str(error)
+    reasons = [said(gettext_noop("%(step)s: %(error)s"), step=step_label, error=why)]
     if isinstance(error, schema_migrations.SchemaFailed) and rollback == "none":
-        deployment.reason += (
-            f"\n{len(error.done)} schemas were migrated before it and stay migrated; "
-            "deploy again to continue with the others."
+        reasons.append(
+            said(
+                gettext_noop(
+                    "%(count)d schemas were migrated before it and stay migrated; "
+                    "deploy again to continue with the others."
+                ),
+                count=len(error.done),
+            )
         )
-    _record(deployment, current, "failed", traceback.format_exc(limit=6))
+    deployment.reason = stored_text.stored(reasons)
+    record(deployment, current, "failed", traceback.format_exc(limit=6))
     if operation is not None:
-        log(operation, f"{current} failed: {error}")
+        log(operation, gettext_noop("%(step)s failed: %(error)s"), step=step_label, error=why)
     deployment.finished_at = timezone.now()
     deployment.status = Deployment.Status.FAILED
     if rollback == "none" or deployment.backup is None:
-        why = "no backup was made" if deployment.backup is None else "not asked (--rollback none)"
-        _record(deployment, "restore", "skipped", why)
+        skipped = (
+            gettext_noop("no backup was made")
+            if deployment.backup is None
+            else gettext_noop("not asked (--rollback none)")
+        )
+        record(deployment, "restore", "skipped", said(skipped))
         return deployment
-    _record(deployment, "restore", "running")
+    record(deployment, "restore", "running")
     try:
         if rollback == "changed":
             pool = [s for s in changed if s.startswith(POOL_SCHEMA_PREFIX)]
@@ -336,24 +307,34 @@ def _failed(
                 drop_schema(schema_name)
             seconds = restore_schemas(backup=deployment.backup, schemas=companies)
             _secure_restored(companies)
-            what = (
-                f"{len(companies)} company schemas the deploy changed, in {seconds:.1f} s "
-                f"({len(pool)} pool schemas dropped)"
-            )
+            what = said(
+                gettext_noop(
+                    "%(count)d company schemas the deploy changed, in %(seconds)s s "
+                    "(%(pool)d pool schemas dropped)"
+                ),
+                count=len(companies), seconds=f"{seconds:.1f}", pool=len(pool),
+            )  # fmt: skip
         else:
             restore_live(
                 backup=deployment.backup, confirmation=expected_confirmation(deployment.backup)
             )
-            what = "the whole database"
+            what = said(gettext_noop("the whole database"))
     except Exception as restore_error:
-        deployment.reason += f"\nrestore failed too: {restore_error}"
-        _record(deployment, "restore", "failed", str(restore_error))
+        reasons.append(
+            said(gettext_noop("restore failed too: %(error)s"), error=str(restore_error))
+        )
+        deployment.reason = stored_text.stored(reasons)
+        record(deployment, "restore", "failed", str(restore_error))
         return deployment
     deployment.status = Deployment.Status.ROLLED_BACK
     deployment.finished_at = timezone.now()
-    _record(deployment, "restore", "done", f"restored {what} from backup #{deployment.backup.pk}")
+    record(
+        deployment, "restore", "done",
+        said(gettext_noop("restored %(what)s from backup #%(backup)d"), what=what,
+             backup=deployment.backup.pk),
+    )  # fmt: skip
     if operation is not None:
-        step(operation, "rolled back")
+        step(operation, gettext_noop("rolled back"))
     return deployment
 
 

@@ -38,12 +38,15 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from psycopg import sql
 
 from deployments.backups import check_integrity, scratch_dir
 from deployments.models import Backup, Operation
 from deployments.services import log, run_verification, step
+from qiro import stored_text
 from qiro.db import pg
+from qiro.stored_text import said
 
 # Settings for the sessions of a restore: its per-entry commits need not wait for
 # the disk, and its index builds may take more memory than a live session's.
@@ -125,9 +128,12 @@ def _run_lists(
             errors = folder / f"entries-{number}.err"
             with errors.open("w") as err:
                 process = subprocess.Popen(  # noqa: S603 - fixed program, arguments built here
-                    [*args, str(path)], stdout=subprocess.DEVNULL, stderr=err,
-                    env=_restore_env(dbname), text=True,
-                )  # fmt: skip
+                    [*args, str(path)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    env=_restore_env(dbname),
+                    text=True,
+                )
             running.append((process, errors))
         for process, errors in running:
             if process.wait() != 0:
@@ -213,7 +219,7 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
     """
     path = check_integrity(backup)
     scratch = f"{backup.database_name}_restore_{backup.pk}"[:63]
-    notes: list[str] = []
+    notes: list[stored_text.Message] = []
     ok = True
     try:
         with pg.connect("postgres") as conn:
@@ -225,16 +231,36 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
                 _public_structure_into(scratch, major, pg_restore)
             listing = pg.run_tool(pg_restore, ["--list", str(path)]).stdout
             parts = load(pg_restore, path, scratch, listing=listing, jobs=restore_jobs())
-            detail = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in parts.items())
-            notes.append(f"pg_restore: {time.monotonic() - started:.2f} s ({detail})")
+            notes.append(
+                said(
+                    gettext_noop("pg_restore: %(seconds)s s (%(parts)s)"),
+                    seconds=_seconds(time.monotonic() - started),
+                    parts=[
+                        said(gettext_noop("%(part)s %(seconds)s s"), part=name, seconds=_seconds(t))
+                        for name, t in parts.items()
+                    ],
+                )
+            )
             if operation is not None:
-                step(operation, f"restored into {scratch}")
+                step(operation, gettext_noop("restored into %(database)s"), database=scratch)
             if backup.scope == Backup.Scope.DATABASE:
                 started = time.monotonic()
                 run = run_verification(dbname=scratch, observations=False, operation=operation)
                 notes.append(
-                    f"verification: {run.status} ({run.failed} failed, {run.passed} passed) "
-                    f"in {time.monotonic() - started:.2f} s"
+                    said(
+                        gettext_noop(
+                            "verification: failed (%(failed)d failed, %(passed)d passed) "
+                            "in %(seconds)s s"
+                        )
+                        if run.failed
+                        else gettext_noop(
+                            "verification: passed (%(failed)d failed, %(passed)d passed) "
+                            "in %(seconds)s s"
+                        ),
+                        failed=run.failed,
+                        passed=run.passed,
+                        seconds=_seconds(time.monotonic() - started),
+                    )
                 )
                 ok = ok and run.failed == 0
             started = time.monotonic()
@@ -248,26 +274,44 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
             )
             if mismatched:
                 ok = False
-                notes.append("row counts differ: " + ", ".join(mismatched[:20]))
+                notes.append(
+                    said(gettext_noop("row counts differ: %(tables)s"), tables=mismatched[:20])
+                )
             else:
                 notes.append(
-                    f"row counts equal in {len(source)} tables ({time.monotonic() - started:.2f} s)"
+                    said(
+                        gettext_noop("row counts equal in %(count)d tables (%(seconds)s s)"),
+                        count=len(source),
+                        seconds=_seconds(time.monotonic() - started),
+                    )
                 )
-        notes.append(f"scratch database dropped in {dropped['drop']:.2f} s")
+        notes.append(
+            said(
+                gettext_noop("scratch database dropped in %(seconds)s s"),
+                seconds=_seconds(dropped["drop"]),
+            )
+        )
     except Exception as error:
         Backup.objects.filter(pk=backup.pk).update(
             verified_at=timezone.now(),
             test_restore_ok=False,
-            test_restore_report="\n".join([*notes, str(error)]),
+            test_restore_report=stored_text.stored([*notes, str(error)]),
         )
         raise
     Backup.objects.filter(pk=backup.pk).update(
-        verified_at=timezone.now(), test_restore_ok=ok, test_restore_report="\n".join(notes)
+        verified_at=timezone.now(),
+        test_restore_ok=ok,
+        test_restore_report=stored_text.stored(notes),
     )
     if operation is not None:
-        log(operation, "; ".join(notes))
+        for note in notes:
+            log(operation, note["msg"], **note.get("params", {}))
     backup.refresh_from_db()
     return backup
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.2f}"
 
 
 def _public_structure_into(scratch: str, major: int, pg_restore: pg.Tool) -> None:

@@ -17,11 +17,13 @@ from typing import Any
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from deployments import leases
 from deployments.models import CheckResult, Operation, VerificationRun
-from deployments.verification import Verifier, check_names
+from deployments.verification import Verifier, check_names, check_title
 from deployments.verification.base import FAIL, PASS, SKIP
+from qiro import stored_text
 from qiro.db import pg
 from qiro.db.roles import role_name
 
@@ -37,21 +39,26 @@ def create_operation(
     )
 
 
-def log(operation: Operation, line: str) -> None:
-    """Append a line to the operation's log (committed at once)."""
-    stamp = timezone.localtime().strftime("%H:%M:%S")
+def log(operation: Operation, msgid: str, /, **params: Any) -> None:
+    """Append a line to the operation's log (committed at once).
+
+    The line keeps the message and its parameters (``qiro.stored_text``), so
+    that each reader reads it in their own language; mark ``msgid`` with
+    ``gettext_noop`` where it is written.
+    """
+    line = stored_text.stamped(stored_text.said(msgid, **params))
     Operation.objects.filter(pk=operation.pk).update(
-        log=Concat(F("log"), Value(f"{stamp} {line}\n"), output_field=TextField())
+        log=Concat(F("log"), Value(f"{line}\n"), output_field=TextField())
     )
 
 
-def step(operation: Operation, line: str, *, total: int | None = None) -> None:
+def step(operation: Operation, msgid: str, /, *, total: int | None = None, **params: Any) -> None:
     """One more step done, with a line in the log."""
     updates: dict[str, Any] = {"steps_done": F("steps_done") + 1}
     if total is not None:
         updates["steps_total"] = total
     Operation.objects.filter(pk=operation.pk).update(**updates)
-    log(operation, line)
+    log(operation, msgid, **params)
 
 
 class LeaseLost(RuntimeError):
@@ -118,7 +125,12 @@ def run_verification(
 
         def on_check(name: str) -> None:
             if operation is not None:
-                step(operation, f"check {name}", total=len(names) + 1)
+                step(
+                    operation,
+                    gettext_noop("check %(name)s"),
+                    total=len(names) + 1,
+                    name=stored_text.said(check_title(name)),
+                )
             if progress is not None:
                 progress(name)
 
@@ -149,5 +161,9 @@ def run_verification(
     )
     run.refresh_from_db()
     if operation is not None:
-        step(operation, f"stored {len(rows)} results: {run.failed} failed, {run.passed} passed")
+        step(
+            operation,
+            gettext_noop("stored %(count)d results: %(failed)d failed, %(passed)d passed"),
+            count=len(rows), failed=run.failed, passed=run.passed,
+        )  # fmt: skip
     return run

@@ -14,6 +14,7 @@ from django_tasks import task
 from deployments import backups, citus_move, deploys, scratch_restore
 from deployments.models import Backup, Operation
 from deployments.services import run_verification, running
+from qiro import stored_text
 
 
 def execute(operation: Operation) -> Any:
@@ -31,7 +32,7 @@ def execute(operation: Operation) -> Any:
                 backup=Backup.objects.get(pk=params["backup"]), operation=operation
             )
             if not backup.test_restore_ok:
-                raise backups.BackupError(backup.test_restore_report)
+                raise backups.BackupError(stored_text.read(backup.test_restore_report))
             return {"backup": backup.pk, "ok": True}
         if kind == Operation.Kind.RESTORE:
             backups.restore_live(
@@ -48,7 +49,7 @@ def execute(operation: Operation) -> Any:
                 operation=operation, executor=params.get("executor", deploys.DEFAULT_EXECUTOR)
             )
             if deployment.status != deployment.Status.SUCCEEDED:
-                raise deploys.DeployFailed(deployment.reason)
+                raise deploys.DeployFailed(stored_text.read(deployment.reason))
             return {"deployment": deployment.pk}
         if kind == Operation.Kind.MOVE:
             return citus_move.move_company(

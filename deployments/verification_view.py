@@ -2,7 +2,8 @@
 
 Failures, then skips, each with the company it concerns; observations (sizes,
 slow statements) as small tables of their own; passes counted per check
-instead of listed schema by schema.
+instead of listed schema by schema. Checks go by their titles, and what was
+expected and found is read in the reader's language (``qiro.stored_text``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Value, When
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from deployments.models import CheckResult, VerificationRun
+from deployments.verification import check_title
+from qiro import stored_text
 from qiro.admin_display import size_text
 
 # Observation columns as people name them; "bytes" also reads as a size.
@@ -30,6 +34,7 @@ SHOWN = 2000  # findings on one page
 @dataclass
 class Observation:
     check_name: str
+    title: str
     columns: list[Any] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
     text: str = ""
@@ -44,8 +49,17 @@ def _observation(result: CheckResult) -> Observation:
     if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
         keys = list(records[0])
         rows = [[size_text(r.get(k)) if k == "bytes" else r.get(k) for k in keys] for r in records]
-        return Observation(result.check_name, [COLUMN_LABELS.get(k, k) for k in keys], rows)
-    return Observation(result.check_name, text=result.found)
+        return Observation(
+            result.check_name, _title(result.check_name), [COLUMN_LABELS.get(k, k) for k in keys],
+            rows,
+        )  # fmt: skip
+    return Observation(
+        result.check_name, _title(result.check_name), text=stored_text.read(result.found)
+    )
+
+
+def _title(check_name: str) -> str:
+    return gettext(check_title(check_name))
 
 
 def page_context(run: VerificationRun) -> dict[str, Any]:
@@ -69,16 +83,20 @@ def page_context(run: VerificationRun) -> dict[str, Any]:
     )
     for finding in findings:
         finding.company_name = names.get(finding.schema_name, "")  # type: ignore[attr-defined]
+        finding.title = _title(finding.check_name)  # type: ignore[attr-defined]
+        finding.expected_text = stored_text.read(finding.expected)  # type: ignore[attr-defined]
+        finding.found_text = stored_text.read(finding.found)  # type: ignore[attr-defined]
     observations = [
         _observation(r)
         for r in run.results.filter(outcome=CheckResult.Outcome.INFO).order_by("check_name")
     ]
-    passed = list(
-        run.results.filter(outcome=CheckResult.Outcome.PASS)
+    passed = [
+        {**row, "title": _title(row["check_name"])}
+        for row in run.results.filter(outcome=CheckResult.Outcome.PASS)
         .values("check_name")
         .annotate(count=Count("pk"))
         .order_by("check_name")
-    )
+    ]
     return {
         "run": run,
         "findings": findings,

@@ -2,7 +2,9 @@
 
 One rule for every list of ours: a model field named ``*_bytes`` is shown as a
 size ("2.3 MB") and one named ``*_seconds`` as a duration ("3분 12초"), sorted
-by the stored number, under the field's name without its unit.
+by the stored number, under the field's name without its unit. Fields that
+keep stored text (``qiro.stored_text``), named in ``stored_text_fields``, are
+read in the reader's language, in the list and on the record's page.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.functional import lazy
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
+
+from qiro import stored_text
 
 UNIT_SUFFIX = re.compile(r"\s*\([^()]*\)\s*$")
 EMPTY = "—"
@@ -80,11 +86,56 @@ def readable_column(model: type[models.Model], name: str) -> Callable[[Any], str
     return column
 
 
+@functools.cache
+def stored_text_column(model: type[models.Model], name: str) -> Callable[[Any], SafeString | str]:
+    """A field of stored text, read in the active language: one line per message."""
+    field = model._meta.get_field(name)
+
+    @admin.display(description=lazy(_label, str)(field), ordering=name)
+    def column(obj: Any) -> SafeString | str:
+        lines = stored_text.read_each(getattr(obj, name) or "")
+        if not lines:
+            return EMPTY
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
+    column.__name__ = name
+    return column
+
+
 class ReadableColumnsMixin:
-    """For a ModelAdmin: sizes and durations in its list read as words."""
+    """For a ModelAdmin: sizes and durations in its list read as words, stored text read.
+
+    A field named in ``stored_text_fields`` is shown, in the list and on the
+    record's page (as ``<name>_text``, read-only), in the reader's language.
+    """
 
     model: type[models.Model]
+    stored_text_fields: tuple[str, ...] = ()
 
     def get_list_display(self, request: HttpRequest) -> Any:
         names = super().get_list_display(request)  # type: ignore[misc]
-        return [readable_column(self.model, n) if isinstance(n, str) else n for n in names]
+        return [
+            (
+                stored_text_column(self.model, n)
+                if n in self.stored_text_fields
+                else readable_column(self.model, n)
+            )
+            if isinstance(n, str)
+            else n
+            for n in names
+        ]
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        excluded = super().get_exclude(request, obj)  # type: ignore[misc]
+        if not self.stored_text_fields:
+            return excluded
+        return [*(excluded or ()), *self.stored_text_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = super().get_readonly_fields(request, obj)  # type: ignore[misc]
+        return [*names, *(f"{n}_text" for n in self.stored_text_fields)]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.endswith("_text") and name[: -len("_text")] in type(self).stored_text_fields:
+            return stored_text_column(self.model, name[: -len("_text")])
+        raise AttributeError(name)

@@ -20,15 +20,28 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 from django.test import Client
+from django.utils import translation
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from deployments.scheduling.models import Schedule
-from qiro import tenant_context
+from qiro import stored_text, tenant_context
 from sysauth.models import User, UserType
 from tenants import schema_pool
 from tenants.models import Company
 from tenants.services import create_company_with_migrations
+
+
+def english(text: str) -> str:
+    """Stored text (``qiro.stored_text``) as an English reader reads it."""
+    with translation.override("en"):
+        return stored_text.read(text)
+
+
+def english_log(text: str) -> str:
+    with translation.override("en"):
+        return stored_text.read_log(text)
+
 
 PASSWORD = "correct-horse-battery-staple-42"
 

@@ -15,6 +15,7 @@ from deployments.actions import start_operation
 from deployments.admin import deploy_progress
 from deployments.deploys import DEFAULT_EXECUTOR
 from deployments.models import Operation
+from qiro import stored_text
 
 router = Router(tags=["operations"], auth=AUTH)
 
@@ -25,7 +26,7 @@ def operation_out(op: Operation) -> dict[str, Any]:
         "created_at": op.created_at, "started_at": op.started_at,
         "finished_at": op.finished_at, "steps_done": op.steps_done,
         "steps_total": op.steps_total, "percent": op.percent, "finished": op.is_finished,
-        "log": op.log, "error": op.error, "schemas": deploy_progress(op),
+        "log": stored_text.read_log(op.log), "error": op.error, "schemas": deploy_progress(op),
     }  # fmt: skip
 
 

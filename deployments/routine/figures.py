@@ -6,11 +6,12 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
 from deployments.routine import _schemas
 from qiro.db import pg
+from qiro.stored_text import said, stored
 from qiro.tenant_context import OWNER_ALIAS, owner_context
 from tenants.services import refresh_company_stats
 
@@ -73,7 +74,10 @@ def refresh_and_snapshot_figures(*, now: datetime) -> str:
                 "now": now,
             },
         )
-    return _("Figures of %(count)d companies refreshed; snapshot of %(day)s kept.") % {
-        "count": refreshed,
-        "day": day.isoformat(),
-    }
+    return stored(
+        said(
+            N_("Figures of %(count)d companies refreshed; snapshot of %(day)s kept."),
+            count=refreshed,
+            day=day.isoformat(),
+        )
+    )

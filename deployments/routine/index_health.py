@@ -20,9 +20,11 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
 from qiro.db import pg
+from qiro.stored_text import said, stored
 
 logger = logging.getLogger(__name__)
 
@@ -146,13 +148,16 @@ def reindex_bloated_indexes(*, now: datetime) -> str:
         raise RuntimeError(
             _("Rebuilding these indexes failed: %(names)s.") % {"names": ", ".join(failed)}
         )
-    return _(
-        "%(count)d indexes read in %(schemas)d schemas; %(unused)d unused; "
-        "%(bloat)s MB estimated bloat; rebuilt: %(rebuilt)s."
-    ) % {
-        "count": len(found),
-        "schemas": len({i.schema_name for i in found}),
-        "unused": len(unused),
-        "bloat": f"{sum(i.bloat_bytes for i in found) / 1e6:.1f}",
-        "rebuilt": ", ".join(rebuilt) or _("none"),
-    }
+    return stored(
+        said(
+            N_(
+                "%(count)d indexes read in %(schemas)d schemas; %(unused)d unused; "
+                "%(bloat)s MB estimated bloat; rebuilt: %(rebuilt)s."
+            ),
+            count=len(found),
+            schemas=len({i.schema_name for i in found}),
+            unused=len(unused),
+            bloat=f"{sum(i.bloat_bytes for i in found) / 1e6:.1f}",
+            rebuilt=rebuilt or said(N_("none")),
+        )
+    )

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
 from deployments.models_routine import PermissionReport, PermissionReportRow
 from deployments.routine import _schemas
 from qiro.db import pg
+from qiro.stored_text import said, stored
 from qiro.tenant_context import OWNER_ALIAS, owner_context
 
 REPORT_DAYS = 30
@@ -89,8 +90,11 @@ def build_permission_report(*, start: datetime, end: datetime) -> PermissionRepo
 def monthly_permission_report(*, now: datetime) -> str:
     """The report of the 30 days up to ``now``, kept for the admin (and CSV / XLSX)."""
     report = build_permission_report(start=now - timedelta(days=REPORT_DAYS), end=now)
-    return _("Permission report #%(id)d: %(changes)d changes in %(companies)d companies.") % {
-        "id": report.pk,
-        "changes": report.changes,
-        "companies": report.companies,
-    }
+    return stored(
+        said(
+            N_("Permission report #%(id)d: %(changes)d changes in %(companies)d companies."),
+            id=report.pk,
+            changes=report.changes,
+            companies=report.companies,
+        )
+    )

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
 from qiro.db import pg
+from qiro.stored_text import said, stored
 
 # A table is stale when the rows changed since its last ANALYZE pass
 # QIRO_ANALYZE_STALE_MIN_ROWS + QIRO_ANALYZE_STALE_RATIO * its rows (autovacuum's own
@@ -51,7 +52,10 @@ def analyze_stale_tables(*, now: datetime) -> str:
         found = stale_tables(conn)
         for schema, table, _changed in found:
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, table)))
-    return _("%(count)d stale tables analysed (%(rows)d changed rows).") % {
-        "count": len(found),
-        "rows": sum(changed for _s, _t, changed in found),
-    }
+    return stored(
+        said(
+            N_("%(count)d stale tables analysed (%(rows)d changed rows)."),
+            count=len(found),
+            rows=sum(changed for _s, _t, changed in found),
+        )
+    )

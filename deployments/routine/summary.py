@@ -16,9 +16,11 @@ from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from deployments.models import Backup, VerificationRun, WorkerHeartbeat
 from qiro import tenant_context
+from qiro.stored_text import read, said, stored
 from tenants import schema_pool
 from tenants.models import Company
 
@@ -67,7 +69,10 @@ class DailySummary:
         for backup in self.failed_backups:
             found.append(
                 _("Backup failed: %(backup)s: %(error)s")
-                % {"backup": backup, "error": (backup.error or backup.test_restore_report)[:200]}
+                % {
+                    "backup": backup,
+                    "error": (backup.error or read(backup.test_restore_report))[:200],
+                }
             )
         for company in self.near_limits:
             limits = limits_of(company)
@@ -162,7 +167,10 @@ def send_daily_summary(*, now: datetime) -> str:
         subject=_("QIRO daily summary: %(count)d to look at") % {"count": summary.findings},
         body=summary.as_text(),
     )
-    return _("Daily summary with %(count)d findings sent to %(sent)d staff.") % {
-        "count": summary.findings,
-        "sent": sent,
-    }
+    return stored(
+        said(
+            N_("Daily summary with %(count)d findings sent to %(sent)d staff."),
+            count=summary.findings,
+            sent=sent,
+        )
+    )

@@ -29,13 +29,13 @@ class ScheduleAdmin(ReadableColumnsMixin, admin.ModelAdmin):
     list_filter = ("enabled", "last_status")
     search_fields = ("name", "job")
     fields = ("name", "job", "interval_seconds", "cron", "time_zone", "enabled", *(
-        "next_run_at", "run_requested_at", "last_run_at", "last_status", "last_result",
+        "next_run_at", "run_requested_at", "last_run_at", "last_status", "last_result_text",
         "last_duration_seconds",
     ))  # fmt: skip
     readonly_fields = (
-        "next_run_at", "run_requested_at", "last_run_at", "last_status", "last_result",
-        "last_duration_seconds",
+        "next_run_at", "run_requested_at", "last_run_at", "last_status", "last_duration_seconds",
     )  # fmt: skip
+    stored_text_fields = ("last_result",)
     actions = ["run_now"]
 
     @admin.display(description=_("job"), ordering="job")
@@ -88,6 +88,7 @@ class ScheduleRunAdmin(ReadOnlyAdmin):
     list_filter = ("status", "trigger", "schedule", "started_at")
     list_select_related = ("schedule", "operation")
     search_fields = ("schedule__name", "result", "error")
+    stored_text_fields = ("result",)
     date_hierarchy = "started_at"
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils import translation
+from django.utils.translation import gettext_noop as N_
 
 from deployments.models import Backup, Operation
+from qiro.stored_text import said, stored
 
 
 class NothingToDo(RuntimeError):
@@ -25,7 +27,7 @@ def expire_sessions(*, now: datetime) -> str:
     from sysauth.actions import clean_sessions_everywhere
 
     count = clean_sessions_everywhere()
-    return _("Sessions cleaned in %(count)d companies and public.") % {"count": count}
+    return stored(said(N_("Sessions cleaned in %(count)d companies and public."), count=count))
 
 
 def refill_schema_pool(*, now: datetime) -> str:
@@ -33,10 +35,13 @@ def refill_schema_pool(*, now: datetime) -> str:
     from tenants.schema_pool import fill_schema_pool
 
     built = fill_schema_pool(size=settings.QIRO_SCHEMA_POOL_SIZE)
-    return _("%(count)d pool schemas built (pool size %(size)d).") % {
-        "count": len(built),
-        "size": settings.QIRO_SCHEMA_POOL_SIZE,
-    }
+    return stored(
+        said(
+            N_("%(count)d pool schemas built (pool size %(size)d)."),
+            count=len(built),
+            size=settings.QIRO_SCHEMA_POOL_SIZE,
+        )
+    )
 
 
 def maintain_token_partitions(*, now: datetime) -> str:
@@ -47,10 +52,13 @@ def maintain_token_partitions(*, now: datetime) -> str:
         months_ahead=settings.QIRO_TOKEN_PARTITIONS_AHEAD,
         retention_months=settings.QIRO_TOKEN_RETENTION_MONTHS,
     )
-    return _("Partitions created: %(created)s; dropped: %(dropped)s.") % {
-        "created": ", ".join(changes.created) or "-",
-        "dropped": ", ".join(changes.dropped) or "-",
-    }
+    return stored(
+        said(
+            N_("Partitions created: %(created)s; dropped: %(dropped)s."),
+            created=", ".join(changes.created) or "-",
+            dropped=", ".join(changes.dropped) or "-",
+        )
+    )
 
 
 def _queue(kind: str, parameters: dict[str, object] | None = None) -> str:
@@ -62,7 +70,14 @@ def _queue(kind: str, parameters: dict[str, object] | None = None) -> str:
         requested_by=runner.requester(),
     )  # fmt: skip
     runner.attach_operation(operation)
-    return _("%(operation)s is queued.") % {"operation": operation}
+    with translation.override(None):  # the kind's message id, read later in any language
+        kind_msgid = str(operation.get_kind_display())
+    return stored(
+        said(
+            N_("%(operation)s is queued."),
+            operation=said(N_("%(kind)s #%(id)d"), kind=said(kind_msgid), id=operation.pk),
+        )
+    )
 
 
 def verify_database(*, now: datetime) -> str:
@@ -81,5 +96,7 @@ def test_restore_newest_backup(*, now: datetime) -> str:
         .first()
     )
     if newest is None:
-        raise NothingToDo(_("There is no complete whole-database backup to test-restore."))
+        raise NothingToDo(
+            stored(said(N_("There is no complete whole-database backup to test-restore.")))
+        )
     return _queue(Operation.Kind.TEST_RESTORE, {"backup": newest.pk})

@@ -28,7 +28,7 @@ from deployments import leases
 from deployments.models import Operation
 from deployments.scheduling import registry, timing
 from deployments.scheduling.models import RunStatus, Schedule, ScheduleRun
-from qiro import tenant_context
+from qiro import stored_text, tenant_context
 
 logger = logging.getLogger("qiro.schedules")
 
@@ -70,6 +70,9 @@ def claim_next(*, now: datetime) -> ScheduleRun | None:
 
 
 def _one_line(text: str) -> str:
+    """A result to keep: stored text (``qiro.stored_text``) whole, else its first line, short."""
+    if stored_text.parsed(text) is not None:
+        return text
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     return line[:RESULT_LENGTH]
 

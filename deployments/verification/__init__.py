@@ -73,6 +73,11 @@ def check_names(*, observations: bool = True) -> list[str]:
     return [c.name for c in CHECKS + (OBSERVATIONS if observations else ())]
 
 
+def check_title(name: str) -> str:
+    """The message that names a check for people (its ``title``), or the name if unknown."""
+    return next((c.title for c in CHECKS + OBSERVATIONS if c.name == name), name)
+
+
 class Verifier:
     """Runs the registered checks on one database; ``run()`` returns the results."""
 

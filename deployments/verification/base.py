@@ -8,14 +8,17 @@ once) and ``findings`` (results from the two). The registry is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django.db import models
+from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
+from qiro import stored_text
 from qiro.expectations import Expectation, declared_expectations, model_scope
+from qiro.stored_text import Message, said
 
 if TYPE_CHECKING:
     from deployments.verification import Verifier
@@ -40,11 +43,33 @@ def with_schemas(body: str | sql.Composable) -> sql.Composed:
 
 @dataclass(frozen=True)
 class Result:
+    """One finding; ``expected`` and ``found`` are stored text (``qiro.stored_text``)."""
+
     check: str
     schema: str
     outcome: str
     expected: str = ""
     found: str = ""
+
+
+def text(value: Message | Sequence[Message | str] | str) -> str:
+    """What a result stores of a message, of several, or of a server's own words."""
+    return value if isinstance(value, str) else stored_text.stored(value)
+
+
+def about(what: str, problem: Message | str) -> Message:
+    """ "<what>: <problem>", e.g. a table and what is wrong with it."""
+    return said(N_("%(what)s: %(problem)s"), what=what, problem=problem)
+
+
+# Words the catalog queries return, as the messages they read as.
+WORDS = {
+    "missing": N_("missing"), "invalid": N_("invalid"), "not validated": N_("not validated"),
+}  # fmt: skip
+
+
+def word(value: str) -> Message | str:
+    return said(WORDS[value]) if value in WORDS else value
 
 
 def declared_of(kind: type[T]) -> list[tuple[str, str, T]]:
@@ -66,8 +91,8 @@ def scopes(model: type[models.Model]) -> list[str]:
 def per_schema(
     check: str,
     schemas: Iterable[str],
-    problems: dict[str, list[str]],
-    expected: dict[str, str],
+    problems: dict[str, list[Message]],
+    expected: dict[str, Message],
 ) -> list[Result]:
     """One result per schema in scope: pass, or fail listing what is wrong there."""
     return [
@@ -75,8 +100,8 @@ def per_schema(
             check,
             schema,
             FAIL if problems.get(schema) else PASS,
-            expected.get(schema, ""),
-            "; ".join(sorted(problems[schema])) if problems.get(schema) else "",
+            text(expected[schema]) if schema in expected else "",
+            text(sorted(problems[schema], key=stored_text.stored)) if problems.get(schema) else "",
         )
         for schema in schemas
     ]
@@ -88,9 +113,13 @@ def columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
 
 
 class Check:
-    """Declared → query → findings. ``skip`` is said when nothing is declared."""
+    """Declared → query → findings. ``skip`` is said when nothing is declared.
+
+    ``title`` names the check for people (a message id, read in their language).
+    """
 
     name: ClassVar[str]
+    title: ClassVar[str]
     skip: ClassVar[str] = ""
 
     def declared(self, verifier: Verifier) -> Any:
@@ -105,5 +134,5 @@ class Check:
     def run(self, verifier: Verifier) -> list[Result]:
         declared = self.declared(verifier)
         if self.skip and not declared:
-            return [Result(self.name, "", SKIP, "", self.skip)]
+            return [Result(self.name, "", SKIP, "", text(said(self.skip)))]
         return self.findings(verifier, declared, self.query(verifier, declared))

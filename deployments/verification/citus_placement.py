@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployments.verification.base import FAIL, PASS, PUBLIC, SKIP, Check, Result
+from django.utils.translation import gettext_noop as N_
+
+from deployments.verification.base import FAIL, PASS, PUBLIC, SKIP, Check, Result, text
 from qiro.db import citus
+from qiro.stored_text import said
 
 
 class CitusPlacementCheck(Check):
     name = "citus_placement"
+    title = N_("Citus placement of the public tables")
 
     def query(self, verifier: Any, declared: Any) -> list[str] | None:
         with verifier.conn.cursor() as cursor:
@@ -24,8 +28,10 @@ class CitusPlacementCheck(Check):
 
     def findings(self, verifier: Any, declared: Any, rows: list[str] | None) -> list[Result]:
         if rows is None:
-            return [Result(self.name, "", SKIP, "", "not a Citus server")]
-        expected = f"reference: {', '.join(citus.REFERENCE_TABLES)}; the rest local"
+            return [Result(self.name, "", SKIP, "", text(said(N_("not a Citus server"))))]
+        expected = text(
+            said(N_("reference: %(tables)s; the rest local"), tables=list(citus.REFERENCE_TABLES))
+        )
         if not rows:
-            return [Result(self.name, PUBLIC, PASS, expected, "as declared")]
-        return [Result(self.name, PUBLIC, FAIL, expected, "; ".join(rows))]
+            return [Result(self.name, PUBLIC, PASS, expected, text(said(N_("as declared"))))]
+        return [Result(self.name, PUBLIC, FAIL, expected, text(rows))]

@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from deployments.verification.base import Check, Result, per_schema
+from django.utils.translation import gettext_noop as N_
+
+from deployments.verification.base import Check, Result, about, per_schema, word
 from qiro.db.secure import COMPANY_ONLY_CONSTRAINT, company_keyed_tables
+from qiro.stored_text import Message, said
 
 QUERY = """
 WITH companies AS (
@@ -39,7 +42,8 @@ class CompanyConstraintCheck(Check):
     """One result per company schema: pass, or fail naming each table that accepts other ids."""
 
     name = "company_constraint"
-    skip = "no company-keyed tables"
+    title = N_("Company-keyed tables accept only their company")
+    skip = N_("no company-keyed tables")
 
     def declared(self, verifier: Any) -> dict[str, str]:
         return company_keyed_tables()
@@ -51,9 +55,19 @@ class CompanyConstraintCheck(Check):
         )
 
     def findings(self, verifier: Any, declared: dict[str, str], rows: list[Any]) -> list[Result]:
-        problems: dict[str, list[str]] = defaultdict(list)
+        problems: dict[str, list[Message]] = defaultdict(list)
         for schema, table, what in rows:
-            problems[schema].append(f"{table}: {COMPANY_ONLY_CONSTRAINT} {what}")
+            wrong = (
+                said(N_("%(constraint)s %(definition)s"), constraint=COMPANY_ONLY_CONSTRAINT,
+                     definition=what)
+                if what.startswith("is ")
+                else said(N_("%(constraint)s %(what)s"), constraint=COMPANY_ONLY_CONSTRAINT,
+                          what=word(what))
+            )  # fmt: skip
+            problems[schema].append(about(table, wrong))
         schemas = [s for s in verifier.companies if s != "public"]
-        text = f"{COMPANY_ONLY_CONSTRAINT} on {len(declared)} company-keyed tables, for its id"
-        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, text))
+        expected = said(
+            N_("%(constraint)s on %(count)d company-keyed tables, for its id"),
+            constraint=COMPANY_ONLY_CONSTRAINT, count=len(declared),
+        )  # fmt: skip
+        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, expected))

@@ -12,8 +12,19 @@ from typing import Any, ClassVar
 
 from django.apps import apps
 from django.db import models
+from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import Check, Result, columns, per_schema, scopes, with_schemas
+from deployments.verification.base import (
+    Check,
+    Result,
+    about,
+    columns,
+    per_schema,
+    scopes,
+    with_schemas,
+    word,
+)
+from qiro.stored_text import Message, said
 
 QUERY = """,
 declared(scope, relname, objname) AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))
@@ -62,7 +73,7 @@ def declared_names(kind: str) -> list[tuple[str, str, str]]:
 
 class DeclaredNamesCheck(Check):
     kind: ClassVar[str]
-    summary: ClassVar[str]
+    summary: ClassVar[str]  # a message with %(count)d
     present: ClassVar[str]
     broken: ClassVar[str]
 
@@ -73,28 +84,31 @@ class DeclaredNamesCheck(Check):
         body = QUERY.format(present=self.present, broken=self.broken)
         return verifier.rows(with_schemas(body), [verifier.companies, *columns(declared, 3)])
 
-    def expected(self, verifier: Any, declared: list[tuple[str, str, str]]) -> dict[str, str]:
+    def expected(self, verifier: Any, declared: list[tuple[str, str, str]]) -> dict[str, Message]:
         """What each schema holds: ``summary`` with the count of what is declared there."""
         counts: dict[str, int] = defaultdict(int)
         for scope, _table, _name in declared:
             for schema in verifier.schemas_for([scope]):
                 counts[schema] += 1
-        return {s: self.summary.format(count=counts[s]) for s in verifier.all_schemas}
+        return {s: said(self.summary, count=counts[s]) for s in verifier.all_schemas}
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
-        problems: dict[str, list[str]] = defaultdict(list)
+        problems: dict[str, list[Message]] = defaultdict(list)
         for schema, name, what in rows:
-            problems[schema].append(f"{name}: {what}")
+            problems[schema].append(about(name, word(what)))
         return per_schema(
             self.name, verifier.all_schemas, problems, self.expected(verifier, declared)
         )
 
 
 class IndexesCheck(DeclaredNamesCheck):
-    name, kind, summary = "indexes", "index", "{count} declared indexes present; all valid"
+    name, kind, summary = "indexes", "index", N_("%(count)d declared indexes present; all valid")
+    title = N_("Declared indexes")
     present, broken = INDEX_PRESENT, INDEX_BROKEN
 
 
 class ConstraintsCheck(DeclaredNamesCheck):
-    name, kind, summary = "constraints", "constraint", "declared constraints present and validated"
+    name, kind = "constraints", "constraint"
+    summary = N_("%(count)d declared constraints present and validated")
+    title = N_("Declared constraints")
     present, broken = CONSTRAINT_PRESENT, CONSTRAINT_BROKEN

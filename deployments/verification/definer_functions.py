@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployments.verification.base import FAIL, PASS, Check, Result
+from django.utils.translation import gettext_noop as N_
+
+from deployments.verification.base import FAIL, PASS, Check, Result, about, text
 from qiro.db.objects import declared_functions
 from qiro.definer import PINNED_SEARCH_PATH, DeclaredFunction
+from qiro.stored_text import Message, said
 
 FUNCTIONS_QUERY = """
 SELECT d.sig, p.oid IS NOT NULL, md5(p.prosrc), p.prosecdef, pg_get_userbyid(p.proowner),
@@ -33,35 +36,45 @@ LEFT JOIN pg_proc p ON p.oid = to_regprocedure('public.' || d.sig)
 
 def function_problems(
     declared: DeclaredFunction, row: tuple[Any, ...], roles: dict[str, str]
-) -> list[str]:
+) -> list[Message]:
     """What differs between one declared function and its catalog row."""
     _sig, exists, body_md5, definer, owner, owned, config, result, executors, others = row
     if not exists:
-        return ["missing"]
+        return [said(N_("missing"))]
     wanted_executors = sorted(roles[kind] for kind in declared.execute)
+    definer_wrong = (
+        N_("SECURITY DEFINER missing") if declared.security_definer
+        else N_("SECURITY DEFINER not declared")
+    )  # fmt: skip
     return [
         problem
         for problem, wrong in (
-            ("body differs from the declared one", body_md5 != declared.body_md5),
+            (said(N_("body differs from the declared one")), body_md5 != declared.body_md5),
+            (said(definer_wrong), definer != declared.security_definer),
+            (said(N_("owned by %(owner)s, not the owner"), owner=owner), not owned),
             (
-                "SECURITY DEFINER" + (" missing" if declared.security_definer else " not declared"),
-                definer != declared.security_definer,
+                said(N_("search_path not pinned (%(config)s)"), config=str(config)),
+                PINNED_SEARCH_PATH not in config,
             ),
-            (f"owned by {owner}, not the owner", not owned),
-            (f"search_path not pinned ({config})", PINNED_SEARCH_PATH not in config),
-            (f"returns {result}, declared {declared.result}", result != declared.result),
             (
-                f"EXECUTE granted to {executors}, declared {wanted_executors}",
+                said(N_("returns %(result)s, declared %(declared)s"), result=result,
+                     declared=declared.result),
+                result != declared.result,
+            ),
+            (
+                said(N_("EXECUTE granted to %(granted)s, declared %(declared)s"),
+                     granted=sorted(executors), declared=wanted_executors),
                 sorted(executors) != wanted_executors,
             ),
-            (f"other versions callable: {others}", bool(others)),
+            (said(N_("other versions callable: %(others)s"), others=str(others)), bool(others)),
         )
         if wrong
-    ]
+    ]  # fmt: skip
 
 
 class DefinerFunctionsCheck(Check):
     name = "definer_functions"
+    title = N_("SECURITY DEFINER functions as declared")
 
     def declared(self, verifier: Any) -> list[DeclaredFunction]:
         return declared_functions()
@@ -80,16 +93,19 @@ class DefinerFunctionsCheck(Check):
             problems = function_problems(
                 function, by_signature[function.signature], verifier.runtime_roles
             )
-            executors = ", ".join(function.execute) or "the owner only"
-            kind = "SECURITY DEFINER" if function.security_definer else "invoker"
+            executors: Message | list[str] = list(function.execute) or said(N_("the owner only"))
+            kind = "SECURITY DEFINER" if function.security_definer else said(N_("invoker"))
+            expected = said(
+                N_("declared body, %(kind)s, pinned search_path, EXECUTE: %(executors)s"),
+                kind=kind, executors=executors,
+            )  # fmt: skip
             results.append(
                 Result(
                     self.name,
                     "public",
                     FAIL if problems else PASS,
-                    f"{function.signature}: declared body, {kind}, "
-                    f"pinned search_path, EXECUTE: {executors}",
-                    f"{function.signature}: " + "; ".join(problems) if problems else "",
+                    text(about(function.signature, expected)),
+                    text([about(function.signature, p) for p in problems]) if problems else "",
                 )
             )
         return results

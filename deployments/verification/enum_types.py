@@ -7,9 +7,11 @@ from collections import defaultdict
 from typing import Any
 
 from django.apps import apps
+from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import Check, Result, per_schema, scopes, with_schemas
+from deployments.verification.base import Check, Result, about, per_schema, scopes, with_schemas
 from qiro.db.fields import EnumField
+from qiro.stored_text import Message, said
 
 QUERY = """,
 declared AS (
@@ -29,7 +31,8 @@ WHERE t.oid IS NULL
 
 class EnumTypesCheck(Check):
     name = "enum_types"
-    skip = "no ENUM fields declared"
+    title = N_("ENUM types and their values")
+    skip = N_("no ENUM fields declared")
 
     def declared(self, verifier: Any) -> dict[tuple[str, str], list[str]]:
         found: dict[tuple[str, str], list[str]] = {}
@@ -46,11 +49,16 @@ class EnumTypesCheck(Check):
         return verifier.rows(with_schemas(QUERY), [verifier.companies, spec])
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
-        problems: dict[str, list[str]] = defaultdict(list)
+        problems: dict[str, list[Message]] = defaultdict(list)
         for schema, typname, vals, found, exists in rows:
             problems[schema].append(
-                f"{typname}: type missing" if not exists else f"{typname}: {found} ≠ {vals}"
+                about(typname, said(N_("type missing")))
+                if not exists
+                else about(typname, f"{found} ≠ {vals}")
             )
-        expected_text = ", ".join(sorted({t for _s, t in declared}))
+        expected = said(
+            N_("types with their declared values: %(types)s"),
+            types=sorted({t for _s, t in declared}),
+        )
         schemas = verifier.schemas_for(sorted({s for s, _t in declared}))
-        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, expected_text))
+        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, expected))

@@ -14,8 +14,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from deployments.verification.base import PUBLIC, Check, Result, per_schema, with_schemas
+from django.utils.translation import gettext_noop as N_
+
+from deployments.verification.base import PUBLIC, Check, Result, about, per_schema, with_schemas
 from qiro.db.roles import DML, OWNER_ONLY_TABLES, app_public_access, runtime_privileges
+from qiro.stored_text import Message, said
 
 # Every table privilege: a runtime role holding TRUNCATE or TRIGGER is widened too.
 TABLE_PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"]
@@ -48,6 +51,7 @@ def expected_rights(*, schema: str, table: str, kind: str) -> set[str]:
 
 class GrantsCheck(Check):
     name = "grants"
+    title = N_("Runtime roles' table rights")
 
     def query(self, verifier: Any, declared: Any) -> list[Any]:
         return verifier.rows(
@@ -57,14 +61,19 @@ class GrantsCheck(Check):
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
         kinds = {name: kind for kind, name in verifier.runtime_roles.items()}
-        problems: dict[str, list[str]] = defaultdict(list)
+        problems: dict[str, list[Message]] = defaultdict(list)
         for schema, table, role, held in rows:
             scope = PUBLIC if schema == PUBLIC else "company"
             wanted = expected_rights(schema=scope, table=table, kind=kinds[role])
             wider, missing = sorted(set(held) - wanted), sorted(wanted - set(held))
             if wider:
-                problems[schema].append(f"{table}: {role} has more than declared: {wider}")
+                wrong = said(N_("%(role)s has more than declared: %(rights)s"), role=role,
+                             rights=wider)  # fmt: skip
+                problems[schema].append(about(table, wrong))
             if missing:
-                problems[schema].append(f"{table}: {role} lacks declared {missing}")
-        expected = dict.fromkeys(verifier.all_schemas, "runtime roles: the declared rights exactly")
+                wrong = said(N_("%(role)s lacks declared %(rights)s"), role=role, rights=missing)
+                problems[schema].append(about(table, wrong))
+        expected = dict.fromkeys(
+            verifier.all_schemas, said(N_("runtime roles: the declared rights exactly"))
+        )
         return per_schema(self.name, verifier.all_schemas, problems, expected)

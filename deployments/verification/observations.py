@@ -10,9 +10,11 @@ import json
 from typing import Any, ClassVar
 
 import psycopg
+from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import INFO, SKIP, Check, Result
+from deployments.verification.base import INFO, SKIP, Check, Result, text
 from qiro.db.catalog import largest_schemas
+from qiro.stored_text import said
 
 SLOW_STATEMENTS_SQL = """
 SELECT left(query, 200), calls, round(mean_exec_time::numeric, 2),
@@ -60,6 +62,7 @@ class Observation(Check):
 
 class SlowStatements(Observation):
     name = "slow_statements"
+    title = N_("Slowest statements")
     labels = ["query", "calls", "mean_ms", "total_ms"]
 
     def run(self, verifier: Any) -> list[Result]:
@@ -70,8 +73,15 @@ class SlowStatements(Observation):
                     "",
                     SKIP,
                     "",
-                    "pg_stat_statements is not installed in this database "
-                    "(CREATE EXTENSION pg_stat_statements; it must be in shared_preload_libraries)",
+                    text(
+                        said(
+                            N_(
+                                "pg_stat_statements is not installed in this database (CREATE "
+                                "EXTENSION pg_stat_statements; it must be in "
+                                "shared_preload_libraries)"
+                            )
+                        )
+                    ),
                 )
             ]
         try:
@@ -84,6 +94,7 @@ class SlowStatements(Observation):
 
 class LargestSchemas(Observation):
     name = "largest_schemas"
+    title = N_("Largest schemas")
     labels = ["schema", "bytes"]
 
     def query(self, verifier: Any, declared: Any) -> list[Any]:
@@ -93,17 +104,20 @@ class LargestSchemas(Observation):
 
 class TableSizes(Observation):
     name = "table_sizes"
+    title = N_("Table sizes")
     labels = ["schema", "table", "total_bytes", "index_bytes", "rows_estimate"]
     statement = TABLE_SIZES_SQL
 
 
 class UnusedIndexes(Observation):
     name = "unused_indexes"
+    title = N_("Unused indexes")
     labels = ["schema", "table", "index", "bytes"]
     statement = UNUSED_INDEXES_SQL
 
 
 class DeadTuples(Observation):
     name = "dead_tuples"
+    title = N_("Dead rows")
     labels = ["schema", "table", "dead", "live", "last_autovacuum"]
     statement = DEAD_TUPLES_SQL

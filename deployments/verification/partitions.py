@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.utils.translation import gettext_noop as N_
+
 import deployments.verification.base as base
-from deployments.verification.base import Check, Result, per_schema
+from deployments.verification.base import Check, Result, about, per_schema
 from qiro.expectations import MonthlyPartitions
+from qiro.stored_text import Message, said
 
 QUERY = """,
 declared(scope, relname, ahead) AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])),
@@ -47,7 +50,8 @@ ORDER BY 1, 2, 3
 
 class PartitionsCheck(Check):
     name = "partitions"
-    skip = "no partitioned tables declared"
+    title = N_("Monthly partitions ahead")
+    skip = N_("no partitioned tables declared")
 
     def declared(self, verifier: Any) -> list[tuple[str, str, int]]:
         return [(scope, table, e.ahead) for scope, table, e in base.declared_of(MonthlyPartitions)]
@@ -58,11 +62,15 @@ class PartitionsCheck(Check):
         )
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
-        problems: dict[str, list[str]] = defaultdict(list)
+        problems: dict[str, list[Message]] = defaultdict(list)
         for schema, table, month in rows:
-            problems[schema].append(f"{table}: no partition for {month:%Y-%m}")
+            problems[schema].append(
+                about(table, said(N_("no partition for %(month)s"), month=f"{month:%Y-%m}"))
+            )
         schemas = verifier.schemas_for(sorted({d[0] for d in declared}))
-        text = ", ".join(sorted({f"{d[1]} (+{d[2]} months)" for d in declared}))
-        return per_schema(
-            self.name, schemas, problems, dict.fromkeys(schemas, f"partitions for {text}")
-        )
+        tables = [
+            said(N_("%(table)s (+%(months)d months)"), table=table, months=ahead)
+            for table, ahead in sorted({(d[1], d[2]) for d in declared})
+        ]
+        expected = said(N_("partitions for %(tables)s"), tables=tables)
+        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, expected))

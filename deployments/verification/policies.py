@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
-from deployments.verification.base import Check, Result, columns, per_schema, with_schemas
+from deployments.verification.base import Check, Result, about, columns, per_schema, with_schemas
 from qiro.db.citus import is_citus
 from qiro.db.declared import COMMENT_PREFIX, POLICY_SHAPE, DeclaredPolicy
 from qiro.db.objects import declared_policies
+from qiro.stored_text import Message, said
 
 QUERY = sql.SQL(
     """,
@@ -35,23 +37,26 @@ LEFT JOIN pg_policy p ON p.polrelid = c.oid AND p.polname = d.polname
 ).format(shape=sql.SQL(POLICY_SHAPE))
 
 
-def drift(digest: str, shape_md5: str | None, comment: str | None, shape: str | None) -> str:
-    """What is wrong with one installed object, or '' (shared by the hashed kinds)."""
+def drift(
+    digest: str, shape_md5: str | None, comment: str | None, shape: str | None
+) -> Message | None:
+    """What is wrong with one installed object, or None (shared by the hashed kinds)."""
     if shape_md5 is None:
-        return "missing"
+        return said(N_("missing"))
     if not comment or not comment.startswith(COMMENT_PREFIX) or comment.count(":") != 2:
-        return "installed without its declaration's hash"
+        return said(N_("installed without its declaration's hash"))
     declared, installed = comment[len(COMMENT_PREFIX) :].split(":")
     if installed != shape_md5:
-        return f"changed since it was installed, now: {shape}"
+        return said(N_("changed since it was installed, now: %(shape)s"), shape=shape)
     if declared != digest:
-        return "installed from another declaration than the code's"
-    return ""
+        return said(N_("installed from another declaration than the code's"))
+    return None
 
 
 class PoliciesCheck(Check):
     name = "policies"
-    skip = "no policies declared"
+    title = N_("Row policies as declared")
+    skip = N_("no policies declared")
 
     def declared(self, verifier: Any) -> list[DeclaredPolicy]:
         with verifier.conn.cursor() as cursor:
@@ -62,12 +67,15 @@ class PoliciesCheck(Check):
         return verifier.rows(with_schemas(QUERY), [verifier.companies, *columns(rows, 4)])
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
-        problems: dict[str, list[str]] = defaultdict(list)
+        problems: dict[str, list[Message]] = defaultdict(list)
         counts: dict[str, int] = defaultdict(int)
         for schema, table, name, digest, exists, shape_md5, comment, shape in rows:
             counts[schema] += 1
             wrong = drift(digest, shape_md5 if exists else None, comment, shape)
             if wrong:
-                problems[schema].append(f"{table}.{name}: {wrong}")
-        expected = {s: f"{n} declared policies, as declared" for s, n in counts.items()}
+                problems[schema].append(about(f"{table}.{name}", wrong))
+        expected = {
+            s: said(N_("%(count)d declared policies, as declared"), count=n)
+            for s, n in counts.items()
+        }
         return per_schema(self.name, sorted(counts), problems, expected)

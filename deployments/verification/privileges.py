@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.utils.translation import gettext_noop as N_
+
 from deployments.verification.base import PUBLIC, Check, Result, per_schema, with_schemas
 from qiro.db.roles import OWNER_ONLY_TABLES, app_public_access
+from qiro.stored_text import Message, said
 
 QUERY = """
 SELECT s.nspname, c.relname, r.rolname::text,
@@ -29,6 +32,7 @@ WHERE r.rolname = ANY(%s::text[])
 
 class PrivilegesCheck(Check):
     name = "privileges"
+    title = N_("Nothing beyond the declared rights")
 
     def declared(self, verifier: Any) -> dict[str, tuple[str, ...]]:
         return app_public_access()
@@ -42,17 +46,28 @@ class PrivilegesCheck(Check):
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
         app, platform = verifier.runtime_roles["app"], verifier.runtime_roles["platform"]
-        problems: dict[str, list[str]] = defaultdict(list)
+        problems: dict[str, list[Message]] = defaultdict(list)
         for schema, table, role, privileges, usage in rows:
             if not privileges:
                 continue
             if table in OWNER_ONLY_TABLES:
-                problems[schema].append(f"{role} has {privileges} on {table}")
+                problems[schema].append(
+                    said(N_("%(role)s has %(rights)s on %(table)s"), role=role,
+                         rights=list(privileges), table=table)
+                )  # fmt: skip
             elif schema == PUBLIC and role == app:
                 extra = sorted(set(privileges) - set(declared.get(table, ())))
                 if extra:
-                    problems[schema].append(f"{role} has undeclared {extra} on {table}")
+                    problems[schema].append(
+                        said(N_("%(role)s has undeclared %(rights)s on %(table)s"), role=role,
+                             rights=extra, table=table)
+                    )  # fmt: skip
             elif schema != PUBLIC and role == platform and usage:
-                problems[schema].append(f"{role} can use this company schema ({table})")
-        expected = dict.fromkeys(verifier.all_schemas, "runtime roles: declared rights only")
+                problems[schema].append(
+                    said(N_("%(role)s can use this company schema (%(table)s)"), role=role,
+                         table=table)
+                )  # fmt: skip
+        expected = dict.fromkeys(
+            verifier.all_schemas, said(N_("runtime roles: declared rights only"))
+        )
         return per_schema(self.name, verifier.all_schemas, problems, expected)

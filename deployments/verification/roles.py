@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployments.verification.base import FAIL, PASS, Check, Result
+from django.utils.translation import gettext_noop as N_
+
+from deployments.verification.base import FAIL, PASS, Check, Result, about, text
+from qiro.stored_text import said
 
 QUERY = """
 SELECT x.name, r.oid IS NOT NULL, coalesce(r.rolsuper, false),
@@ -22,6 +25,7 @@ FROM unnest(%s::text[]) x(name) LEFT JOIN pg_roles r ON r.rolname = x.name
 
 class RolesCheck(Check):
     name = "roles"
+    title = N_("Runtime roles")
 
     def declared(self, verifier: Any) -> list[str]:
         return [verifier.runtime_roles[k] for k in sorted(verifier.runtime_roles)]
@@ -35,12 +39,12 @@ class RolesCheck(Check):
             wrong = [
                 label
                 for label, bad in (
-                    ("role missing", not exists),
+                    (said(N_("role missing")), not exists),
                     ("SUPERUSER", superuser),
                     ("BYPASSRLS", bypass),
                     ("CREATEROLE/CREATEDB", creates),
-                    (f"owns {owned} objects", owned),
-                    (f"member of {member_of}", member_of),
+                    (said(N_("owns %(count)d objects"), count=owned), owned),
+                    (said(N_("member of %(roles)s"), roles=str(member_of)), member_of),
                 )
                 if bad
             ]
@@ -49,8 +53,13 @@ class RolesCheck(Check):
                     self.name,
                     "",
                     FAIL if wrong else PASS,
-                    f"{name}: NOSUPERUSER NOBYPASSRLS, owns nothing, member of nothing",
-                    f"{name}: " + ", ".join(wrong) if wrong else "",
+                    text(
+                        about(
+                            name,
+                            said(N_("NOSUPERUSER NOBYPASSRLS, owns nothing, member of nothing")),
+                        )
+                    ),
+                    text([about(name, w) for w in wrong]) if wrong else "",
                 )
             )
         return results

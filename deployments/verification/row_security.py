@@ -8,16 +8,20 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.utils.translation import gettext_noop as N_
+
 from deployments.verification.base import (
     PUBLIC,
     Check,
     Result,
+    about,
     columns,
     per_schema,
     scopes,
     with_schemas,
 )
 from qiro.rls import ISOLATION_POLICY, PLATFORM_POLICY, RowSecurity, protected_models
+from qiro.stored_text import Message, said
 
 QUERY = """,
 declared(scope, relname, platform) AS (
@@ -46,7 +50,8 @@ LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = d.relname
 
 class RowSecurityCheck(Check):
     name = "row_security"
-    skip = "no protected models"
+    title = N_("Row security on the protected tables")
+    skip = N_("no protected models")
 
     def declared(self, verifier: Any) -> list[tuple[str, str, bool]]:
         found = []  # scope, table, has a platform policy
@@ -73,25 +78,40 @@ class RowSecurityCheck(Check):
         )
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
-        problems: dict[str, list[str]] = defaultdict(list)
+        problems: dict[str, list[Message]] = defaultdict(list)
         tables: dict[str, int] = defaultdict(int)
         for schema, table, platform, exists, enabled, forced, isolation, plat, extra in rows:
             tables[schema] += 1
             if not exists:
-                problems[schema].append(f"{table}: table missing")
+                problems[schema].append(about(table, said(N_("table missing"))))
                 continue
             wrong = [
                 label
                 for label, ok in (
-                    ("ENABLE missing", enabled),
-                    ("FORCE missing", forced),
-                    (f"policy {ISOLATION_POLICY} missing or altered", isolation),
-                    (f"policy {PLATFORM_POLICY} missing", plat or not platform),
-                    (f"policy {PLATFORM_POLICY} where none is declared", platform or not plat),
-                    (f"unexpected policies {extra}", not extra),
+                    (said(N_("ENABLE missing")), enabled),
+                    (said(N_("FORCE missing")), forced),
+                    (
+                        said(N_("policy %(policy)s missing or altered"), policy=ISOLATION_POLICY),
+                        isolation,
+                    ),
+                    (
+                        said(N_("policy %(policy)s missing"), policy=PLATFORM_POLICY),
+                        plat or not platform,
+                    ),
+                    (
+                        said(
+                            N_("policy %(policy)s where none is declared"), policy=PLATFORM_POLICY
+                        ),
+                        platform or not plat,
+                    ),
+                    (said(N_("unexpected policies %(policies)s"), policies=str(extra)), not extra),
                 )
                 if not ok
             ]
-            problems[schema] += [f"{table}: {w}" for w in wrong]
-        expected = {s: f"{n} tables: ENABLE, FORCE, {ISOLATION_POLICY}" for s, n in tables.items()}
+            problems[schema] += [about(table, w) for w in wrong]
+        expected = {
+            s: said(N_("%(count)d tables: ENABLE, FORCE, %(policy)s"), count=n,
+                    policy=ISOLATION_POLICY)
+            for s, n in tables.items()
+        }  # fmt: skip
         return per_schema(self.name, verifier.all_schemas, problems, expected)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
-from deployments.verification.base import FAIL, PASS, Check, Result
+from deployments.verification.base import FAIL, PASS, Check, Result, text
 from qiro.db.catalog import NOT_EXTENSION_SCHEMA_SQL
+from qiro.stored_text import said
 from tenants.schema_pool import POOL_SCHEMA_LIKE
 
 # Schemas an extension owns (Citus's ``citus``, ``citus_internal``…) are
@@ -41,6 +43,7 @@ class SchemasCheck(Check):
     """Runs first: the company schemas it finds are the scope of every later check."""
 
     name = "schemas"
+    title = N_("One schema per company")
 
     def declared(self, verifier: Any) -> list[str]:
         rows = verifier.rows("SELECT schema_name FROM public.tenants_company ORDER BY 1")
@@ -53,11 +56,14 @@ class SchemasCheck(Check):
         missing = [s for kind, s in rows if kind == "missing"]
         orphans = [s for kind, s in rows if kind == "orphan"]
         results = [
-            Result(self.name, s, FAIL, "the company's schema", "no schema") for s in missing
+            Result(self.name, s, FAIL, text(said(N_("the company's schema"))),
+                   text(said(N_("no schema"))))
+            for s in missing
         ] + [
-            Result(self.name, s, FAIL, "a company owning this schema", "no company")
+            Result(self.name, s, FAIL, text(said(N_("a company owning this schema"))),
+                   text(said(N_("no company"))))
             for s in orphans
-        ]
+        ]  # fmt: skip
         verifier.companies = [s for s in declared if s not in missing]
         count = len(verifier.companies)
         return results or [
@@ -65,7 +71,7 @@ class SchemasCheck(Check):
                 self.name,
                 "",
                 PASS,
-                "one schema per company, no orphans",
-                f"{count} companies, {count} schemas",
+                text(said(N_("one schema per company, no orphans"))),
+                text(said(N_("%(count)d companies, %(count)d schemas"), count=count)),
             )
         ]

@@ -13,10 +13,13 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from deployments.verification.base import FAIL, PASS, Check, Result
+from django.utils.translation import gettext_noop as N_
+
+from deployments.verification.base import FAIL, PASS, Check, Result, about, text
 from qiro.db.declared import DeclaredPolicy, normal
 from qiro.db.objects import app_objects
 from qiro.models import DEFINER_ONLY_TABLES
+from qiro.stored_text import said
 
 POLICIES_QUERY = """
 SELECT t.name, c.oid IS NOT NULL, coalesce(c.relrowsecurity, false),
@@ -39,6 +42,7 @@ def _normal(expression: str | None) -> str | None:
 
 class SignupPoliciesCheck(Check):
     name = "signup_policies"
+    title = N_("Sign-up tables' policies")
 
     def declared(self, verifier: Any) -> list[DeclaredPolicy]:
         return [obj for obj in app_objects() if isinstance(obj, DeclaredPolicy)]
@@ -68,28 +72,36 @@ class SignupPoliciesCheck(Check):
     def _table(self, row: tuple[Any, ...], expected: dict[str, set[tuple[Any, ...]]]) -> Result:
         table, exists, enabled, forced, privileges, policies = row
         found = set()
-        for text in policies:
-            name, permissive, command, role_names, qual, check = json.loads(text)
+        for policy in policies:
+            name, permissive, command, role_names, qual, check = json.loads(policy)
             found.add((name, permissive, command, tuple(role_names), _normal(qual), _normal(check)))
-        problems = [] if exists else ["table missing"]
+        problems = [] if exists else [said(N_("table missing"))]
         if exists:
             problems += [
-                label
-                for label, bad in (("row security off", not enabled), ("FORCE missing", not forced))
+                said(label)
+                for label, bad in (
+                    (N_("row security off"), not enabled),
+                    (N_("FORCE missing"), not forced),
+                )
                 if bad
             ]
             problems += [
-                f"policy missing or changed: {p}" for p in sorted(expected[table] - found, key=str)
+                said(N_("policy missing or changed: %(policy)s"), policy=str(p))
+                for p in sorted(expected[table] - found, key=str)
             ]
             problems += [
-                f"undeclared policy: {p}" for p in sorted(found - expected[table], key=str)
+                said(N_("undeclared policy: %(policy)s"), policy=str(p))
+                for p in sorted(found - expected[table], key=str)
             ]
             if table in DEFINER_ONLY_TABLES and privileges:
-                problems.append(f"runtime roles have {privileges}")
+                problems.append(said(N_("runtime roles have %(rights)s"), rights=str(privileges)))
+        declared = said(
+            N_("%(count)d declared policies, row security forced"), count=len(expected[table])
+        )
         return Result(
             self.name,
             "public",
             FAIL if problems else PASS,
-            f"{table}: {len(expected[table])} declared policies, row security forced",
-            f"{table}: " + "; ".join(problems) if problems else "",
+            text(about(table, declared)),
+            text([about(table, p) for p in problems]) if problems else "",
         )

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
 from deployments.verification.base import (
     Check,
     Result,
+    about,
     columns,
     declared_of,
     per_schema,
@@ -24,6 +26,7 @@ from deployments.verification.policies import drift
 from qiro.db.declared import TRIGGER_SHAPE
 from qiro.db.objects import trigger_digest
 from qiro.expectations import DatabaseTrigger
+from qiro.stored_text import Message, said
 
 QUERY = sql.SQL(
     """,
@@ -42,7 +45,8 @@ LEFT JOIN pg_trigger t ON t.tgrelid = c.oid AND t.tgname = d.tgname AND NOT t.tg
 
 class TriggersCheck(Check):
     name = "triggers"
-    skip = "no triggers declared"
+    title = N_("Declared triggers")
+    skip = N_("no triggers declared")
 
     def declared(self, verifier: Any) -> list[tuple[str, str, str, str]]:
         return [
@@ -54,18 +58,18 @@ class TriggersCheck(Check):
         return verifier.rows(with_schemas(QUERY), [verifier.companies, *columns(declared, 4)])
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
-        problems: dict[str, list[str]] = defaultdict(list)
+        problems: dict[str, list[Message]] = defaultdict(list)
         for schema, table, name, digest, enabled, shape_md5, comment, shape in rows:
+            wrong: Message | None
             if enabled is None:
-                wrong = "missing"
+                wrong = said(N_("missing"))
             elif enabled == "D":
-                wrong = "disabled"
+                wrong = said(N_("disabled"))
             else:
-                wrong = drift(digest, shape_md5, comment, shape) if digest else ""
+                wrong = drift(digest, shape_md5, comment, shape) if digest else None
             if wrong:
-                problems[schema].append(f"{table}.{name}: {wrong}")
+                problems[schema].append(about(f"{table}.{name}", wrong))
         schemas = verifier.schemas_for(sorted({d[0] for d in declared}))
-        names = ", ".join(sorted({f"{d[1]}.{d[2]}" for d in declared}))
-        return per_schema(
-            self.name, schemas, problems, dict.fromkeys(schemas, f"{names} present, enabled")
-        )
+        names = sorted({f"{d[1]}.{d[2]}" for d in declared})
+        expected = said(N_("%(triggers)s present, enabled"), triggers=names)
+        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, expected))

@@ -14,7 +14,7 @@ from deployments.services import run_verification
 from qiro import tenant_context
 from qiro.db import pg
 from sysauth.models import User
-from tests.conftest import make_company
+from tests.conftest import english, make_company
 
 from .conftest import fingerprints
 
@@ -58,8 +58,8 @@ def test_backup_then_test_restore_loses_nothing(platform, backup_dir, two_compan
     backup = backups.create_backup()
     backup = scratch_restore.run_test_restore(backup=backup)
     assert backup.test_restore_ok, backup.test_restore_report
-    assert "row counts equal" in backup.test_restore_report
-    assert "verification: passed" in backup.test_restore_report
+    assert "row counts equal" in english(backup.test_restore_report)
+    assert "verification: passed" in english(backup.test_restore_report)
     with pg.connect("postgres") as conn:
         scratch = conn.execute(
             "SELECT count(*) FROM pg_database WHERE datname LIKE %s", [f"%_restore_{backup.pk}"]

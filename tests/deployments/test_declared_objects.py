@@ -22,7 +22,7 @@ from qiro.db.roles import role_name
 from qiro.db.secure import secure_schema
 from qiro.rls import enable_statements
 from tenants.validators import brn_check_digit
-from tests.conftest import make_company
+from tests.conftest import english, make_company
 
 from .conftest import owner_execute
 
@@ -39,7 +39,7 @@ def company(django_db_setup, django_db_blocker):
 def failures(check: str) -> dict[str, str]:
     with pg.connect() as conn:
         results = Verifier(conn, runtime_roles=runtime_roles()).run_check(check)
-    return {r.schema: r.found for r in results if r.outcome == FAIL}
+    return {r.schema: english(r.found) for r in results if r.outcome == FAIL}
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_a_widened_grant_is_named(live_db, company, resecured):
     found = failures("grants")
     assert list(found) == [SCHEMA]
     assert (
-        f"sysauth_rolepermissionhistory: {app} has more than declared: ['TRUNCATE', 'UPDATE']"
+        f"sysauth_rolepermissionhistory: {app} has more than declared: TRUNCATE, UPDATE"
         == found[SCHEMA]
     )
 
@@ -164,7 +164,7 @@ def test_a_missing_grant_is_named(live_db, company, resecured):
             sql.Identifier(SCHEMA, "sysauth_role"), sql.Identifier(app)
         )
     )
-    assert failures("grants") == {SCHEMA: f"sysauth_role: {app} lacks declared ['SELECT']"}
+    assert failures("grants") == {SCHEMA: f"sysauth_role: {app} lacks declared SELECT"}
 
 
 def test_a_changed_function_body_is_named(live_db):
@@ -176,7 +176,7 @@ def test_a_changed_function_body_is_named(live_db):
         conn.execute(definition.replace("RETURN forgotten;", "RETURN forgotten + 1;"))
         try:
             found = {
-                r.expected.split(":")[0]: r.found
+                english(r.expected).split(":")[0]: english(r.found)
                 for r in Verifier(conn, runtime_roles=runtime_roles()).run_check(
                     "definer_functions"
                 )

@@ -10,6 +10,7 @@ from deployments import deploys
 from deployments.models import Deployment
 from deployments.services import run_verification
 from qiro.db import pg
+from tests.conftest import english
 
 from .conftest import ROOT, fingerprints, manage, subprocess_env
 
@@ -24,8 +25,8 @@ def test_a_deploy_with_nothing_to_migrate_takes_no_backup_and_says_so(
         "backup": "skipped", "migrate": "skipped", "verify": "done", "health": "done",
         "restore": "skipped",
     }  # fmt: skip
-    assert "nothing to migrate" in steps["backup"]["detail"]
-    assert "nothing to back up" in steps["backup"]["detail"]
+    assert "nothing to migrate" in english(steps["backup"]["detail"])
+    assert "nothing to back up" in english(steps["backup"]["detail"])
     assert deployment.backup is None
     assert not backup_dir.exists() or not any(backup_dir.iterdir())
     assert deployment.verification is not None
@@ -65,7 +66,7 @@ def test_a_failing_migration_with_database_rollback_restores_the_database_before
     assert result.returncode != 0, result.stdout
     deployment = Deployment.objects.latest("pk")
     assert deployment.status == Deployment.Status.ROLLED_BACK, deployment.reason
-    assert "injected migration failure" in deployment.reason
+    assert "injected migration failure" in english(deployment.reason)
     steps = {s["name"]: s["status"] for s in deployment.steps}
     assert steps == {"backup": "done", "migrate": "failed", "restore": "done"}
     assert "injected migration failure" in result.stderr  # the reason, in any language

@@ -16,6 +16,7 @@ from psycopg import sql
 from deployments.models import Deployment
 from qiro.db import pg
 from tenants import schema_pool
+from tests.conftest import english
 
 from ..tenants.catalog import differences, schema_catalog
 from .conftest import ROOT, fingerprints, manage, owner_execute, subprocess_env
@@ -139,9 +140,11 @@ def test_a_schema_deployed_the_fast_way_equals_one_migrated_by_migrate_schemas(
     assert deployment.status == Deployment.Status.SUCCEEDED, deployment.reason
     migrate = next(s for s in deployment.steps if s["name"] == "migrate")
     # Only the data migration ran through Django's operations; the others were rendered once.
-    assert "deploy_fixture.0003_welcome_note (RunPython runs per schema)" in migrate["detail"]
-    assert "0002_note_priority" not in migrate["detail"]
-    assert "0004_note_titles" not in migrate["detail"]
+    assert "deploy_fixture.0003_welcome_note (RunPython runs per schema)" in english(
+        migrate["detail"]
+    )
+    assert "0002_note_priority" not in english(migrate["detail"])
+    assert "0004_note_titles" not in english(migrate["detail"])
     assert re.search(r"\d+/\d+ schemas", result.stderr), result.stderr  # the progress bar
 
     after_a, after_b = catalog(a), catalog(b)
@@ -168,8 +171,8 @@ def test_a_failing_schema_stops_the_deploy_and_the_next_deploy_continues_after_i
     assert failed.returncode != 0
     deployment = Deployment.objects.latest("pk")
     assert deployment.status == Deployment.Status.FAILED
-    assert f"injected failure in {a}" in deployment.reason
-    assert "deploy again to continue" in deployment.reason
+    assert f"injected failure in {a}" in english(deployment.reason)
+    assert "deploy again to continue" in english(deployment.reason)
     assert {s["name"]: s["status"] for s in deployment.steps} == {
         "backup": "done", "migrate": "failed", "restore": "skipped",
     }  # fmt: skip
@@ -218,8 +221,10 @@ def test_a_failed_deploy_puts_back_only_the_schemas_it_changed(
     deployment = Deployment.objects.latest("pk")
     assert deployment.status == Deployment.Status.ROLLED_BACK, deployment.reason
     restore = next(s for s in deployment.steps if s["name"] == "restore")
-    assert restore["detail"].startswith("restored 1 company schemas the deploy changed"), restore
-    assert "(1 pool schemas dropped)" in restore["detail"]
+    assert english(restore["detail"]).startswith("restored 1 company schemas the deploy changed"), (
+        restore
+    )
+    assert "(1 pool schemas dropped)" in english(restore["detail"])
     # A was migrated, then put back as it was before the deploy; the canary, a pool
     # schema without rows, is gone (the next fill makes new ones).
     assert fixture_records(a) == []

@@ -12,6 +12,7 @@ from deployments.actions import start_operation
 from deployments.models import Backup, Operation, VerificationRun, WorkerHeartbeat
 from deployments.services import run_verification
 from qiro import tenant_context
+from tests.conftest import english_log
 
 from .conftest import ROOT, manage, subprocess_env
 
@@ -30,7 +31,7 @@ def test_the_worker_picks_up_a_queued_operation_and_finishes_it(platform, two_co
     operation.refresh_from_db()
     assert operation.status == Operation.Status.SUCCEEDED, operation.error
     assert operation.steps_done == operation.steps_total > 0
-    assert "check row_security" in operation.log
+    assert "check Row security on the protected tables" in english_log(operation.log)
     assert VerificationRun.objects.filter(operation=operation).exists()
     assert WorkerHeartbeat.objects.filter(worker_id="dp-test-worker").exists()
 

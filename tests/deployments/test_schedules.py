@@ -16,6 +16,7 @@ from deployments.scheduling import runner, timing
 from deployments.scheduling.defaults import DEFAULTS, install_defaults
 from deployments.scheduling.models import RunStatus, Schedule, ScheduleRun
 from qiro import tenant_context
+from tests.conftest import english
 
 from .schedule_probe import JOBS
 
@@ -159,7 +160,7 @@ def test_the_default_routine_runs_when_time_has_come_and_every_run_is_recorded(
     for name in ("hourly: expire sessions", "hourly: refill the schema pool",
                  "daily: token partitions"):  # fmt: skip
         assert runs[name].status == RunStatus.SUCCEEDED, runs[name].error
-    assert runs["hourly: expire sessions"].result.startswith("Sessions cleaned in ")
+    assert english(runs["hourly: expire sessions"].result).startswith("Sessions cleaned in ")
     try:
         for name, kind in (("daily: verification", Operation.Kind.VERIFY),
                            ("daily: backup", Operation.Kind.BACKUP)):  # fmt: skip
@@ -172,7 +173,7 @@ def test_the_default_routine_runs_when_time_has_come_and_every_run_is_recorded(
         restore = runs["weekly: test restore"]
         if newest_backup is None:
             assert restore.status == RunStatus.FAILED
-            assert "no complete whole-database backup" in restore.result
+            assert "no complete whole-database backup" in english(restore.result)
         else:
             assert restore.operation is not None
             assert restore.operation.parameters == {"backup": newest_backup.pk}

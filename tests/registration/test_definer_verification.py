@@ -15,6 +15,7 @@ from deployments.verification import Verifier
 from deployments.verification.base import FAIL
 from qiro.db import pg
 from qiro.db.roles import role_name
+from tests.conftest import english
 
 RESEND = "public.registration_issue_resend_token(text)"
 
@@ -23,7 +24,7 @@ def verify(check: str) -> dict[str, str]:
     """The failures of one check: what each failing result says it found."""
     with pg.connect() as conn:
         results = Verifier(conn, runtime_roles=runtime_roles()).run_check(check)
-    return {r.expected: r.found for r in results if r.outcome == FAIL}
+    return {english(r.expected): english(r.found) for r in results if r.outcome == FAIL}
 
 
 def owner(statement: str) -> None:

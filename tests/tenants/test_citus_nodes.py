@@ -14,7 +14,7 @@ from deployments import citus_move, tasks
 from deployments.models import Operation
 from qiro import tenant_context
 from qiro.db.citus import connection_is_citus, schema_placements, worker_nodes
-from tests.conftest import make_company
+from tests.conftest import english_log, make_company
 
 COMPANIES = "/admin/tenants/company/"
 
@@ -107,7 +107,7 @@ def test_the_admin_action_asks_for_the_node_then_runs_in_the_background(movable,
         tasks.execute(operation)
         operation.refresh_from_db()
     assert operation.status == Operation.Status.SUCCEEDED
-    assert "none lost" in operation.log
+    assert "none lost" in english_log(operation.log)
     assert placement(schema)[0] == target
 
 

@@ -25,6 +25,7 @@ from qiro.db.secure import (
     unrestricted_tables,
 )
 from tenants import provisioning, schema_pool
+from tests.conftest import english
 
 
 def constraints(schema: str) -> dict[str, str]:
@@ -47,7 +48,7 @@ def company_check(schema: str) -> tuple[str, str]:
     with pg.connect() as conn:
         results = Verifier(conn, runtime_roles=runtime_roles()).run(observations=False)
     (result,) = [r for r in results if r.check == "company_constraint" and r.schema == schema]
-    return result.outcome, result.found
+    return result.outcome, english(result.found)
 
 
 def test_every_company_keyed_table_accepts_only_its_company(live_db, two_companies):

@@ -27,6 +27,7 @@ from sysauth.models import User
 from tenants import repair, schema_pool
 from tenants.models import Company
 from tenants.validators import host_for, schema_name_for
+from tests.conftest import english
 from tests.deployments.conftest import subprocess_env
 from tests.registration.factories import PASSWORD, verified
 
@@ -73,7 +74,7 @@ def approve_and_die(application: Application, reviewer: User, step: str) -> None
 def failed_checks() -> list[tuple[str, str, str]]:
     with pg.connect() as conn:
         results = Verifier(conn, runtime_roles=runtime_roles()).run(observations=False)
-    return [(r.check, r.schema, r.found) for r in results if r.outcome == FAIL]
+    return [(r.check, r.schema, english(r.found)) for r in results if r.outcome == FAIL]
 
 
 def assert_usable(application: Application) -> Company:

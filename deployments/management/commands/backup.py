@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, no_translations
 
 from deployments.models import Backup, Operation
 
@@ -17,6 +17,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--company", default="", help="the company's schema (slug)")
 
+    @no_translations  # the command speaks English, stored messages too
     def handle(self, *args: Any, **options: Any) -> None:
         _operation, outcome = run_here(
             Operation.Kind.BACKUP, {"company_schema": options["company"]}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from deployments import deploys
 from deployments.models import Deployment, Operation
 from qiro.db.schema_migrations import Progress
+from qiro.stored_text import read
 
 from ._operation import run_here
 
@@ -65,6 +66,7 @@ class Command(BaseCommand):
                  "else the CPU count)",
         )  # fmt: skip
 
+    @no_translations  # the command speaks English, stored messages too
     def handle(self, *args: Any, **options: Any) -> None:
         parameters = {"executor": options["executor"], "rollback": options["rollback"]}
         if options["connections"]:
@@ -80,11 +82,11 @@ class Command(BaseCommand):
                 for step in latest.steps:
                     self.stderr.write(f"  {step['name']}: {step['status']}")
                 self.stderr.write(
-                    f"Deployment #{latest.pk}: {latest.get_status_display()}: {latest.reason}"
+                    f"Deployment #{latest.pk}: {latest.get_status_display()}: {read(latest.reason)}"
                 )
             raise
         bar.end()
         deployment = Deployment.objects.using("owner").get(pk=outcome["deployment"])
         for step in deployment.steps:
-            self.stdout.write(f"  {step['name']}: {step['status']} {step['detail'][:200]}")
+            self.stdout.write(f"  {step['name']}: {step['status']} {read(step['detail'])[:200]}")
         self.stdout.write(self.style.SUCCESS(f"Deployment #{deployment.pk} succeeded."))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from deployments.backups import expected_confirmation
 from deployments.models import Backup, Operation
+from qiro.stored_text import read_each
 
 from ._operation import run_here
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         mode.add_argument("--test", action="store_true")
         mode.add_argument("--confirm", default=None)
 
+    @no_translations  # the command speaks English, stored messages too
     def handle(self, *args: Any, **options: Any) -> None:
         backup = Backup.objects.using("owner").filter(pk=options["backup_id"]).first()
         if backup is None:
@@ -33,7 +35,9 @@ class Command(BaseCommand):
             run_here(Operation.Kind.TEST_RESTORE, {"backup": backup.pk})
             backup.refresh_from_db()
             self.stdout.write(
-                self.style.SUCCESS("Test restore passed.") + "\n" + backup.test_restore_report
+                self.style.SUCCESS("Test restore passed.")
+                + "\n"
+                + "\n".join(read_each(backup.test_restore_report))
             )
             return
         if options["confirm"] != expected_confirmation(backup):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, no_translations
 
 from deployments import leases
 from deployments.models import CheckResult, Operation
 from deployments.services import create_operation, run_verification, running
 from qiro import tenant_context
+from qiro.stored_text import read
 
 
 class Command(BaseCommand):
@@ -19,6 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--no-observations", action="store_true")
 
+    @no_translations  # the command speaks English, stored messages too
     def handle(self, *args: Any, **options: Any) -> None:
         with tenant_context.platform_context(), leases.command_lease():
             operation = create_operation(kind=Operation.Kind.VERIFY, requested_by="cli")
@@ -31,11 +33,11 @@ class Command(BaseCommand):
                 self.stdout.write(
                     self.style.ERROR(
                         f"FAIL {result.check_name} [{result.schema_name or '-'}] "
-                        f"expected: {result.expected} | found: {result.found}"
+                        f"expected: {read(result.expected)} | found: {read(result.found)}"
                     )
                 )
             for result in run.results.filter(outcome=CheckResult.Outcome.SKIP):
-                self.stdout.write(f"skip {result.check_name}: {result.found}")
+                self.stdout.write(f"skip {result.check_name}: {read(result.found)}")
             self.stdout.write(
                 f"Verification #{run.pk} of {run.database_name}: {run.status} — "
                 f"{run.schema_count} schemas, {run.passed} passed, {run.failed} failed, "
