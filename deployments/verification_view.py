@@ -77,9 +77,9 @@ def page_context(run: VerificationRun) -> dict[str, Any]:
         .order_by("rank", "check_name", "schema_name")[:SHOWN]
     )
     names = dict(
-        Company.objects.filter(schema_name__in={r.schema_name for r in findings}).values_list(
-            "schema_name", "name"
-        )
+        Company.objects.filter(
+            schema_name__in={r.schema_name for r in findings} - {"", "public"}
+        ).values_list("schema_name", "name")
     )
     for finding in findings:
         finding.company_name = names.get(finding.schema_name, "")  # type: ignore[attr-defined]

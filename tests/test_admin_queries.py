@@ -32,6 +32,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from psycopg import sql
 
 from deployments.models import (
@@ -45,9 +46,10 @@ from deployments.models import (
     VerificationRun,
 )
 from deployments.scheduling.models import Incident, Schedule, ScheduleRun
-from qiro import tenant_context
+from qiro import stored_text, tenant_context
 from qiro.admin_sites import company_admin, platform_admin
 from qiro.db.citus import connection_is_citus
+from qiro.stored_text import said
 from registration.models import Application, ApplicationStatus, ReviewEvent
 from sysauth.admin import EstimatedCountPaginator
 from sysauth.models import (
@@ -361,6 +363,11 @@ class PlatformRows:
                 status=Operation.Status.SUCCEEDED,
                 steps_done=4,
                 steps_total=4,
+                log="07:11:02 written before, as plain text\n"
+                + stored_text.stamped(
+                    said(gettext_noop("counted rows of %(count)d tables"), count=4)
+                )
+                + "\n",
             )
             backup = Backup.objects.create(
                 operation=operation,
@@ -368,7 +375,11 @@ class PlatformRows:
                 database_name=MARK,
                 status=Backup.Status.OK,
                 size_bytes=2048,
-            )
+                test_restore_report=stored_text.stored(
+                    [said(gettext_noop("row counts equal in %(count)d tables (%(seconds)s s)"),
+                          count=4, seconds="0.01")]
+                ),
+            )  # fmt: skip
             run = VerificationRun.objects.create(
                 operation=operation, database_name=MARK, status=VerificationRun.Status.PASSED
             )
@@ -377,13 +388,22 @@ class PlatformRows:
                 backup=backup,
                 verification=run,
                 status=Deployment.Status.SUCCEEDED,
-            )
+                steps=[{"name": "verify", "status": "done", "started": None, "finished": None,
+                        "detail": stored_text.stored(said(gettext_noop("%(count)d checks passed"),
+                                                          count=4))}],
+            )  # fmt: skip
         first = VerificationRun.objects.filter(database_name=MARK).order_by("pk").first()
         assert first is not None
         for i in range(first.results.count(), n):
             CheckResult.objects.create(
                 run=first, check_name=f"check {i}", schema_name="public", outcome="pass"
             )
+        if not first.results.filter(outcome="fail").exists():  # a finding, as the checks write it
+            CheckResult.objects.create(
+                run=first, check_name="row_security", schema_name="public", outcome="fail",
+                expected=stored_text.stored(said(gettext_noop("ENABLE missing"))),
+                found=stored_text.stored([said(gettext_noop("FORCE missing"))]),
+            )  # fmt: skip
         self._schedule_runs(n)
 
     def _schedule_runs(self, n: int) -> None:
@@ -400,7 +420,8 @@ class PlatformRows:
         for i in range(schedule.runs.count(), n):
             ScheduleRun.objects.create(
                 schedule=schedule, job=schedule.job, started_at=now, status="succeeded",
-                result="확인", operation=operations[i % len(operations)],
+                result=stored_text.stored(said(gettext_noop("Nothing needs attention."))),
+                operation=operations[i % len(operations)],
             )  # fmt: skip
             Incident.objects.create(
                 kind=Incident.Kind.SCHEDULE, subject=f"{MARK} {i}", reason="확인",
