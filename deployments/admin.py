@@ -90,7 +90,7 @@ class OperationAdmin(ReadOnlyAdmin):
                 "percent": op.percent,
                 "finished": op.is_finished,
                 "log": stored_text.read_log(op.log),
-                "error": op.error,
+                "error": stored_text.read(op.error, "\n\n"),
                 "schemas": deploy_progress(op),
             }
         )
@@ -103,7 +103,11 @@ class OperationAdmin(ReadOnlyAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         op = get_object_or_404(Operation, pk=object_id)
-        extra = {"schemas": deploy_progress(op), "log_text": stored_text.read_log(op.log)}
+        extra = {
+            "schemas": deploy_progress(op),
+            "log_text": stored_text.read_log(op.log),
+            "error_text": stored_text.read(op.error, "\n\n"),
+        }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def monitoring_view(self, request: HttpRequest) -> TemplateResponse:

@@ -125,12 +125,12 @@ def steps_html(deployment: Deployment) -> SafeString:
 
     def when(value: str | None) -> str:
         moment = parse_datetime(value) if value else None
-        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+        return timezone.localtime(moment).strftime("%m-%d %H:%M:%S") if moment else "—"
 
     rows = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-        '<td><span style="white-space: pre-wrap">{}</span></td></tr>',
+        '<tr><td class="nowrap">{}</td><td class="nowrap">{}</td><td class="nowrap">{}</td>'
+        '<td class="nowrap">{}</td><td class="detail">{}</td></tr>',
         (
             (
                 gettext(STEP_LABELS.get(entry["name"], entry["name"])),
@@ -143,7 +143,8 @@ def steps_html(deployment: Deployment) -> SafeString:
         ),
     )
     return format_html(
-        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+        '<table class="qiro-steps"><thead><tr><th class="nowrap">{}</th><th class="nowrap">{}</th>'
+        '<th class="nowrap">{}</th><th class="nowrap">{}</th><th>{}</th></tr></thead>'
         "<tbody>{}</tbody></table>",
         gettext("Step"), gettext("State"), gettext("Started"), gettext("Finished"),
         gettext("Detail"), rows,

@@ -236,7 +236,11 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
                     gettext_noop("pg_restore: %(seconds)s s (%(parts)s)"),
                     seconds=_seconds(time.monotonic() - started),
                     parts=[
-                        said(gettext_noop("%(part)s %(seconds)s s"), part=name, seconds=_seconds(t))
+                        said(
+                            gettext_noop("%(part)s %(seconds)s s"),
+                            part=said(PARTS[name]) if name in PARTS else name,
+                            seconds=_seconds(t),
+                        )
                         for name, t in parts.items()
                     ],
                 )
@@ -308,6 +312,14 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
             log(operation, note["msg"], **note.get("params", {}))
     backup.refresh_from_db()
     return backup
+
+
+# The parts of a restore (``load``) as a report names them.
+PARTS = {
+    "shared entries": gettext_noop("shared entries"),
+    "schema entries": gettext_noop("schema entries"),
+    "last": gettext_noop("entries restored last"),
+}
 
 
 def _seconds(seconds: float) -> str:

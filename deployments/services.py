@@ -90,14 +90,14 @@ def running(operation: Operation, *, steps_total: int = 0) -> Iterator[Operation
         still_held.update(
             status=Operation.Status.FAILED,
             finished_at=timezone.now(),
-            error=f"{error}\n\n{traceback.format_exc(limit=8)}",
+            error=stored_text.stored([*stored_text.said_by(error), traceback.format_exc(limit=8)]),
         )
         raise
     if not still_held.update(
         status=Operation.Status.SUCCEEDED, finished_at=timezone.now(), steps_done=F("steps_total")
     ):
         operation.refresh_from_db()
-        raise LeaseLost(operation.error or f"{operation} is no longer running")
+        raise LeaseLost(stored_text.read(operation.error) or f"{operation} is no longer running")
     operation.refresh_from_db()
 
 

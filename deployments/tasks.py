@@ -32,7 +32,10 @@ def execute(operation: Operation) -> Any:
                 backup=Backup.objects.get(pk=params["backup"]), operation=operation
             )
             if not backup.test_restore_ok:
-                raise backups.BackupError(stored_text.read(backup.test_restore_report))
+                raise stored_text.carrying(
+                    backups.BackupError(stored_text.read(backup.test_restore_report)),
+                    backup.test_restore_report,
+                )
             return {"backup": backup.pk, "ok": True}
         if kind == Operation.Kind.RESTORE:
             backups.restore_live(
@@ -49,7 +52,9 @@ def execute(operation: Operation) -> Any:
                 operation=operation, executor=params.get("executor", deploys.DEFAULT_EXECUTOR)
             )
             if deployment.status != deployment.Status.SUCCEEDED:
-                raise deploys.DeployFailed(stored_text.read(deployment.reason))
+                raise stored_text.carrying(
+                    deploys.DeployFailed(stored_text.read(deployment.reason)), deployment.reason
+                )
             return {"deployment": deployment.pk}
         if kind == Operation.Kind.MOVE:
             return citus_move.move_company(

@@ -13,20 +13,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Value, When
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from deployments.models import CheckResult, VerificationRun
 from deployments.verification import check_title
 from qiro import stored_text
-from qiro.admin_display import size_text
+from qiro.admin_display import local_stamp, size_text
 
-# Observation columns as people name them; "bytes" also reads as a size.
+# Observation columns as people name them; "bytes" and "*_bytes" also read as sizes.
 COLUMN_LABELS = {
     "schema": _("Schema"), "bytes": _("Size"), "query": _("Statement"), "calls": _("Calls"),
     "mean_ms": _("Mean (ms)"), "total_ms": _("Total (ms)"), "table": _("Table"),
-    "index": _("Index"), "scans": _("Scans"),
+    "index": _("Index"), "scans": _("Scans"), "total_bytes": _("Total size"),
+    "index_bytes": _("Index size"), "rows_estimate": _("Rows (estimate)"),
+    "dead": _("Dead rows"), "live": _("Live rows"), "last_autovacuum": _("Last autovacuum"),
 }  # fmt: skip
+
+
+def _cell(key: str, value: Any) -> Any:
+    """One value of an observation as people read it: sizes in words, unknowns as a dash."""
+    if key == "bytes" or key.endswith("_bytes"):
+        return size_text(value)
+    if value is None or (key == "rows_estimate" and isinstance(value, int) and value < 0):
+        return "—"  # never analysed, or never vacuumed
+    if key == "last_autovacuum" and isinstance(value, str):
+        moment = parse_datetime(value)
+        return local_stamp(moment) if moment else value
+    return value
+
 
 SHOWN = 2000  # findings on one page
 
@@ -48,7 +64,7 @@ def _observation(result: CheckResult) -> Observation:
         records = None
     if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
         keys = list(records[0])
-        rows = [[size_text(r.get(k)) if k == "bytes" else r.get(k) for k in keys] for r in records]
+        rows = [[_cell(k, r.get(k)) for k in keys] for r in records]
         return Observation(
             result.check_name, _title(result.check_name), [COLUMN_LABELS.get(k, k) for k in keys],
             rows,

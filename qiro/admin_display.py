@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,7 @@ from django.utils.translation import gettext
 
 from qiro import stored_text
 
+STORED, READABLE = "_text", "_in_words"  # names of the read-only fields shown in their place
 UNIT_SUFFIX = re.compile(r"\s*\([^()]*\)\s*$")
 EMPTY = "—"
 
@@ -64,22 +66,66 @@ def _label(field: Any) -> str:
     return UNIT_SUFFIX.sub("", str(field.verbose_name))
 
 
-@functools.cache
-def readable_column(model: type[models.Model], name: str) -> Callable[[Any], str] | str:
-    """The column for ``name``: a formatting callable for sizes and durations, else ``name``."""
-    if name.endswith("_bytes"):
-        shown: Callable[[Any], str] = size_text
-    elif name.endswith("_seconds"):
-        shown = duration_text
-    else:
-        return name
+def json_text(value: Any) -> SafeString | str:
+    """A JSON value as people read it: a list joined, a mapping one "key: value" a line."""
+    if value in (None, [], {}):
+        return EMPTY
+    if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict) and all(not isinstance(v, (list, dict)) for v in value.values()):
+        rows = ((k, _moment_text(v)) for k, v in sorted(value.items()))
+        return format_html_join(mark_safe("<br>"), "{}: {}", rows)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _moment_text(value: Any) -> Any:
+    """A value written as an ISO date and time reads as one, in the site's zone."""
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if timezone.is_aware(moment):
+            return local_stamp(moment, "%Y-%m-%d %H:%M:%S")
+    return value
+
+
+def readable_shown(model: type[models.Model], name: str) -> Callable[[Any], Any] | None:
+    """How a field reads: sizes, durations and JSON in words; None when it reads as it is."""
     try:
         field = model._meta.get_field(name)
     except FieldDoesNotExist:
+        return None
+    if name.endswith("_bytes"):
+        return size_text
+    if name.endswith("_seconds"):
+        return duration_text
+    if isinstance(field, models.JSONField):
+        return json_text
+    return None
+
+
+@functools.cache
+def readable_column(model: type[models.Model], name: str) -> Callable[[Any], Any] | str:
+    """The column for ``name``: a formatting callable for sizes and durations, else ``name``."""
+    shown = readable_shown(model, name)
+    if shown is None or not name.endswith(("_bytes", "_seconds")):
         return name
+    return _column(model, name, shown)
+
+
+@functools.cache
+def readable_field(model: type[models.Model], name: str) -> Callable[[Any], Any] | None:
+    """A read-only field of a record's page, in words (sizes, durations, JSON)."""
+    shown = readable_shown(model, name)
+    return None if shown is None else _column(model, name, shown)
+
+
+def _column(model: type[models.Model], name: str, shown: Callable[[Any], Any]) -> Any:
+    field = model._meta.get_field(name)
 
     @admin.display(description=lazy(_label, str)(field), ordering=name)
-    def column(obj: Any) -> str:
+    def column(obj: Any) -> Any:
         return shown(getattr(obj, name))
 
     column.__name__ = name  # the changelist's CSS class stays "field-<name>"
@@ -125,17 +171,48 @@ class ReadableColumnsMixin:
             for n in names
         ]
 
+    def _in_words(self, request: HttpRequest, obj: Any) -> dict[str, str]:
+        """On a page that only shows the record: each field that reads in words, renamed."""
+        if self.has_change_permission(request, obj):
+            return {}
+        left_out = {*self.stored_text_fields, *(getattr(self, "exclude", None) or ())}
+        return {
+            f.name: f"{f.name}{READABLE}"
+            for f in self.model._meta.concrete_fields
+            if f.name not in left_out and readable_shown(self.model, f.name)
+        }
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = super().get_fields(request, obj)  # type: ignore[misc]
+        renamed = self._in_words(request, obj)
+        shown = list(dict.fromkeys(renamed.get(n, n) for n in names))
+        # Each field read in words stands where the field stands in the model.
+        original = {v: k for k, v in renamed.items()}
+        original.update({f"{n}{STORED}": n for n in self.stored_text_fields})
+        order = {f.name: i for i, f in enumerate(self.model._meta.concrete_fields)}
+        return sorted(shown, key=lambda n: order.get(str(original.get(n, n)), len(order)))
+
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
         excluded = super().get_exclude(request, obj)  # type: ignore[misc]
-        if not self.stored_text_fields:
-            return excluded
-        return [*(excluded or ()), *self.stored_text_fields]
+        hidden = [*self.stored_text_fields, *self._in_words(request, obj)]
+        return [*(excluded or ()), *hidden] if hidden else excluded
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         names = super().get_readonly_fields(request, obj)  # type: ignore[misc]
-        return [*names, *(f"{n}_text" for n in self.stored_text_fields)]
+        return [
+            *names,
+            *(f"{n}{STORED}" for n in self.stored_text_fields),
+            *self._in_words(request, obj).values(),
+        ]
 
     def __getattr__(self, name: str) -> Any:
-        if name.endswith("_text") and name[: -len("_text")] in type(self).stored_text_fields:
-            return stored_text_column(self.model, name[: -len("_text")])
+        model = self.__dict__.get("model")  # set by ModelAdmin.__init__
+        if model is None:
+            raise AttributeError(name)
+        if name.endswith(STORED) and name[: -len(STORED)] in type(self).stored_text_fields:
+            return stored_text_column(model, name[: -len(STORED)])
+        if name.endswith(READABLE):
+            column = readable_field(model, name[: -len(READABLE)])
+            if column is not None:
+                return column
         raise AttributeError(name)

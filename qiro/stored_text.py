@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
 Message = dict[str, Any]
+E = TypeVar("E", bound=BaseException)
 
 
 def said(msgid: str, **params: Any) -> Message:
@@ -108,10 +109,29 @@ def render(value: Message | list[Message | str] | str) -> str:
             return f"{msgid} {params}"
 
 
-def read(text: str) -> str:
+def read(text: str, joiner: str = "; ") -> str:
     """Stored text in the active language: messages translated, plain text as it is."""
     value = parsed(text)
-    return text if value is None else render(value)
+    if value is None:
+        return text
+    return joiner.join(render(v) for v in value) if isinstance(value, list) else render(value)
+
+
+def said_by(error: BaseException) -> list[Message | str]:
+    """What an error says, as stored text's parts: its ``message`` if it carries one."""
+    message: Any = getattr(error, "message", None)
+    if _is_message(message):
+        return [message]
+    if isinstance(message, list) and all(_is_message(v) or isinstance(v, str) for v in message):
+        return list(message)
+    return [str(error)]
+
+
+def carrying(error: E, text: str) -> E:
+    """``error`` with the stored ``text`` as its ``message`` (read later, in any language)."""
+    value = parsed(text)
+    error.message = value if value is not None else text  # type: ignore[attr-defined]
+    return error
 
 
 def read_each(text: str) -> list[str]:

@@ -26,7 +26,8 @@ def operation_out(op: Operation) -> dict[str, Any]:
         "created_at": op.created_at, "started_at": op.started_at,
         "finished_at": op.finished_at, "steps_done": op.steps_done,
         "steps_total": op.steps_total, "percent": op.percent, "finished": op.is_finished,
-        "log": stored_text.read_log(op.log), "error": op.error, "schemas": deploy_progress(op),
+        "log": stored_text.read_log(op.log), "error": stored_text.read(op.error, "\n\n"),
+        "schemas": deploy_progress(op),
     }  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from deployments import notify
 from deployments.models import Operation, VerificationRun
 from deployments.scheduling import timing
 from deployments.scheduling.models import Incident, Schedule
-from qiro import tenant_context
+from qiro import stored_text, tenant_context
 
 OPERATION_KINDS: dict[str, str] = {
     Incident.Kind.BACKUP: Operation.Kind.BACKUP,
@@ -74,7 +74,7 @@ def _latest_operation(kind: str) -> str | None:
         return ""
     return _("%(operation)s failed: %(error)s") % {
         "operation": latest,
-        "error": _first_line(latest.error) or "-",
+        "error": _first_line(stored_text.read(latest.error, "\n")) or "-",
     }
 
 

@@ -75,14 +75,22 @@ def problems_of(page: Page, url: str) -> list[str]:
 
 
 def walk(page: Page, base: str, site: str, picks: dict[tuple[str, str], object]) -> list[str]:
-    found = []
+    """Each list, and the change page of the picked row (else of the list's first row)."""
+    found: list[str] = []
+    first_href: str | None = None
     for kind in registered_pages():
         if kind[0] != site:
             continue
-        pk = picks.get(kind[:2]) if kind[2] == "change" else None
-        if kind[2] == "change" and pk is None:
+        if kind[2] == "changelist":
+            found += problems_of(page, base + page_url(kind))
+            first = page.locator("#result_list tbody tr a[href*='/change/']").first
+            first_href = first.get_attribute("href") if first.count() else None
             continue
-        found += problems_of(page, base + page_url(kind, pk))
+        pk = picks.get(kind[:2])
+        if pk is not None:
+            found += problems_of(page, base + page_url(kind, pk))
+        elif first_href:
+            found += problems_of(page, base + first_href)
     return found
 
 
