@@ -159,7 +159,7 @@ class BackupAdmin(ReadOnlyAdmin):
     change_list_template = "deployments/backup_change_list.html"
     change_form_template = "deployments/backup_change_form.html"
     actions = ["test_restore_selected"]
-    stored_text_fields = ("test_restore_report",)
+    stored_text_fields = ("test_restore_report", "error")
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view

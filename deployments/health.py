@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from deployments.models import Operation, VerificationRun, WorkerHeartbeat
 from deployments.scheduling.alerts import open_incidents
-from qiro import tenant_context
+from qiro import stored_text, tenant_context
 from qiro.migration_state import expected_migrations
 from qiro.tenant_context import PLATFORM_ALIAS, RUNTIME_ALIAS
 
@@ -117,7 +117,8 @@ def _operations(*, require_worker: bool) -> Check:
 def _degraded() -> list[str]:
     """The reasons of the open incidents, oldest first."""
     return [
-        f"{incident}: {incident.reason}" for incident in open_incidents().order_by("opened_at")[:20]
+        f"{incident}: {stored_text.read(incident.reason)}"
+        for incident in open_incidents().order_by("opened_at")[:20]
     ]
 
 

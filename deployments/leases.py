@@ -33,7 +33,9 @@ from django.conf import settings
 from django.db import connections, models
 from django.utils import timezone
 from django.utils.crypto import get_random_string
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from qiro import stored_text
 
 logger = logging.getLogger("qiro.leases")
 
@@ -109,14 +111,17 @@ def lease_until() -> datetime:
 # --- reaping ----------------------------------------------------------------------
 
 
-def stopped_reason(*, holder: str, kind_label: str, lost_connection: bool = False) -> str:
-    """Why an operation failed without finishing, in the language active now."""
-    kind_label = kind_label.lower()
+def stopped_reason(
+    *, holder: str, kind_label: str | stored_text.Message, lost_connection: bool = False
+) -> str:
+    """Why an operation failed without finishing, as stored text (read in any language)."""
     if lost_connection:
-        return _("The database connection was lost during %(kind)s.") % {"kind": kind_label}
-    if holder.startswith("cli-"):
-        return _("The command stopped during %(kind)s; its lease expired.") % {"kind": kind_label}
-    return _("The worker stopped during %(kind)s; its lease expired.") % {"kind": kind_label}
+        msgid = gettext_noop("The database connection was lost during %(kind)s.")
+    elif holder.startswith("cli-"):
+        msgid = gettext_noop("The command stopped during %(kind)s; its lease expired.")
+    else:
+        msgid = gettext_noop("The worker stopped during %(kind)s; its lease expired.")
+    return stored_text.stored(stored_text.said(msgid, kind=kind_label))
 
 
 def reap_expired(*, now: datetime | None = None) -> list[int]:
@@ -167,14 +172,16 @@ def _fail_operation(pk: int, *, holder: str, now: datetime, lost_connection: boo
     if operation is None:
         return False
     reason = stopped_reason(
-        holder=holder, kind_label=str(operation.get_kind_display()), lost_connection=lost_connection
+        holder=holder,
+        kind_label=stored_text.label(operation.get_kind_display(), lower=True),
+        lost_connection=lost_connection,
     )
     won = Operation.objects.filter(
         pk=pk, status=Operation.Status.RUNNING, lease_holder=holder
     ).update(status=Operation.Status.FAILED, finished_at=now, error=reason)
     if won:
-        _fail_task_result(operation.task_id, reason=reason, now=now)
-        logger.warning("operation %s failed: %s", pk, reason)
+        _fail_task_result(operation.task_id, reason=stored_text.read(reason), now=now)
+        logger.warning("operation %s failed: %s", pk, stored_text.read(reason))
     return bool(won)
 
 
@@ -196,12 +203,14 @@ def _fail_records(select: Any, *, lost_connection: bool) -> None:
     """Backups, verification runs and deployments left running: failed, files removed."""
     from deployments.models import Backup, Deployment, Operation, VerificationRun
 
-    def reason_for(holder: str, kind: str) -> str:
+    def reason_for(holder: str, kind: stored_text.Message) -> str:
         return stopped_reason(holder=holder, kind_label=kind, lost_connection=lost_connection)
 
     now = timezone.now()
     for backup in select(Backup):
-        reason = reason_for(backup.lease_holder, str(Operation.Kind.BACKUP.label))
+        reason = reason_for(
+            backup.lease_holder, stored_text.label(Operation.Kind.BACKUP.label, lower=True)
+        )
         if Backup.objects.filter(pk=backup.pk, status=Backup.Status.RUNNING).update(
             status=Backup.Status.FAILED, error=reason
         ):
@@ -211,7 +220,9 @@ def _fail_records(select: Any, *, lost_connection: bool) -> None:
         Deployment.objects.filter(pk=deployment.pk, status=Deployment.Status.RUNNING).update(
             status=Deployment.Status.FAILED,
             finished_at=now,
-            reason=reason_for(deployment.lease_holder, str(Operation.Kind.DEPLOY.label)),
+            reason=reason_for(
+                deployment.lease_holder, stored_text.label(Operation.Kind.DEPLOY.label, lower=True)
+            ),
         )
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
@@ -36,6 +36,16 @@ def said(msgid: str, **params: Any) -> Message:
 def size(size_bytes: int | None) -> dict[str, int | None]:
     """A parameter read as a size ("2.3 MB"), in the reader's units."""
     return {"bytes": size_bytes}
+
+
+def label(lazy_text: Any, *, lower: bool = False) -> Message:
+    """A lazy label (a choice's, a verbose name) as a message: its id, read later.
+
+    ``lower``: read in lower case, as inside a sentence ("during backup").
+    """
+    with translation.override(None):
+        message = said(str(lazy_text))
+    return {**message, "lower": True} if lower else message
 
 
 def stored(value: Message | Iterable[Message | str]) -> str:
@@ -97,6 +107,8 @@ def render(value: Message | list[Message | str] | str) -> str:
     if isinstance(value, list):
         return "; ".join(render(v) for v in value)
     msgid = value["msg"]
+    if value.get("lower"):
+        return render({k: v for k, v in value.items() if k != "lower"}).lower()
     params = {k: _param(v) for k, v in (value.get("params") or {}).items()}
     if not params:
         return gettext(msgid)
@@ -125,6 +137,16 @@ def said_by(error: BaseException) -> list[Message | str]:
     if isinstance(message, list) and all(_is_message(v) or isinstance(v, str) for v in message):
         return list(message)
     return [str(error)]
+
+
+def said_by_text(text: str) -> Message | str:
+    """The first thing stored text says (a failed operation's error without its traceback)."""
+    value = parsed(text)
+    if isinstance(value, list):
+        return value[0]
+    if value is not None:
+        return value
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def carrying(error: E, text: str) -> E:

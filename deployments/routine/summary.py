@@ -71,7 +71,7 @@ class DailySummary:
                 _("Backup failed: %(backup)s: %(error)s")
                 % {
                     "backup": backup,
-                    "error": (backup.error or read(backup.test_restore_report))[:200],
+                    "error": read(backup.error or backup.test_restore_report)[:200],
                 }
             )
         for company in self.near_limits:

@@ -95,5 +95,6 @@ class ScheduleRunAdmin(ReadOnlyAdmin):
 @admin.register(Incident, site=platform_admin)
 class IncidentAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "reason", "opened_at", "mailed_at", "mailed_to", "resolved_at")
+    stored_text_fields = ("reason",)
     list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter), "opened_at")
     search_fields = ("subject", "reason")

@@ -17,12 +17,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from deployments import notify
 from deployments.models import Operation, VerificationRun
 from deployments.scheduling import timing
 from deployments.scheduling.models import Incident, Schedule
 from qiro import stored_text, tenant_context
+from qiro.stored_text import said
 
 OPERATION_KINDS: dict[str, str] = {
     Incident.Kind.BACKUP: Operation.Kind.BACKUP,
@@ -38,10 +40,6 @@ class Outcome:
     resolved: int = 0
 
 
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
-
-
 def _latest_verification() -> str | None:
     """The latest finished verification's failure ("" when it passed, None if none ran)."""
     latest = (
@@ -53,11 +51,12 @@ def _latest_verification() -> str | None:
         return None
     if latest.status == VerificationRun.Status.PASSED:
         return ""
-    return _("Verification run #%(id)d of %(database)s failed: %(failed)d checks failed.") % {
-        "id": latest.pk,
-        "database": latest.database_name,
-        "failed": latest.failed,
-    }
+    return stored_text.stored(
+        said(
+            N_("Verification run #%(id)d of %(database)s failed: %(failed)d checks failed."),
+            id=latest.pk, database=latest.database_name, failed=latest.failed,
+        )
+    )  # fmt: skip
 
 
 def _latest_operation(kind: str) -> str | None:
@@ -72,10 +71,13 @@ def _latest_operation(kind: str) -> str | None:
         return None
     if latest.status == Operation.Status.SUCCEEDED:
         return ""
-    return _("%(operation)s failed: %(error)s") % {
-        "operation": latest,
-        "error": _first_line(stored_text.read(latest.error, "\n")) or "-",
-    }
+    operation = said(
+        N_("%(kind)s #%(id)d"), kind=stored_text.label(latest.get_kind_display()), id=latest.pk
+    )
+    error = stored_text.said_by_text(latest.error)
+    return stored_text.stored(
+        said(N_("%(operation)s failed: %(error)s"), operation=operation, error=error or "-")
+    )
 
 
 def overdue_schedules(*, now: datetime) -> dict[str, str]:
@@ -85,13 +87,14 @@ def overdue_schedules(*, now: datetime) -> dict[str, str]:
         since = schedule.last_run_at or schedule.created_at
         turn = timing.period(schedule, at=since)
         if turn.total_seconds() > 0 and now - since > 2 * turn:
-            found[schedule.name] = _(
-                "The schedule %(name)s has not run since %(since)s (it runs %(timing)s)."
-            ) % {
-                "name": schedule.name,
-                "since": timezone.localtime(since).strftime("%Y-%m-%d %H:%M"),
-                "timing": schedule.timing_display,
-            }
+            found[schedule.name] = stored_text.stored(
+                said(
+                    N_("The schedule %(name)s has not run since %(since)s (it runs %(timing)s)."),
+                    name=schedule.name,
+                    since=timezone.localtime(since).strftime("%Y-%m-%d %H:%M"),
+                    timing=schedule.timing_display,
+                )
+            )
     return found
 
 
@@ -106,12 +109,15 @@ def _open(kind: str, subject: str, reason: str, *, now: datetime) -> Incident | 
     try:
         with transaction.atomic(using=tenant_context.current_alias()):
             incident = Incident.objects.create(
-                kind=kind, subject=subject, reason=reason[:REASON_LENGTH], opened_at=now
+                kind=kind,
+                subject=subject,
+                opened_at=now,
+                reason=reason if stored_text.parsed(reason) else reason[:REASON_LENGTH],
             )
             title = str(incident)
             body = "\n\n".join(
                 [
-                    reason,
+                    stored_text.read(reason),
                     _("Opened at %(time)s. The platform admin lists incidents and schedules.")
                     % {"time": timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S %Z")},
                 ]

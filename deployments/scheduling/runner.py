@@ -181,7 +181,7 @@ def _fail(runs: QuerySet[ScheduleRun], *, lost_connection: bool) -> int:
         )
         now = timezone.now()
         if ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-            status=RunStatus.FAILED, finished_at=now, result=reason[:RESULT_LENGTH]
+            status=RunStatus.FAILED, finished_at=now, result=_one_line(reason)
         ):
             Schedule.objects.filter(pk=run.schedule_id).update(
                 last_run_at=run.started_at, last_status=RunStatus.FAILED, last_result=reason

@@ -32,7 +32,7 @@ from django_tasks_db.models import DBTaskResult
 from deployments import leases
 from deployments.actions import start_operation
 from deployments.models import Backup, Deployment, Operation, VerificationRun
-from qiro import tenant_context
+from qiro import stored_text, tenant_context
 from qiro.db import pg
 
 from .conftest import ROOT, manage, subprocess_env
@@ -114,12 +114,19 @@ def nothing_running() -> dict[str, list[Any]]:
     return {name: pks for name, pks in found.items() if pks}
 
 
-def in_korean_and_english(**reason: Any) -> tuple[str, str]:
-    label = Operation.Kind.BACKUP.label
+def korean_of(text: str) -> str:
     with translation.override("ko"):
-        korean = leases.stopped_reason(kind_label=str(label), **reason)
+        return stored_text.read(text)
+
+
+def in_korean_and_english(**reason: Any) -> tuple[str, str]:
+    stored = leases.stopped_reason(
+        kind_label=stored_text.label(Operation.Kind.BACKUP.label, lower=True), **reason
+    )
+    with translation.override("ko"):
+        korean = stored_text.read(stored)
     with translation.override("en"):
-        english = leases.stopped_reason(kind_label=str(label), **reason)
+        english = stored_text.read(stored)
     assert korean != english, "the reason is translated"
     assert "백업" in korean
     return korean, english
@@ -176,10 +183,10 @@ def test_a_worker_killed_during_a_backup_leaves_nothing_running(fault_env, backu
     korean, english = in_korean_and_english(holder=backup.lease_holder)
     assert fresh(following).status == Operation.Status.SUCCEEDED, fresh(following).error
     assert operation.status == Operation.Status.FAILED
-    assert operation.error == korean
+    assert korean_of(operation.error) == korean
     assert english == "The worker stopped during backup; its lease expired."
     assert backup.status == Backup.Status.FAILED
-    assert backup.error == korean
+    assert korean_of(backup.error) == korean
     assert DBTaskResult.objects.get(pk=operation.task_id).status == TaskResultStatus.FAILED
     assert nothing_running() == {}
     assert not Path(backup.file_path).exists(), "the partial dump is removed"
@@ -213,7 +220,7 @@ def test_a_worker_survives_the_database_cutting_it_off_during_a_backup(
             korean, english = in_korean_and_english(holder="", lost_connection=True)
             assert fresh(following).status == Operation.Status.SUCCEEDED, fresh(following).error
             assert operation.status == Operation.Status.FAILED
-            assert operation.error == korean
+            assert korean_of(operation.error) == korean
             assert english == "The database connection was lost during backup."
             assert backup.status == Backup.Status.FAILED
             assert DBTaskResult.objects.get(pk=operation.task_id).status == TaskResultStatus.FAILED
@@ -257,7 +264,7 @@ def test_a_backup_command_killed_midway_is_failed_once_its_lease_expires(
     backup.refresh_from_db()
     korean, english = in_korean_and_english(holder=backup.lease_holder)
     assert operation.status == Operation.Status.FAILED
-    assert operation.error == korean
+    assert korean_of(operation.error) == korean
     assert english == "The command stopped during backup; its lease expired."
     assert backup.status == Backup.Status.FAILED
     assert nothing_running() == {}

@@ -270,7 +270,7 @@ def test_a_run_whose_worker_died_is_failed_when_its_lease_expires(probe):
     assert runner.reap_expired() == 1
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
-    assert "The worker stopped during probe: note" in run.result
+    assert "The worker stopped during probe: note" in english(run.result)
     probe.refresh_from_db()
     assert probe.last_status == RunStatus.FAILED
 
