@@ -18,7 +18,7 @@ from sysauth.actions.base import acting_as
 from sysauth.models import Role, User, UserRole
 from tenants import schema_pool
 from tenants.models import Company
-from tests.conftest import make_company
+from tests.conftest import english, make_company
 from tests.registration.factories import unique_label, valid_brn
 
 REPORTS = "/admin/deployments/permissionreport/"
@@ -70,7 +70,7 @@ def test_the_report_counts_each_companys_changes_by_operation_role_and_actor(two
     result = monthly_permission_report(now=timezone.now() + timedelta(seconds=1))
     report = PermissionReport.objects.using("owner").first()
     assert report is not None
-    assert f"#{report.pk}" in result
+    assert f"#{report.pk}" in english(result)
 
     in_a = counts(report, a.company.schema_name)
     assert in_a[("INSERT", "sysauth_userrole", Role.ADMIN, a.owner.email)] == 3
