@@ -321,6 +321,7 @@ def main() -> None:
 
     def test_restore_phase() -> None:
         from deployments import backups, scratch_restore
+        from qiro import stored_text
 
         with tenant_context.platform_context():
             backup = timed("backup, whole database (pg_dump -Fd -j)", results,
@@ -330,7 +331,7 @@ def main() -> None:
                 results,
                 lambda: scratch_restore.run_test_restore(backup=backup),
             )
-        extra["test restore report"] = restored.test_restore_report
+        extra["test restore report"] = stored_text.read_each(restored.test_restore_report)
         extra["test restore ok"] = restored.test_restore_ok
         extra["backup size (bytes), entries"] = [backup.size_bytes, backup.entry_count]
 

@@ -157,7 +157,7 @@ def main() -> None:
     from deployments import backups, scratch_restore
     from deployments.services import run_verification, runtime_roles
     from deployments.verification import Verifier
-    from qiro import tenant_context
+    from qiro import stored_text, tenant_context
     from qiro.db import pg
     from tenants.services import create_company_with_migrations
 
@@ -215,7 +215,7 @@ def main() -> None:
             "backup_bytes": backup.size_bytes,
             "backup_entries": backup.entry_count,
             "test_restore_ok": restored.test_restore_ok,
-            "test_restore_report": restored.test_restore_report,
+            "test_restore_report": stored_text.read_each(restored.test_restore_report),
         }
         for key, value in extra.items():
             print(f"{key}: {value}")
