@@ -63,7 +63,8 @@ def function_problems(
             ),
             (
                 said(N_("EXECUTE granted to %(granted)s, declared %(declared)s"),
-                     granted=sorted(executors), declared=wanted_executors),
+                     granted=sorted(executors),
+                     declared=wanted_executors or said(N_("the owner only"))),
                 sorted(executors) != wanted_executors,
             ),
             (said(N_("other versions callable: %(others)s"), others=str(others)), bool(others)),

@@ -74,7 +74,8 @@ def test_a_changed_function_body_is_reported_by_name(live_db):
         (
             "GRANT EXECUTE ON FUNCTION public.registration_insert_email_token(uuid) TO PUBLIC",
             "REVOKE EXECUTE ON FUNCTION public.registration_insert_email_token(uuid) FROM PUBLIC",
-            "registration_insert_email_token(uuid): EXECUTE granted to ['PUBLIC']",
+            "registration_insert_email_token(uuid): EXECUTE granted to PUBLIC, declared the owner "
+            "only",
         ),
         (
             "GRANT EXECUTE ON FUNCTION public.qiro_forget_old_login_failures() TO {app}",
