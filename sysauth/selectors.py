@@ -33,6 +33,14 @@ def roles_of(*, user: User) -> list[str]:
     )
 
 
+def roles_and_permissions(*, user: User) -> tuple[list[str], set[str]]:
+    """The names of the user's roles, sorted, and their roles' permissions: one query."""
+    rows = UserRole.objects.filter(user=user).values_list(
+        "role__name", "role__permissions__codename"
+    )
+    return sorted({name for name, _ in rows}), {codename for _, codename in rows if codename}
+
+
 def users_with_role(*, role: Role) -> QuerySet[User]:
     return User.objects.filter(user_roles__role=role)
 
