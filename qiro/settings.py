@@ -234,7 +234,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "qiro.static_storage.StaticStorage"
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
