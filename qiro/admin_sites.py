@@ -22,7 +22,7 @@ from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
-from qiro.admin_display import ReadableColumnsMixin
+from qiro.admin_display import QiroModelAdmin, ReadableColumnsMixin
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -140,7 +140,7 @@ platform_admin = PlatformAdminSite(name="platform_admin")
 company_admin = CompanyAdminSite(name="company_admin")
 
 
-class ReadOnlyAdmin(ReadableColumnsMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(ReadableColumnsMixin, QiroModelAdmin):
     """Records written by services or the database (history, operations): shown, never edited."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:

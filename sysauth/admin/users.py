@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from qiro.admin_actions import ActionAdmin, error_text
+from qiro.admin_display import QiroModelAdmin
 from qiro.admin_sites import company_admin, platform_admin
 from sysauth import actions, selectors
 from sysauth.admin.sessions import ReadableSession
@@ -24,7 +25,7 @@ from sysauth.forms import UserCreateForm
 from sysauth.models import Session, SessionStatus, User, UserRole, UserType
 
 
-class PlatformUserAdmin(admin.ModelAdmin):
+class PlatformUserAdmin(QiroModelAdmin):
     list_display = ("email", "full_name", "user_type", "is_active", "is_staff", "date_joined")
     list_filter = ("user_type", "is_active", "is_staff", "notify_operations")
     search_fields = ("email", "full_name")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connections
+from django.http import HttpRequest
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
@@ -29,7 +30,7 @@ def signed_in_client(made) -> Client:
     return client
 
 
-def request_with_session(client: Client, made) -> object:
+def request_with_session(client: Client, made) -> HttpRequest:
     """A request as the middleware sees it: the client's cookie, in the company's context."""
     request = RequestFactory().get("/", HTTP_HOST=made.host)
     request.session = SessionStore(client.cookies[settings.SESSION_COOKIE_NAME].value)
