@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from qiro.admin_display import QiroModelAdmin
 from qiro.admin_sites import company_admin
 from sysauth import tokens
 from sysauth.models import User
@@ -47,7 +48,7 @@ class TokenStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiToken, site=company_admin)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(QiroModelAdmin):
     list_display = (
         "name", "user", "prefix", "scopes", "created_at", "expires_at", "last_used_at",
         "revoked_at",

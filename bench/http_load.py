@@ -3,10 +3,12 @@
 gunicorn (``--workers``, ``DJANGO_DEBUG=false``, behind a pretend TLS proxy)
 is started here on a free 127.0.0.1 port against the scale's database, and:
 
-* page times, one client on a kept-alive connection, ``--runs`` each:
-  the platform admin's company list (every company, 100 a page, with kept
-  user counts), the company admin's user list of the largest company (first
-  page and a deep page), its session list, and a user's own sessions page;
+* page times, one client on a kept-alive connection, ``--runs`` each: every
+  admin list page that grows with the data. The platform admin's company list
+  (every company, 100 a page, with kept user counts), its applications, audit
+  log and operations; the largest company's user list (first page and a deep
+  page), sessions, roles, role assignments, permission history, audit log and
+  API tokens; and a user's own sessions page;
 * ``--browsers`` signed-in administrators browsing at once: each walks the
   company admin's lists (users, sessions, roles, history) ``--rounds`` times;
   success rate, p50/p99 per page and pages per second;
@@ -184,6 +186,9 @@ def page_times(
     return samples
 
 
+# What every admin list page holds, with rows or without.
+LIST = 'id="changelist"'
+
 COMPANY_PAGES = {
     "company admin: users": "/admin/sysauth/user/",
     "company admin: sessions": "/admin/sysauth/session/",
@@ -296,7 +301,13 @@ def run(scale: str, runs: int, browsers: int, rounds: int, login_count: int, wor
     try:
         samples = page_times(
             port, PLATFORM_HOST, "/admin/login/", PLATFORM_ADMIN,
-            {"platform admin: companies": ("/admin/tenants/company/", "벤치 회사")}, runs,
+            {
+                "platform admin: companies": ("/admin/tenants/company/", "벤치 회사"),
+                "platform admin: applications": ("/admin/registration/application/", LIST),
+                "platform admin: audit log": ("/admin/sysauth/auditentry/", LIST),
+                "platform admin: operations": ("/admin/deployments/operation/", LIST),
+            },
+            runs,
         )  # fmt: skip
         samples |= page_times(
             port, host, "/accounts/login/", data.admin_email(index),
@@ -304,6 +315,11 @@ def run(scale: str, runs: int, browsers: int, rounds: int, login_count: int, wor
                 "company admin: users (page 1)": ("/admin/sysauth/user/", "user1"),
                 "company admin: users (middle page)": (f"/admin/sysauth/user/?p={middle}", "@"),
                 "company admin: sessions": ("/admin/sysauth/session/", "field-device"),
+                "company admin: roles": ("/admin/sysauth/role/", LIST),
+                "company admin: role assignments": ("/admin/sysauth/userrole/", LIST),
+                "company admin: history": ("/admin/sysauth/rolepermissionhistory/", LIST),
+                "company admin: audit log": ("/admin/sysauth/auditentry/", LIST),
+                "company admin: API tokens": ("/admin/sysauth/apitoken/", LIST),
                 "my sessions": ("/accounts/sessions/", "<table"),
             },
             runs,

@@ -15,17 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponseRedirect
+
+from qiro.admin_display import QiroModelAdmin
 
 
 def error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-class ActionAdmin(admin.ModelAdmin):
+class ActionAdmin(QiroModelAdmin):
     """A ``ModelAdmin`` whose save and delete hooks call actions."""
 
     def changeform_view(

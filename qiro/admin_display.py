@@ -17,13 +17,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.functional import lazy
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
@@ -146,6 +147,20 @@ def stored_text_column(model: type[models.Model], name: str) -> Callable[[Any], 
 
     column.__name__ = name
     return column
+
+
+class QiroModelAdmin(admin.ModelAdmin):
+    """The base of every admin of ours: Django's, with its list rows written cheaply."""
+
+    def action_checkbox(self, obj: Any) -> SafeString:
+        """Django's checkbox, written out: its widget rendered three templates a row."""
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
 
 class ReadableColumnsMixin:

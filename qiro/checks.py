@@ -24,6 +24,7 @@ MIDDLEWARE_NEEDING_CONTEXT = (
     "django.contrib.sessions.middleware.SessionMiddleware",
     "sysauth.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sysauth.middleware.AuthenticationMiddleware",
 )
 # Tables of company apps that have no company column yet, with the reason.
 # They are still behind the schema wall.

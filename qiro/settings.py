@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sysauth.middleware.AuthenticationMiddleware",
     "qiro.middleware.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "sysauth.middleware.SessionValidationMiddleware",
@@ -234,7 +234,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "qiro.static_storage.StaticStorage"
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG

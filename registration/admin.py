@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from qiro.admin_confirm import confirmation_page, is_confirmed
+from qiro.admin_display import QiroModelAdmin
 from qiro.admin_sites import platform_admin
 from qiro.db.secure import ProvisioningError
 from registration import actions
@@ -55,7 +56,7 @@ def company_site_url(request: HttpRequest, subdomain: str) -> str:
 
 
 @admin.register(Application, site=platform_admin)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(QiroModelAdmin):
     list_display = (
         "company_name",
         "brn",

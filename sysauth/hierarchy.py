@@ -119,11 +119,14 @@ def _acts_as_owner(acting_user: User) -> bool:
     return acting_user.is_active and is_owner(acting_user)
 
 
-def held_permissions(user: User) -> set[str]:
-    """Every permission ``user`` holds now: all of them for a superuser, else their roles'."""
+def held_permissions(user: User, *, of_roles: set[str] | None = None) -> set[str]:
+    """Every permission ``user`` holds now: all of them for a superuser, else their roles'.
+
+    ``of_roles``: the roles' permissions when the caller has just read them.
+    """
     if user.is_superuser:
         return {codename for codename, _label in permission_choices()}
-    return role_permissions_of(user)
+    return role_permissions_of(user) if of_roles is None else of_roles
 
 
 def _acting_holds(acting_user: User) -> set[str]:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from qiro.admin_confirm import confirmation_page, is_confirmed
+from qiro.admin_display import QiroModelAdmin
 from qiro.admin_sites import platform_admin
 from sysauth.audit import acting_user_of
 from tenants import actions, domains, services
@@ -97,7 +98,7 @@ class SuspensionForm(forms.Form):
 
 
 @admin.register(Company, site=platform_admin)
-class CompanyAdmin(CitusNodesAdminMixin, admin.ModelAdmin):
+class CompanyAdmin(CitusNodesAdminMixin, QiroModelAdmin):
     list_display = (
         "name",
         "business_registration_number",

@@ -93,7 +93,7 @@ def sign_out(request: HttpRequest) -> Status[None]:
 @router.get("/me", auth=AUTH, response=Me, summary="The validated session")
 def me(request: HttpRequest) -> dict[str, Any]:
     user = acting_user(request)
-    roles = selectors.roles_of(user=user)
+    roles, of_roles = selectors.roles_and_permissions(user=user)
     token = current_token(request)
     session = request.session
     session_id = None
@@ -104,7 +104,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
     return {
         "user": user_out(user, roles),
         "roles": roles,
-        "permissions": sorted(hierarchy.held_permissions(user)),
+        "permissions": sorted(hierarchy.held_permissions(user, of_roles=of_roles)),
         "authenticated_by": "token" if token else "session",
         "session_id": session_id,
         "token_id": token.pk if token else None,

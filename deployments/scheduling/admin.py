@@ -14,14 +14,14 @@ from django.utils.translation import gettext_lazy as _
 
 from deployments.scheduling import registry, runner
 from deployments.scheduling.models import Incident, Schedule, ScheduleRun
-from qiro.admin_display import ReadableColumnsMixin
+from qiro.admin_display import QiroModelAdmin, ReadableColumnsMixin
 from qiro.admin_sites import ReadOnlyAdmin, platform_admin
 
 TIMING_FIELDS = {"interval_seconds", "cron", "time_zone", "enabled"}
 
 
 @admin.register(Schedule, site=platform_admin)
-class ScheduleAdmin(ReadableColumnsMixin, admin.ModelAdmin):
+class ScheduleAdmin(ReadableColumnsMixin, QiroModelAdmin):
     list_display = (
         "name", "job_label", "timing_display", "enabled", "last_run_at", "last_status",
         "last_duration_seconds", "next_run_at", "last_result",

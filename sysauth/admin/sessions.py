@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from qiro.admin_confirm import confirmation_page, is_confirmed
+from qiro.admin_display import QiroModelAdmin
 from qiro.admin_sites import company_admin
 from sysauth import actions, display
 from sysauth.audit import acting_user_of
@@ -50,7 +51,7 @@ def _described(session: Session, current_pk: int | None) -> str:
 
 
 @admin.register(Session, site=company_admin)
-class SessionAdmin(ReadableSession, admin.ModelAdmin):
+class SessionAdmin(ReadableSession, QiroModelAdmin):
     list_display = ("user", "status", "ip_address", "device", "last_seen", "expires")
 
     def get_list_display(self, request: HttpRequest) -> Any:

@@ -49,6 +49,8 @@ class SessionRecord:
     last_seen_at: datetime
     user_id: int | None
     user_is_active: bool | None
+    # The session's user, read by the same statement (stores that can; else None).
+    user: Any = None
 
 
 class TrackedSessionBase(SessionBase):
@@ -58,6 +60,8 @@ class TrackedSessionBase(SessionBase):
         # Set by load() when the cookie named a session that may no longer be used.
         self.ended_status: str | None = None
         self.record_pk: int | None = None
+        # The active user of a usable session, when the store read it with the row.
+        self.loaded_user: Any = None
 
     # --- the rules -------------------------------------------------------------
 
@@ -93,6 +97,7 @@ class TrackedSessionBase(SessionBase):
         if now - record.last_seen_at >= TOUCH_INTERVAL:
             self._touch(hash_session_key(key), now=now, client=self.client)
         self.record_pk = record.pk
+        self.loaded_user = record.user
         return self.decode(record.session_data)
 
     def exists(self, session_key: str | None) -> bool:

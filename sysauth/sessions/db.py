@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from qiro.tenant_context import current_alias
-from sysauth.models import Session, SessionStatus
+from sysauth.models import Session, SessionStatus, User
 from sysauth.sessions.base import (
     TOUCH_INTERVAL,
     ClientInfo,
@@ -22,11 +22,15 @@ from sysauth.sessions.base import (
     TrackedSessionBase,
 )
 
-FETCH_SQL = (
-    "SELECT s.id, s.session_data, s.status::text, s.expires_at, s.last_seen_at, s.user_id, "
-    "u.is_active FROM sysauth_session s LEFT JOIN sysauth_user u ON u.id = s.user_id "
-    "WHERE s.key_hash = %s"
-)
+# The session's user comes with its row: a signed-in request reads both in one
+# statement (``sysauth.middleware.AuthenticationMiddleware`` takes the user).
+USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+USER_COLUMNS = ", ".join(f'u."{field.column}"' for field in User._meta.concrete_fields)
+FETCH_SQL = " ".join((
+    "SELECT s.id, s.session_data, s.status::text, s.expires_at, s.last_seen_at, s.user_id,",
+    "u.is_active,", USER_COLUMNS,  # the model's own columns, joined once at import
+    "FROM sysauth_session s LEFT JOIN sysauth_user u ON u.id = s.user_id WHERE s.key_hash = %s",
+))  # fmt: skip
 # How long ended sessions stay listed before the clean-up removes them.
 ENDED_RETENTION = timedelta(days=30)
 
@@ -35,10 +39,17 @@ class SessionStore(TrackedSessionBase):
     def _fetch(self, key_hash: str) -> SessionRecord | None:
         # The hot path of every request: one statement, written out so that no
         # query is compiled per request.
-        with connections[current_alias()].cursor() as cursor:
+        alias = current_alias()
+        with connections[alias].cursor() as cursor:
             cursor.execute(FETCH_SQL, [key_hash])
             row = cursor.fetchone()
-        return SessionRecord(*row) if row else None
+        if row is None:
+            return None
+        pk, data, status, expires_at, last_seen_at, user_id, user_is_active = row[:7]
+        return SessionRecord(
+            pk, data, status, expires_at, last_seen_at, user_id, user_is_active,
+            user=User.from_db(alias, USER_FIELDS, row[7:]) if user_is_active else None,
+        )  # fmt: skip
 
     def _insert(
         self,

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from qiro import tenant_context
+from sysauth import hierarchy
+from sysauth.models import User
 from tests.api.conftest import ApiClient, add_user, problem, signed_in
 from tests.conftest import PASSWORD
 
@@ -77,3 +83,18 @@ def test_assign_role_check_permission_unassign(live_db, company):
     assert clerk_client.get("/users").status_code == 403
     history = owner.get(f"/permission-history?user_id={clerk.pk}").json()["items"]
     assert [h["operation"] for h in history[:2]] == ["DELETE", "INSERT"]
+
+
+def test_me_answers_in_three_statements_by_cookie_and_by_token(live_db, company):
+    """The host, the session or token with its user, the roles with their permissions."""
+    with tenant_context.company_context(company.company):
+        held = sorted(hierarchy.held_permissions(User.objects.get(pk=company.member.pk)))
+    tenant_context.clear()
+    for token in (False, True):
+        client = signed_in(company.host, company.member.email, token=token)
+        client.get("/auth/me")  # a first call may note last_used_at; the next is the hot path
+        with CaptureQueriesContext(connections["default"]) as queries:
+            body = client.get("/auth/me").json()
+        assert body["roles"] == ["member"]
+        assert body["permissions"] == held
+        assert len(queries.captured_queries) == 3, [q["sql"][:120] for q in queries]

@@ -77,6 +77,10 @@ def test_small_scale_builds_and_every_benchmark_answers_correctly(bench_database
     pages = json.loads((tmp_path / "http-small.json").read_text())
     assert pages["concurrent_logins"] == "5/5 succeeded"
 
+    run("admin_lists.py", "small", "--runs", "1", env=env)
+    lists = json.loads((tmp_path / "admin_lists-small.json").read_text())
+    assert len(lists["planned_over_django_p50"]) == 13
+
     # QIRO beside the plain django-tenants project: both sides answer every measure.
     peer_env = {**env, "QIRO_BENCH_PEER_DATABASE": f"{name}_peer"}
     run("versus.py", "--requests", "20", "--rounds", "2", "--creations", "1", "--migrate-runs", "1",

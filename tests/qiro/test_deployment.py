@@ -57,7 +57,7 @@ def fetch(url: str) -> tuple[int, str, dict[str, str]]:
 
     opener = urllib.request.build_opener(NoRedirect)
     try:
-        with opener.open(url, timeout=5) as response:
+        with opener.open(url, timeout=30) as response:
             return response.status, response.read().decode(), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(), dict(error.headers)
@@ -88,7 +88,7 @@ def test_serve_bootstraps_and_serves_health_and_admin_until_interrupted(live_db)
             try:
                 status, body, headers = fetch(f"http://127.0.0.1:{port}/health/")
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 assert server.poll() is None, server.stdout.read() if server.stdout else ""
                 assert time.monotonic() < deadline, "the server did not answer within 60 s"
                 time.sleep(0.2)

@@ -26,3 +26,19 @@ def test_runtime_host_and_port_point_the_runtime_roles_elsewhere(monkeypatch):
         # the embedded server's socket folder would otherwise replace the host
         assert "QIRO_EMBEDDED_DATA_DIR" not in runtime
     assert owner["HOST"] == "/srv/qiro/pgdata"
+
+
+def test_the_runtime_roles_plan_with_their_declared_settings(live_db):
+    """Set per role and database by bootstrap: every runtime connection plans with them."""
+    from django.db import connections
+
+    from qiro import tenant_context
+    from qiro.db.roles import RUNTIME_ROLE_SETTINGS
+
+    tenant_context.clear()
+    for alias in ("default", "platform"):
+        connections[alias].close()  # a new session reads the role's settings
+        with connections[alias].cursor() as cursor:
+            for setting, value in RUNTIME_ROLE_SETTINGS.items():
+                cursor.execute("SELECT current_setting(%s)", [setting])
+                assert cursor.fetchone()[0] == value, (alias, setting)

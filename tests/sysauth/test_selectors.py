@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 
 from qiro import tenant_context
 from sysauth import actions, selectors
-from sysauth.models import Role, RolePermission, RolePermissionHistory, UserRole
+from sysauth.models import Role, RolePermission, RolePermissionHistory, User, UserRole
 from tests.sysauth.conftest import sign_in
 
 
@@ -29,6 +29,27 @@ def test_users_with_roles_names_each_users_roles_in_one_query(live_db, company, 
             assert other_company.owner.email not in users
         finally:
             UserRole.objects.filter(user=company.member, role=admin).delete()
+
+
+def test_a_page_of_users_gets_its_roles_named_in_one_query(live_db, company):
+    with tenant_context.company_context(company.company):
+        admin = Role.objects.get(name=Role.ADMIN)
+        actions.assign_role(user=company.member, role=admin, acting_user=None)
+        loner = User.objects.create_user("loner-roles@sa.example.kr", "x-pass-1234567")
+        try:
+            page = list(User.objects.filter(pk__in=[company.owner.pk, company.member.pk, loner.pk]))
+            with CaptureQueriesContext(connection) as queries:
+                selectors.name_roles_of_page(page)
+            assert len([q for q in queries if "sysauth_userrole" in q["sql"]]) == 1
+            names = {user.email: user.role_names for user in page}  # type: ignore[attr-defined]
+            assert names == {
+                company.owner.email: ["owner"],
+                company.member.email: ["admin", "member"],
+                loner.email: [],
+            }
+        finally:
+            UserRole.objects.filter(user=company.member, role=admin).delete()
+            loner.delete()
 
 
 def test_recent_permission_changes_keeps_to_the_window_newest_first(live_db, company):
