@@ -3,6 +3,9 @@
 Scales (``SCALES`` below):
 
 * ``small`` - 50 companies x 100 users: the CI smoke test;
+* ``medium`` - 20 companies and 200,000 users, two of 50,000: big companies
+  without a thousand schemas (what a Citus cluster on one machine builds in
+  minutes, where ``large`` fills its pool by migrations for most of an hour);
 * ``large`` - 1,000 companies and 1,000,000 users with a skewed distribution
   (five companies of 50,000 users, the rest falling off like 1/rank), custom
   roles with permissions, role assignments, 5,000,000 permission-history rows
@@ -91,6 +94,10 @@ SCALES = {
     "small": Scale(
         companies=50, users=5_000, big_companies=0, big_users=0, history=20_000,
         sessions_per_user=0.5, token_months=12, tokens_per_month=100,
+    ),
+    "medium": Scale(
+        companies=20, users=200_000, big_companies=2, big_users=50_000, history=1_000_000,
+        sessions_per_user=0.5, token_months=12, tokens_per_month=1_000,
     ),
     "large": Scale(
         companies=1_000, users=1_000_000, big_companies=5, big_users=50_000, history=5_000_000,
