@@ -173,10 +173,10 @@ def test_when_only_the_actor_changes_only_the_actor_is_sent(live_db, two_compani
         pytest.skip("plain PostgreSQL: the context is prefixed to the statement there")
     a, _ = two_companies
     sent: list[str] = []
-    raw_cursor_class = type(connection.connection.cursor())  # type: ignore[union-attr]
+    raw_cursor_class = type(connection.connection.cursor())
     original = raw_cursor_class.execute
 
-    def recording(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def recording(self, query, *args, **kwargs):
         sent.append(query if isinstance(query, str) else str(query))
         return original(self, query, *args, **kwargs)
 
