@@ -3,6 +3,9 @@
 Scales (``SCALES`` below):
 
 * ``small`` - 50 companies x 100 users: the CI smoke test;
+* ``medium`` - 20 companies and 200,000 users, two of 50,000: big companies
+  without a thousand schemas (what a Citus cluster on one machine builds in
+  minutes, where ``large`` fills its pool by migrations for most of an hour);
 * ``large`` - 1,000 companies and 1,000,000 users with a skewed distribution
   (five companies of 50,000 users, the rest falling off like 1/rank), custom
   roles with permissions, role assignments, 5,000,000 permission-history rows
@@ -17,7 +20,12 @@ administrator). The bulk rows are then written set-based as the owner, one
 transaction per company (``INSERT ... SELECT generate_series``, one
 precomputed password hash). The history trigger is disabled for the bulk
 load only, so that history rows carry dates spread over the year instead of
-the load's minute; it is enabled again in the same transaction.
+the load's minute. It is switched off and on again in transactions of their
+own, before and after the company's load: Citus refuses an ``ALTER TABLE``
+on a shard that still has trigger events pending from the same transaction
+(the foreign keys' deferred checks, which ``SET CONSTRAINTS`` on the
+coordinator does not reach), and the switch is the owner's DDL, so the
+runtime role has no way to turn the trigger off.
 
 The database is ``qiro_bench_<scale>`` (or ``QIRO_BENCH_DATABASE``) on the
 configured server (the embedded one when ``DATABASE_URL`` is unset), with its
@@ -86,6 +94,10 @@ SCALES = {
     "small": Scale(
         companies=50, users=5_000, big_companies=0, big_users=0, history=20_000,
         sessions_per_user=0.5, token_months=12, tokens_per_month=100,
+    ),
+    "medium": Scale(
+        companies=20, users=200_000, big_companies=2, big_users=50_000, history=1_000_000,
+        sessions_per_user=0.5, token_months=12, tokens_per_month=1_000,
     ),
     "large": Scale(
         companies=1_000, users=1_000_000, big_companies=5, big_users=50_000, history=5_000_000,
@@ -183,13 +195,6 @@ def load_company(
     """Write one company's bulk rows (its schema is the owner connection's search path)."""
     custom_roles = 5 + users // 2_000
     domain = f"bench-c{index:04d}.example.kr"
-    # Django's foreign keys are deferred; checked per statement instead, the
-    # trigger can be switched back on before the transaction ends.
-    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    cursor.execute("ALTER TABLE sysauth_userrole DISABLE TRIGGER record_role_permissions_change")
-    cursor.execute(
-        "ALTER TABLE sysauth_rolepermission DISABLE TRIGGER record_role_permissions_change"
-    )
     cursor.execute(
         """
         INSERT INTO sysauth_user (company_id, password, email, full_name, user_type,
@@ -262,10 +267,6 @@ def load_company(
         """,
         {"company": company_id, "history": history, "perms": PERMISSIONS},
     )
-    cursor.execute("ALTER TABLE sysauth_userrole ENABLE TRIGGER record_role_permissions_change")
-    cursor.execute(
-        "ALTER TABLE sysauth_rolepermission ENABLE TRIGGER record_role_permissions_change"
-    )
     # Sessions: a third active within the last two weeks, the rest ended.
     cursor.execute(
         """
@@ -288,6 +289,24 @@ def load_company(
         """,
         {"company": company_id, "schema": schema_of(index), "sessions": sessions},
     )
+
+
+HISTORY_TRIGGER_TABLES = ("sysauth_userrole", "sysauth_rolepermission")
+
+
+def switch_history_trigger(schema: str, *, enabled: bool) -> None:
+    """The history trigger of ``schema``'s tables on or off, in a transaction of its own."""
+    from django.db import connections, transaction
+    from psycopg import sql
+
+    action = sql.SQL("ENABLE" if enabled else "DISABLE")
+    with transaction.atomic(using="owner"), connections["owner"].cursor() as cursor:
+        for table in HISTORY_TRIGGER_TABLES:
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} {} TRIGGER record_role_permissions_change").format(
+                    sql.Identifier(schema, table), action
+                )
+            )
 
 
 def load_tokens(scale: Scale) -> None:
@@ -375,16 +394,20 @@ def build(name: str, scale: Scale, jobs: int) -> dict[str, Any]:
     for index, users in enumerate(bulk_users, 1):
         history = scale.history * (users + 1) // scale.users
         sessions = int((users + 1) * scale.sessions_per_user)
-        with transaction.atomic(using="owner"):
-            owner.set_schema(schema_of(index))  # type: ignore[attr-defined]
-            with owner.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM sysauth_user")
-                if cursor.fetchone()[0] > 1:
-                    continue  # loaded by an earlier, interrupted build
+        owner.set_schema(schema_of(index))  # type: ignore[attr-defined]
+        with owner.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sysauth_user")
+            if cursor.fetchone()[0] > 1:
+                continue  # loaded by an earlier, interrupted build
+        switch_history_trigger(schema_of(index), enabled=False)
+        try:
+            with transaction.atomic(using="owner"), owner.cursor() as cursor:
                 load_company(
                     cursor, company_id=companies[schema_of(index)], index=index, users=users,
                     history=history, sessions=sessions, password_hash=password_hash,
                 )  # fmt: skip
+        finally:
+            switch_history_trigger(schema_of(index), enabled=True)
         if index % 100 == 0 or index == len(bulk_users):
             print(f"    loaded {index}/{len(bulk_users)}", flush=True)
     owner.set_schema_to_public()  # type: ignore[attr-defined]

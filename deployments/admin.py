@@ -37,6 +37,8 @@ from qiro import stored_text
 from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_display import local_stamp
 from qiro.admin_sites import ReadOnlyAdmin, platform_admin
+from qiro.db.citus import connection_is_citus
+from qiro.tenant_context import current_alias
 from sysauth.audit import acting_user_of
 from tenants import admin_nodes
 
@@ -149,6 +151,18 @@ class ConfirmRestoreForm(forms.Form):
         return value
 
 
+def citus_backup_limit() -> str | None:
+    """On Citus, what a backup here does not hold; None on plain PostgreSQL."""
+    if not connection_is_citus(current_alias()):
+        return None
+    return gettext(
+        "This database is a Citus cluster: a backup made here is a pg_dump of the coordinator. "
+        "It holds the platform's tables and the companies' table definitions, but no company "
+        "rows (they are on the worker nodes), and it cannot be restored on Citus. Back up "
+        "every node (physical backups at one restore point, citus_create_restore_point())."
+    )
+
+
 @admin.register(Backup, site=platform_admin)
 class BackupAdmin(ReadOnlyAdmin):
     list_display = (
@@ -198,8 +212,17 @@ class BackupAdmin(ReadOnlyAdmin):
         )
         return None
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        limit = citus_backup_limit()
+        if limit and request.method == "GET":
+            messages.warning(request, limit)
+        return super().changelist_view(request, extra_context)
+
     def start_view(self, request: HttpRequest) -> HttpResponse:
         _require_superuser(request)
+        limit = citus_backup_limit()
         form = CompanyChoiceForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             operation = actions.start_backup(
@@ -215,8 +238,10 @@ class BackupAdmin(ReadOnlyAdmin):
                 "A backup of the whole database, or of one company's schema, runs in the "
                 "background; its progress opens next."
             ),
+            items=[limit] if limit else [],
             confirm_label=_("Back up"),
             form=form,
+            warning=bool(limit),
         )
 
     def restore_view(self, request: HttpRequest, pk: int) -> HttpResponse:

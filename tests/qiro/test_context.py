@@ -137,3 +137,54 @@ def test_only_plain_schema_names_are_accepted(name):
     else:
         with pytest.raises(ValueError, match="schema"):
             TenantContext(schema_name=name, company_id=1)
+
+
+def test_a_change_of_actor_inside_a_transaction_keeps_company_and_schema(live_db, two_companies):
+    a, b = two_companies
+    schema = f"{a.company.schema_name}, public"
+    with transaction.atomic(using="default"):
+        with tenant_context.company_context(a.company, actor_id=a.owner.pk):
+            assert settings_seen() == (str(a.company.pk), schema, str(a.owner.pk))
+            tenant_context.set_actor(a.member.pk)
+            assert settings_seen() == (str(a.company.pk), schema, str(a.member.pk))
+            try:
+                with transaction.atomic(using="default"):
+                    tenant_context.set_actor(a.owner.pk)
+                    assert settings_seen()[2] == str(a.owner.pk)
+                    raise RuntimeError("roll back to the savepoint")
+            except RuntimeError:
+                pass
+            # the rollback undid the actor's SET LOCAL; the whole context is sent again
+            assert settings_seen() == (str(a.company.pk), schema, str(a.owner.pk))
+        with tenant_context.company_context(b.company, actor_id=a.owner.pk):
+            assert settings_seen() == (
+                str(b.company.pk),
+                f"{b.company.schema_name}, public",
+                str(a.owner.pk),
+            )
+    assert left_on_the_session() == ""
+
+
+def test_when_only_the_actor_changes_only_the_actor_is_sent(live_db, two_companies, monkeypatch):
+    """On Citus each SET LOCAL of a string costs a trip to the worker: send only what changed."""
+    connection = connections["default"]
+    connection.ensure_connection()
+    if not getattr(connection, "context_apart", False):
+        pytest.skip("plain PostgreSQL: the context is prefixed to the statement there")
+    a, _ = two_companies
+    sent: list[str] = []
+    raw_cursor_class = type(connection.connection.cursor())
+    original = raw_cursor_class.execute
+
+    def recording(self, query, *args, **kwargs):
+        sent.append(query if isinstance(query, str) else str(query))
+        return original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(raw_cursor_class, "execute", recording)
+    with tenant_context.company_context(a.company), transaction.atomic(using="default"):
+        settings_seen()
+        tenant_context.set_actor(a.owner.pk)
+        sent.clear()
+        assert settings_seen()[2] == str(a.owner.pk)
+    context_statements = [s for s in sent if s.startswith("SET LOCAL")]
+    assert context_statements == [f"SET LOCAL qiro.actor_id = '{a.owner.pk}'"]
