@@ -35,8 +35,10 @@ def roles_of(*, user: User) -> list[str]:
 
 def roles_and_permissions(*, user: User) -> tuple[list[str], set[str]]:
     """The names of the user's roles, sorted, and their roles' permissions: one query."""
-    rows = UserRole.objects.filter(user=user).values_list(
-        "role__name", "role__permissions__codename"
+    rows = (
+        UserRole.objects.filter(user=user)
+        .order_by()  # no join for the model's ordering: the names are sorted here
+        .values_list("role__name", "role__permissions__codename")
     )
     return sorted({name for name, _ in rows}), {codename for _, codename in rows if codename}
 
