@@ -17,7 +17,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from qiro.admin_display import local_stamp
-from qiro.rls import CurrentCompanyId, RowSecurity
+from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
 
 
 class AuditAction(models.TextChoices):
@@ -66,9 +66,7 @@ class AuditEntry(models.Model):
     label they had, so it survives their deletion.
     """
 
-    company_id = models.BigIntegerField(
-        _("company"), null=True, blank=True, editable=False, db_default=CurrentCompanyId()
-    )
+    company_id = company_column()
     created_at = models.DateTimeField(_("when"), db_default=Now())
     acting_user_id = models.BigIntegerField(_("acting user id"), null=True, blank=True)
     acting_email = models.CharField(_("acting user"), max_length=254, blank=True)
@@ -83,7 +81,7 @@ class AuditEntry(models.Model):
     )
     details = models.JSONField(_("details"), default=dict, blank=True)
 
-    row_security = RowSecurity(column="company_id", platform="company_id IS NULL")
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
     # Append-only: qiro.db.roles grants the runtime roles exactly this.
     runtime_privileges = ("SELECT", "INSERT")
 
