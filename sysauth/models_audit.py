@@ -23,10 +23,17 @@ from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
 class AuditAction(models.TextChoices):
     """Every action that writes an audit row, named ``<area>.<verb>``."""
 
+    APPLICATION_SUBMIT = "application.submit", _("Application submitted")
+    APPLICATION_VERIFY_EMAIL = "application.verify_email", _("Applicant's e-mail address verified")
+    APPLICATION_RESEND = "application.resend", _("Verification e-mail sent again")
     APPLICATION_APPROVE = "application.approve", _("Application approved")
     APPLICATION_REJECT = "application.reject", _("Application rejected")
     COMPANY_SUSPEND = "company.suspend", _("Company suspended")
     COMPANY_REACTIVATE = "company.reactivate", _("Company reactivated")
+    COMPANY_UPDATE = "company.update", _("Company details changed")
+    DOMAIN_ADD = "company.domain_add", _("Domain added")
+    DOMAIN_CHANGE = "company.domain_change", _("Domain changed")
+    DOMAIN_REMOVE = "company.domain_remove", _("Domain removed")
     BACKUP_START = "backup.start", _("Backup requested")
     BACKUP_TEST_RESTORE = "backup.test_restore", _("Test restore requested")
     BACKUP_RESTORE = "backup.restore", _("Restore over the live data requested")

@@ -1,7 +1,9 @@
 """Companies in the platform admin: status, domains, kept figures, suspend and reactivate.
 
 User count and schema size are columns kept by ``refresh_company_stats``; the
-list never reads a company's schema.
+list never reads a company's schema. Every write is an action of
+``tenants.actions`` with its audit row: the details, each domain added,
+changed or removed, suspension and reactivation.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from qiro.admin_actions import ActionAdmin, error_text
 from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_sites import platform_admin
 from sysauth.audit import acting_user_of
@@ -97,7 +100,7 @@ class SuspensionForm(forms.Form):
 
 
 @admin.register(Company, site=platform_admin)
-class CompanyAdmin(CitusNodesAdminMixin, admin.ModelAdmin):
+class CompanyAdmin(CitusNodesAdminMixin, ActionAdmin):
     list_display = (
         "name",
         "business_registration_number",
@@ -180,8 +183,16 @@ class CompanyAdmin(CitusNodesAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # companies are suspended, never deleted from here
 
+    def save_model(self, request: HttpRequest, obj: Company, form: Any, change: bool) -> None:
+        """The details change through ``tenants.actions.update_company``."""
+        actions.update_company(
+            company=obj,
+            acting_user=acting_user_of(request),
+            **{field: form.cleaned_data[field] for field in actions.EDITABLE},
+        )
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        """The domains change through ``tenants.domains``, the new primary first."""
+        """The domains change through ``tenants.actions``, the new primary first."""
         if formset.model is not Domain:
             super().save_formset(request, form, formset, change)
             return
@@ -193,26 +204,29 @@ class CompanyAdmin(CitusNodesAdminMixin, admin.ModelAdmin):
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for row in steps:
             try:
-                self._save_domain(company, formset, row)
+                self._save_domain(company, formset, row, acting_user_of(request))
             except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
+                messages.error(request, error_text(error))
 
     @staticmethod
-    def _save_domain(company: Company, formset: Any, row: Any) -> None:
+    def _save_domain(company: Company, formset: Any, row: Any, acting_user: Any) -> None:
         instance, data = row.instance, row.cleaned_data
         is_primary = bool(data.get("is_primary"))
         if row in formset.deleted_forms:
             if instance.pk:
-                domains.remove_domain(domain=instance)
+                actions.remove_domain(domain=instance, acting_user=acting_user)
                 formset.deleted_objects.append(instance)
         elif instance.pk:
-            changed = domains.change_domain(
-                domain=instance, name=data["domain"], is_primary=is_primary
+            changed = actions.change_domain(
+                domain=instance, name=data["domain"], is_primary=is_primary, acting_user=acting_user
             )
             formset.changed_objects.append((changed, row.changed_data))
         else:
-            added = domains.add_domain(
-                company=company, domain=data["domain"], is_primary=is_primary
+            added = actions.add_domain(
+                company=company,
+                domain=data["domain"],
+                is_primary=is_primary,
+                acting_user=acting_user,
             )
             formset.new_objects.append(added)
 

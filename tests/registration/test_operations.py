@@ -88,7 +88,7 @@ def test_registration_migrations_run_backwards_and_forwards(live_db):
             cursor.execute(REGISTRATION_OBJECTS)
             assert cursor.fetchone() == (0, 0, 0)
     finally:
-        migrate("0005")
+        migrate("0006")
     with connections["owner"].cursor() as cursor:
         cursor.execute(REGISTRATION_OBJECTS)
         tables, types, functions = cursor.fetchone()
