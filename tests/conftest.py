@@ -178,8 +178,8 @@ def drop_pool_schemas_afterwards(request: pytest.FixtureRequest) -> Iterator[Non
 
 @pytest.fixture
 def platform_rows(live_db: None) -> Iterator[Any]:
-    """Rows of every platform model (``tests.test_admin_queries.PlatformRows``), removed after."""
-    from tests.test_admin_queries import PlatformRows
+    """Rows of every platform model (``tests.admin_rows.PlatformRows``), removed after."""
+    from tests.admin_rows import PlatformRows
 
     rows = PlatformRows()
     try:

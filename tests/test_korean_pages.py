@@ -19,10 +19,11 @@ from django.urls import reverse
 from django.utils.translation import trans_real
 
 from qiro import tenant_context
+from tests.admin_rows import CompanyRows
 from tests.conftest import CompanyWithUsers
 from tests.sysauth.conftest import new_company
 from tests.tenants.test_provisioning import remove_company
-from tests.test_admin_queries import SMALL, CompanyRows, measure_site, owner_client
+from tests.test_admin_queries import SMALL, measure_site, owner_client
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = ("qiro", "tenants", "registration", "sysauth", "deployments", "templates")

@@ -17,18 +17,13 @@ import pytest
 
 from deployments.models import Backup
 from qiro import tenant_context
+from tests.admin_rows import MARK, CompanyRows
 from tests.browser.conftest import LiveServer
 from tests.conftest import PASSWORD as STAFF_PASSWORD
 from tests.conftest import CompanyWithUsers
 from tests.sysauth.conftest import PASSWORD, new_company
 from tests.tenants.test_provisioning import remove_company
-from tests.test_admin_queries import (
-    MARK,
-    SMALL,
-    CompanyRows,
-    page_url,
-    registered_pages,
-)
+from tests.test_admin_queries import SMALL, page_url, registered_pages
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
