@@ -188,6 +188,13 @@ def platform_rows(live_db: None) -> Iterator[Any]:
         rows.remove()
 
 
+def admin_sign_in(client: Client, host: str, email: str, password: str = PASSWORD) -> Any:
+    """Post the admin's sign-in form on ``host`` as ``email``; the response (302: signed in)."""
+    return client.post(
+        "/admin/login/?next=/admin/", {"username": email, "password": password}, HTTP_HOST=host
+    )
+
+
 @pytest.fixture
 def staff_client(live_db: None) -> Client:
     """A client signed in to the platform admin as platform staff (the platform role)."""
@@ -199,10 +206,6 @@ def staff_client(live_db: None) -> Client:
         staff.set_password(PASSWORD)
         staff.save()
     client = Client()
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": staff.email, "password": PASSWORD},
-        HTTP_HOST="localhost",
-    )
+    response = admin_sign_in(client, "localhost", staff.email)
     assert response.status_code == 302, response.content.decode()[:300]
     return client

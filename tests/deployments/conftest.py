@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,17 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": owner_database_url(), "PYTHONPATH": str(ROOT)}
     env.update(extra)
     return env
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 90) -> Any:
+    """Poll ``condition`` until it gives something true (returned), or fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def manage(*args: str) -> list[str]:

@@ -39,6 +39,7 @@ from psycopg import sql
 from qiro import tenant_context
 from qiro.context import TenantContext
 from qiro.db.backends.runtime import base as runtime_base
+from qiro.db.citus import connection_is_citus
 from sysauth.models import User
 from tenants.models import Company
 from tests.conftest import PASSWORD, CompanyWithUsers
@@ -96,6 +97,15 @@ def server_session() -> tuple[int, str]:
 
 def emails(member: CompanyWithUsers) -> set[str]:
     return {member.owner.email, member.member.email}
+
+
+def skip_on_citus() -> None:
+    """The tests of a weakened backend: on Citus there is nothing for the check to catch."""
+    if connection_is_citus("owner"):
+        pytest.skip(
+            "Citus sends no session-level SET to its workers, so the weakened backend "
+            "leaks nothing there for the check to catch"
+        )
 
 
 # --- (a) interleaved companies on one server connection -----------------------------
@@ -181,16 +191,7 @@ def session_level_sql(conn: psycopg.Connection[Any], context: TenantContext) -> 
 def test_a_context_set_once_per_connection_would_be_caught(pgbouncer, two_companies, monkeypatch):
     """django-tenants' way (a session-level SET when the connection's tenant
     changes) mixes the companies up behind a transaction pooler: the check sees it."""
-    if (
-        connections["owner"]
-        .cursor()
-        .connection.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
-        .fetchone()[0]
-    ):
-        pytest.skip(
-            "Citus sends no session-level SET to its workers, so the weakened backend "
-            "leaks nothing there for the check to catch"
-        )
+    skip_on_citus()
 
     def once_per_connection(self: Any, execute: Any, sql_text: Any, params: Any, many: bool,
                             context: dict[str, Any]) -> Any:  # fmt: skip
@@ -280,16 +281,7 @@ def test_after_a_transaction_the_pooled_session_carries_no_context(pgbouncer, tw
 
 def test_a_session_level_context_would_be_caught(pgbouncer, two_companies, monkeypatch):
     """The same check fails for a backend that sets the context with plain ``SET``."""
-    if (
-        connections["owner"]
-        .cursor()
-        .connection.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
-        .fetchone()[0]
-    ):
-        pytest.skip(
-            "Citus sends no session-level SET to its workers, so the weakened backend "
-            "leaks nothing there for the check to catch"
-        )
+    skip_on_citus()
     a, _ = two_companies
     monkeypatch.setattr(runtime_base, "render_context_sql", session_level_sql)
     pid = work_of_a_company(pgbouncer, a)

@@ -18,9 +18,9 @@ from sysauth.models import Role, User
 from tests.conftest import PASSWORD
 from tests.sysauth.escalation import (
     Cast,
-    cast_in,
+    cast,
     change_form_data,
-    company_for_attacks,
+    company,
     errors_shown,
     post,
     turned_away,
@@ -29,15 +29,7 @@ from tests.sysauth.escalation import (
 ATTACKERS = ["admin", "member"]
 
 
-@pytest.fixture(scope="module")
-def company(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        return company_for_attacks()
-
-
-@pytest.fixture
-def cast(live_db, company) -> Cast:
-    return cast_in(company)
+__all__ = ["cast", "company"]  # fixtures, used by name
 
 
 def refused(response, attacker: str, expected: str) -> None:

@@ -11,7 +11,7 @@ from qiro import tenant_context
 from sysauth.models import Session, SessionStatus
 from sysauth.sessions.base import hash_session_key
 from sysauth.sessions.db import SessionStore
-from tests.conftest import PASSWORD, CompanyWithUsers
+from tests.conftest import CompanyWithUsers, admin_sign_in
 from tests.sysauth.conftest import sign_in
 from tests.sysauth.session_store import in_company, row_of, run_async, session
 
@@ -156,11 +156,7 @@ def test_company_admin_sign_in_as_another_user_switches_to_a_new_session(live_db
     page = client.get("/admin/login/?next=/admin/", HTTP_HOST=company.host)
     assert page.status_code == 200
     assert company.member.email in page.content.decode()
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": company.owner.email, "password": PASSWORD},
-        HTTP_HOST=company.host,
-    )
+    response = admin_sign_in(client, company.host, company.owner.email)
     assert response.status_code == 302, response.content.decode()[:800]
     _assert_switched(client, company, old_key, company.owner)
     assert client.get("/admin/", HTTP_HOST=company.host).status_code == 200
