@@ -34,7 +34,7 @@ from deployments.backups import expected_confirmation
 from deployments.models import Backup, Deployment, Operation, VerificationRun
 from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_display import local_stamp
-from qiro.admin_sites import ReadOnlyAdmin, platform_admin
+from qiro.admin_sites import ObjectPageMixin, ReadOnlyAdmin, platform_admin
 from sysauth.audit import acting_user_of
 from tenants import admin_nodes
 
@@ -249,7 +249,7 @@ class BackupAdmin(ReadOnlyAdmin):
 
 
 @admin.register(VerificationRun, site=platform_admin)
-class VerificationRunAdmin(ReadOnlyAdmin):
+class VerificationRunAdmin(ObjectPageMixin, ReadOnlyAdmin):
     list_display = (
         "__str__", "status", "schema_count", "failed", "passed", "skipped", "duration_seconds",
     )  # fmt: skip
@@ -298,18 +298,8 @@ class VerificationRunAdmin(ReadOnlyAdmin):
             warning=bool(behind),
         )
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        run = self.get_object(request, object_id)
-        if run is None:  # an unknown or malformed id: the admin's own "not found" answer
-            return super().change_view(request, object_id, form_url, extra_context)
-        extra = verification_view.page_context(run)
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+    def page_context(self, obj: VerificationRun) -> dict[str, Any]:
+        return verification_view.page_context(obj)
 
 
 @admin.register(Deployment, site=platform_admin)

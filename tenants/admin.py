@@ -8,6 +8,7 @@ changed or removed, suspension and reactivation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -237,61 +238,63 @@ class CompanyAdmin(CitusNodesAdminMixin, ActionAdmin):
         self, request: HttpRequest, queryset: QuerySet[Company]
     ) -> HttpResponse | None:
         form = SuspensionForm(request.POST if is_confirmed(request) else None)
-        if is_confirmed(request) and form.is_valid():
-            done = sum(
-                actions.suspend_company(
-                    company=c,
-                    reason=form.cleaned_data["reason"],
-                    acting_user=acting_user_of(request),
-                )
-                for c in queryset
-            )
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d company suspended; its users were signed out.",
-                    "%(count)d companies suspended; their users were signed out.",
-                    done,
-                )
-                % {"count": done},
-                messages.SUCCESS,
-            )
-            return None
-        return self._confirm(
+        return self._confirm_then(
             request,
             queryset,
+            act=lambda company: actions.suspend_company(
+                company=company,
+                reason=form.cleaned_data["reason"],
+                acting_user=acting_user_of(request),
+            ),
+            done=lambda count: ngettext(
+                "%(count)d company suspended; its users were signed out.",
+                "%(count)d companies suspended; their users were signed out.",
+                count,
+            ),
+            form=form,
             title=_("Suspend companies"),
             intro=_(
                 "A suspended company's site shows a suspended page, and all its users are "
                 "signed out at once."
             ),
             confirm_label=_("Yes, suspend"),
-            form=form,
         )
 
     @admin.action(description=_("Reactivate selected companies"))
     def reactivate_selected(
         self, request: HttpRequest, queryset: QuerySet[Company]
     ) -> HttpResponse | None:
-        if is_confirmed(request):
-            done = sum(
-                actions.reactivate_company(company=c, acting_user=acting_user_of(request))
-                for c in queryset
-            )
-            self.message_user(
-                request,
-                ngettext("%(count)d company reactivated.", "%(count)d companies reactivated.", done)
-                % {"count": done},
-                messages.SUCCESS,
-            )
-            return None
-        return self._confirm(
+        return self._confirm_then(
             request,
             queryset,
+            act=lambda company: actions.reactivate_company(
+                company=company, acting_user=acting_user_of(request)
+            ),
+            done=lambda count: ngettext(
+                "%(count)d company reactivated.", "%(count)d companies reactivated.", count
+            ),
             title=_("Reactivate companies"),
             intro=_("The company's site opens again; its users sign in again."),
             confirm_label=_("Yes, reactivate"),
         )
+
+    def _confirm_then(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Company],
+        *,
+        act: Callable[[Company], bool],
+        done: Callable[[int], str],
+        form: forms.Form | None = None,
+        **page: Any,
+    ) -> HttpResponse | None:
+        """Ask first; once confirmed (and ``form`` valid), ``act`` on each company and say
+        how many it changed."""
+        if is_confirmed(request) and (form is None or form.is_valid()):
+            count = sum(act(company) for company in queryset)
+            self.message_user(request, done(count) % {"count": count}, messages.SUCCESS)
+            return None
+        return self._confirm(request, queryset, form=form, **page)
 
     @admin.action(description=_("Refresh user counts and schema sizes"))
     def refresh_figures(self, request: HttpRequest, queryset: QuerySet[Company]) -> None:

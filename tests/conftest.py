@@ -188,6 +188,18 @@ def platform_rows(live_db: None) -> Iterator[Any]:
         rows.remove()
 
 
+def platform_staff(email: str) -> User:
+    """A platform superuser (public schema) who signs in with ``PASSWORD``."""
+    with tenant_context.owner_context():
+        staff, _ = User.objects.get_or_create(
+            email=email,
+            defaults={"is_staff": True, "is_superuser": True, "full_name": "플랫폼 관리자"},
+        )
+        staff.set_password(PASSWORD)
+        staff.save()
+    return staff
+
+
 def admin_sign_in(client: Client, host: str, email: str, password: str = PASSWORD) -> Any:
     """Post the admin's sign-in form on ``host`` as ``email``; the response (302: signed in)."""
     return client.post(
@@ -198,13 +210,7 @@ def admin_sign_in(client: Client, host: str, email: str, password: str = PASSWOR
 @pytest.fixture
 def staff_client(live_db: None) -> Client:
     """A client signed in to the platform admin as platform staff (the platform role)."""
-    with tenant_context.owner_context():
-        staff, _ = User.objects.get_or_create(
-            email="platform-staff@qiro.example.kr",
-            defaults={"is_staff": True, "is_superuser": True, "full_name": "플랫폼 관리자"},
-        )
-        staff.set_password(PASSWORD)
-        staff.save()
+    staff = platform_staff("platform-staff@qiro.example.kr")
     client = Client()
     response = admin_sign_in(client, "localhost", staff.email)
     assert response.status_code == 302, response.content.decode()[:300]
