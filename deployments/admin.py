@@ -64,7 +64,7 @@ def _started(request: HttpRequest, operation: Operation) -> HttpResponseRedirect
 
 
 @admin.register(Operation, site=platform_admin)
-class OperationAdmin(ReadOnlyAdmin):
+class OperationAdmin(ObjectPageMixin, ReadOnlyAdmin):
     list_display = ("__str__", "status", "percent", "requested_by", "created_at", "finished_at")
     list_filter = ("kind", "status")
     change_form_template = "deployments/operation_progress.html"
@@ -93,16 +93,8 @@ class OperationAdmin(ReadOnlyAdmin):
             }
         )
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        op = get_object_or_404(Operation, pk=object_id)
-        extra = {"schemas": deploy_progress(op)}
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+    def page_context(self, obj: Operation) -> dict[str, Any]:
+        return {"schemas": deploy_progress(obj)}
 
     def monitoring_view(self, request: HttpRequest) -> TemplateResponse:
         context = {
