@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.utils import translation
 
 from qiro import tenant_context
 from qiro.db import pg
@@ -50,6 +51,13 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 90) -> An
             return found
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def in_english() -> Any:
+    """Results are translated; the tests that use this read the English ones."""
+    with translation.override("en"):
+        yield
 
 
 def manage(*args: str) -> list[str]:
