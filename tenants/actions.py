@@ -103,17 +103,12 @@ def update_company(*, company: Company, acting_user: User | None, **values: Any)
             updated_at=timezone.now(),
         )
         company.refresh_from_db(fields=[*changes, "updated_at"])
-        audit.record(
-            using=PLATFORM_ALIAS,
-            action=AuditAction.COMPANY_UPDATE,
-            acting_user=acting_user,
-            target=company,
-            details={"changes": changes},
-        )
+        _record(AuditAction.COMPANY_UPDATE, company, acting_user, **changes)
     return changes
 
 
-def _record_domain(action: str, company: Company, acting_user: User | None, **changes: Any) -> None:
+def _record(action: str, company: Company, acting_user: User | None, **changes: Any) -> None:
+    """The audit row of a change of ``company``: each field changed, ``old`` and ``new``."""
     audit.record(
         using=PLATFORM_ALIAS,
         action=action,
@@ -129,7 +124,7 @@ def add_domain(
     """Give ``company`` another host name (``tenants.domains.add_domain``), audited."""
     with platform_context(), transaction.atomic(using=PLATFORM_ALIAS, durable=True):
         added = domains.add_domain(company=company, domain=domain, is_primary=is_primary)
-        _record_domain(
+        _record(
             AuditAction.DOMAIN_ADD,
             company,
             acting_user,
@@ -152,7 +147,7 @@ def change_domain(
             if getattr(stored, field) != getattr(changed, field)
         }
         if changes:
-            _record_domain(AuditAction.DOMAIN_CHANGE, stored.tenant, acting_user, **changes)
+            _record(AuditAction.DOMAIN_CHANGE, stored.tenant, acting_user, **changes)
     return changed
 
 
@@ -163,7 +158,7 @@ def remove_domain(*, domain: Domain, acting_user: User | None) -> None:
         if stored is None:
             return
         domains.remove_domain(domain=stored)
-        _record_domain(
+        _record(
             AuditAction.DOMAIN_REMOVE,
             stored.tenant,
             acting_user,
