@@ -14,6 +14,9 @@ their caller:
 * ``registration_issue_resend_token``  a new token for my e-mail, rate limited;
 * ``registration_consume_email_token`` use the token whose secret I hold.
 
+The three that change something write the step's audit row themselves
+(``registration_record_signup_step``, owner only), in their transaction.
+
 A token's secret is ``sha256(key || nonce)``: the function makes the nonce and
 stores only ``sha256(secret)``; the caller gets the nonce, which is worthless
 without the key derived from SECRET_KEY (``qiro.server_settings``). So SQL run
