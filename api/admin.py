@@ -20,8 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from qiro.admin_display import QiroModelAdmin
-from qiro.admin_sites import company_admin
+from qiro.admin_sites import ReadOnlyAdmin, company_admin
 from sysauth import tokens
 from sysauth.models import User
 from sysauth.models_tokens import ApiToken
@@ -48,7 +47,9 @@ class TokenStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiToken, site=company_admin)
-class ApiTokenAdmin(QiroModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Shown and revoked (an action with its audit row), never added or edited here."""
+
     list_display = (
         "name", "user", "prefix", "scopes", "created_at", "expires_at", "last_used_at",
         "revoked_at",
@@ -65,15 +66,6 @@ class ApiTokenAdmin(QiroModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.has_perm("sysauth.view_user"))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("sysauth.change_user"))

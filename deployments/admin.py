@@ -36,7 +36,7 @@ from deployments.models import Backup, Deployment, Operation, VerificationRun
 from qiro import stored_text
 from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_display import local_stamp
-from qiro.admin_sites import ReadOnlyAdmin, platform_admin
+from qiro.admin_sites import ObjectPageMixin, ReadOnlyAdmin, platform_admin
 from qiro.db.citus import connection_is_citus
 from qiro.tenant_context import current_alias
 from sysauth.audit import acting_user_of
@@ -68,7 +68,7 @@ def _started(request: HttpRequest, operation: Operation) -> HttpResponseRedirect
 
 
 @admin.register(Operation, site=platform_admin)
-class OperationAdmin(ReadOnlyAdmin):
+class OperationAdmin(ObjectPageMixin, ReadOnlyAdmin):
     list_display = ("__str__", "status", "percent", "requested_by", "created_at", "finished_at")
     list_filter = ("kind", "status")
     change_form_template = "deployments/operation_progress.html"
@@ -97,20 +97,12 @@ class OperationAdmin(ReadOnlyAdmin):
             }
         )
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        op = get_object_or_404(Operation, pk=object_id)
-        extra = {
-            "schemas": deploy_progress(op),
-            "log_text": stored_text.read_log(op.log),
-            "error_text": stored_text.read(op.error, "\n\n"),
+    def page_context(self, obj: Operation) -> dict[str, Any]:
+        return {
+            "schemas": deploy_progress(obj),
+            "log_text": stored_text.read_log(obj.log),
+            "error_text": stored_text.read(obj.error, "\n\n"),
         }
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def monitoring_view(self, request: HttpRequest) -> TemplateResponse:
         context = {
@@ -281,7 +273,7 @@ class BackupAdmin(ReadOnlyAdmin):
 
 
 @admin.register(VerificationRun, site=platform_admin)
-class VerificationRunAdmin(ReadOnlyAdmin):
+class VerificationRunAdmin(ObjectPageMixin, ReadOnlyAdmin):
     list_display = (
         "__str__", "status", "schema_count", "failed", "passed", "skipped", "duration_seconds",
     )  # fmt: skip
@@ -330,18 +322,8 @@ class VerificationRunAdmin(ReadOnlyAdmin):
             warning=bool(behind),
         )
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        run = self.get_object(request, object_id)
-        if run is None:  # an unknown or malformed id: the admin's own "not found" answer
-            return super().change_view(request, object_id, form_url, extra_context)
-        extra = verification_view.page_context(run)
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+    def page_context(self, obj: VerificationRun) -> dict[str, Any]:
+        return verification_view.page_context(obj)
 
 
 @admin.register(Deployment, site=platform_admin)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from deployments.models_routine import FiguresSnapshot, PermissionReport
 from deployments.routine.exports import report_csv, report_xlsx
-from qiro.admin_sites import ReadOnlyAdmin, platform_admin
+from qiro.admin_sites import ObjectPageMixin, ReadOnlyAdmin, platform_admin
 
 LARGEST_SHOWN = 10
 ROWS_SHOWN = 2000
@@ -26,7 +26,7 @@ platform_admin.index_template = "deployments/reports/platform_index.html"
 
 
 @admin.register(PermissionReport, site=platform_admin)
-class PermissionReportAdmin(ReadOnlyAdmin):
+class PermissionReportAdmin(ObjectPageMixin, ReadOnlyAdmin):
     list_display = ("__str__", "companies", "changes", "created_at")
     date_hierarchy = "created_at"
     change_form_template = "deployments/reports/permission_report.html"
@@ -57,24 +57,14 @@ class PermissionReportAdmin(ReadOnlyAdmin):
     def xlsx_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         return self._download(request, pk, "xlsx")
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        report = self.get_object(request, object_id)
-        if report is None:  # the admin's own "not found" answer
-            return super().change_view(request, object_id, form_url, extra_context)
-        rows = report.rows.all()
-        extra = {
-            "report": report,
+    def page_context(self, obj: PermissionReport) -> dict[str, Any]:
+        rows = obj.rows.all()
+        return {
+            "report": obj,
             "largest": rows.order_by("-count", "schema_name")[:LARGEST_SHOWN],
             "rows": rows.order_by("schema_name", "-count", "role_name", "operation")[:ROWS_SHOWN],
             "shown_limit": ROWS_SHOWN,
         }
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
 
 @admin.register(FiguresSnapshot, site=platform_admin)

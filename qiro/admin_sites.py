@@ -151,3 +151,24 @@ class ReadOnlyAdmin(ReadableColumnsMixin, QiroModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ObjectPageMixin:
+    """A change page that shows more of its object: ``page_context(obj)`` joins its context.
+
+    An unknown or malformed id gets the admin's own "not found" answer.
+    """
+
+    def page_context(self, obj: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        obj = self.get_object(request, object_id)  # type: ignore[attr-defined]
+        extra = {**(extra_context or {}), **(self.page_context(obj) if obj is not None else {})}
+        return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]

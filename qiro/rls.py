@@ -21,6 +21,7 @@ from django.apps import apps
 from django.db import models, router
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
+from django.utils.translation import gettext_lazy as _
 from psycopg import sql
 
 from qiro.db.citus import is_citus
@@ -64,6 +65,22 @@ class CurrentCompanyId(models.Func):
 
     def __init__(self) -> None:
         super().__init__()
+
+
+# Rows of the public schema (platform staff, the platform's own records) have
+# no company; a platform policy of this predicate reaches exactly those.
+PLATFORM_ROWS = "company_id IS NULL"
+
+
+def company_column() -> models.BigIntegerField:
+    """The company column of a model under row security: the current company by default.
+
+    A row written in a company's context belongs to it; rows of the public
+    schema (no context) have none.
+    """
+    return models.BigIntegerField(
+        _("company"), null=True, blank=True, editable=False, db_default=CurrentCompanyId()
+    )
 
 
 def protected_models() -> list[type[models.Model]]:

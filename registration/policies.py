@@ -14,6 +14,9 @@ their caller:
 * ``registration_issue_resend_token``  a new token for my e-mail, rate limited;
 * ``registration_consume_email_token`` use the token whose secret I hold.
 
+The three that change something write the step's audit row themselves
+(``registration_record_signup_step``, owner only), in their transaction.
+
 A token's secret is ``sha256(key || nonce)``: the function makes the nonce and
 stores only ``sha256(secret)``; the caller gets the nonce, which is worthless
 without the key derived from SECRET_KEY (``qiro.server_settings``). So SQL run
@@ -95,6 +98,25 @@ BEGIN
 END
 """,
 )
+# Owner-only helper of the three functions below: the audit row of a sign-up step,
+# written by the function that makes the change, in its transaction. Nobody acts
+# yet (no acting user); the runtime role cannot write or forge such a row itself.
+RECORD_SIGNUP_STEP = DeclaredFunction(
+    signature="registration_record_signup_step(text, uuid, jsonb)",
+    result="void",
+    security_definer=False,
+    body="""
+BEGIN
+    INSERT INTO public.sysauth_auditentry
+        (company_id, created_at, acting_user_id, acting_email, action, target_type, target_id,
+         target_label, outcome, details)
+    SELECT NULL, now(), NULL, '', p_action, 'registration.application', a.id::text,
+           left(a.company_name || ' (' || a.subdomain || ')', 200), 'done', p_details
+      FROM public.registration_application a
+     WHERE a.id = p_application;
+END
+""",
+)
 ISSUE_FIRST_TOKEN = DeclaredFunction(
     signature="registration_issue_first_token(uuid)",
     result="text",
@@ -108,6 +130,9 @@ BEGIN
                             WHERE t.application_id = p_application) THEN
         RETURN NULL;
     END IF;
+    PERFORM public.registration_record_signup_step(
+        'application.submit', p_application,
+        jsonb_build_object('status', jsonb_build_object('old', NULL, 'new', 'submitted')));
     RETURN public.registration_insert_email_token(p_application);
 END
 """,
@@ -143,6 +168,10 @@ BEGIN
         RETURN QUERY SELECT 'rate_limited'::text, app.language::text, NULL::text;
         RETURN;
     END IF;
+    PERFORM public.registration_record_signup_step(
+        'application.resend', app.id,
+        jsonb_build_object('links_in_window',
+                           jsonb_build_object('old', recent, 'new', recent + 1)));
     RETURN QUERY SELECT 'sent'::text, app.language::text,
                         public.registration_insert_email_token(app.id);
 END
@@ -179,13 +208,21 @@ BEGIN
        SET status = 'email_verified', email_verified_at = now()
      WHERE a.id = tok.application_id AND a.status = 'submitted';
     GET DIAGNOSTICS moved = ROW_COUNT;
-    RETURN CASE WHEN moved = 1 THEN 'verified' ELSE 'used' END;
+    IF moved = 1 THEN
+        PERFORM public.registration_record_signup_step(
+            'application.verify_email', tok.application_id,
+            jsonb_build_object('status',
+                               jsonb_build_object('old', 'submitted', 'new', 'email_verified')));
+        RETURN 'verified';
+    END IF;
+    RETURN 'used';
 END
 """,
 )
 SIGNUP_FUNCTIONS = (
     AVAILABILITY,
     INSERT_EMAIL_TOKEN,
+    RECORD_SIGNUP_STEP,
     ISSUE_FIRST_TOKEN,
     ISSUE_RESEND_TOKEN,
     CONSUME_TOKEN,

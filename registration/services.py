@@ -1,9 +1,13 @@
-"""Sign-up and e-mail verification (the review of applications: ``registration.actions``).
+"""The anonymous sign-up's actions: submit, verify the e-mail address, resend the link.
 
-These anonymous steps (submit, verify, resend) run as the runtime role without
-company context, with the narrow rights of ``registration.policies``. Nobody
-acts yet, so they write no audit row: the application and its tokens are the
-record.
+(The review of applications: ``registration.actions``.) They run as the
+runtime role without company context, with the narrow rights of
+``registration.policies``, each in one durable transaction on the runtime
+alias. Nobody is signed in yet (``acting_user`` is always None): the audit row
+of each step that changed something is written by the SECURITY DEFINER
+function that makes the change, in that transaction
+(``registration_record_signup_step``), so the runtime role can neither skip
+nor forge one. The verification e-mail is sent once the transaction commits.
 """
 
 from __future__ import annotations
@@ -81,23 +85,23 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _send_verification(*, to: str, language: str, url: str, company_name: str = "") -> None:
-    emails.send(
-        "verify",
-        to=to,
-        language=language,
-        context={
-            "url": url,
-            "company_name": company_name,
-            "hours": settings.QIRO_SIGNUP_TOKEN_HOURS,
-        },
+def _send_verification_on_commit(
+    *, to: str, language: str, url: str, company_name: str = ""
+) -> None:
+    """The verification e-mail, sent once the step's transaction has committed."""
+    context = {"url": url, "company_name": company_name, "hours": settings.QIRO_SIGNUP_TOKEN_HOURS}
+    transaction.on_commit(
+        lambda: emails.send("verify", to=to, language=language, context=context),
+        using=RUNTIME_ALIAS,
     )
 
 
 # --- anonymous steps (runtime role, no company) --------------------------------
 
 
-def submit_application(*, data: SignupData, password: str, verify_url: Any) -> Application:
+def submit_application(
+    *, data: SignupData, password: str, verify_url: Any, acting_user: None = None
+) -> Application:
     """Store an application and its first verification token, then mail the link.
 
     ``password`` is hashed here and never stored; ``verify_url(token)`` builds the
@@ -119,11 +123,18 @@ def submit_application(*, data: SignupData, password: str, verify_url: Any) -> A
     )
     with anonymous_context():
         try:
-            with transaction.atomic(using=RUNTIME_ALIAS):
+            with transaction.atomic(using=RUNTIME_ALIAS, durable=True):
                 application.save(force_insert=True, using=RUNTIME_ALIAS)
                 with connections[RUNTIME_ALIAS].cursor() as cursor:
+                    # Makes the token and writes the step's audit row.
                     cursor.execute("SELECT registration_issue_first_token(%s)", [application.pk])
                     nonce = cursor.fetchone()[0]
+                _send_verification_on_commit(
+                    to=data.contact_email,
+                    language=data.language,
+                    url=verify_url(token_secret(nonce)),
+                    company_name=data.company_name,
+                )
         except IntegrityError as error:
             constraint = table_or_constraint_name(  # on Citus, the shard's name
                 getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
@@ -131,20 +142,17 @@ def submit_application(*, data: SignupData, password: str, verify_url: Any) -> A
             if constraint in CONFLICTS:
                 raise SignupConflict(*CONFLICTS[constraint]) from error
             raise
-    _send_verification(
-        to=data.contact_email,
-        language=data.language,
-        url=verify_url(token_secret(nonce)),
-        company_name=data.company_name,
-    )
     return application
 
 
-def verify_email(*, token: str) -> str:
-    """Use a verification token: ``verified``, ``used``, ``expired`` or ``unknown``."""
+def verify_email(*, token: str, acting_user: None = None) -> str:
+    """Use a verification token: ``verified``, ``used``, ``expired`` or ``unknown``.
+
+    ``verified`` (the application moved on) writes the step's audit row.
+    """
     with (
         anonymous_context(),
-        transaction.atomic(using=RUNTIME_ALIAS),
+        transaction.atomic(using=RUNTIME_ALIAS, durable=True),
         connections[RUNTIME_ALIAS].cursor() as cursor,
     ):
         # The database hashes the secret itself; text with NUL cannot be sent to it.
@@ -155,15 +163,16 @@ def verify_email(*, token: str) -> str:
     return str(row[0]) if row and row[0] else "unknown"
 
 
-def resend_verification(*, email: str, verify_url: Any) -> str:
+def resend_verification(*, email: str, verify_url: Any, acting_user: None = None) -> str:
     """A new link for the application awaiting verification at ``email``, rate limited.
 
     Returns ``sent``, ``rate_limited`` or ``unknown`` (the page shows the same
-    words for ``sent`` and ``unknown``, so it does not tell who applied).
+    words for ``sent`` and ``unknown``, so it does not tell who applied). Only
+    ``sent`` writes the step's audit row.
     """
     with (
         anonymous_context(),
-        transaction.atomic(using=RUNTIME_ALIAS),
+        transaction.atomic(using=RUNTIME_ALIAS, durable=True),
         connections[RUNTIME_ALIAS].cursor() as cursor,
     ):
         cursor.execute(
@@ -171,9 +180,9 @@ def resend_verification(*, email: str, verify_url: Any) -> str:
             [email.strip()],
         )
         row = cursor.fetchone()
-    outcome, language, nonce = (str(row[0]), row[1], row[2]) if row else ("unknown", None, None)
-    if outcome == "sent" and nonce:
-        _send_verification(
-            to=email.strip(), language=language or "", url=verify_url(token_secret(nonce))
-        )
+        outcome, language, nonce = (str(row[0]), row[1], row[2]) if row else ("unknown", None, "")
+        if outcome == "sent" and nonce:
+            _send_verification_on_commit(
+                to=email.strip(), language=language or "", url=verify_url(token_secret(nonce))
+            )
     return outcome

@@ -17,16 +17,23 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from qiro.admin_display import local_stamp
-from qiro.rls import CurrentCompanyId, RowSecurity
+from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
 
 
 class AuditAction(models.TextChoices):
     """Every action that writes an audit row, named ``<area>.<verb>``."""
 
+    APPLICATION_SUBMIT = "application.submit", _("Application submitted")
+    APPLICATION_VERIFY_EMAIL = "application.verify_email", _("Applicant's e-mail address verified")
+    APPLICATION_RESEND = "application.resend", _("Verification e-mail sent again")
     APPLICATION_APPROVE = "application.approve", _("Application approved")
     APPLICATION_REJECT = "application.reject", _("Application rejected")
     COMPANY_SUSPEND = "company.suspend", _("Company suspended")
     COMPANY_REACTIVATE = "company.reactivate", _("Company reactivated")
+    COMPANY_UPDATE = "company.update", _("Company details changed")
+    DOMAIN_ADD = "company.domain_add", _("Domain added")
+    DOMAIN_CHANGE = "company.domain_change", _("Domain changed")
+    DOMAIN_REMOVE = "company.domain_remove", _("Domain removed")
     BACKUP_START = "backup.start", _("Backup requested")
     BACKUP_TEST_RESTORE = "backup.test_restore", _("Test restore requested")
     BACKUP_RESTORE = "backup.restore", _("Restore over the live data requested")
@@ -66,9 +73,7 @@ class AuditEntry(models.Model):
     label they had, so it survives their deletion.
     """
 
-    company_id = models.BigIntegerField(
-        _("company"), null=True, blank=True, editable=False, db_default=CurrentCompanyId()
-    )
+    company_id = company_column()
     created_at = models.DateTimeField(_("when"), db_default=Now())
     acting_user_id = models.BigIntegerField(_("acting user id"), null=True, blank=True)
     acting_email = models.CharField(_("acting user"), max_length=254, blank=True)
@@ -83,7 +88,7 @@ class AuditEntry(models.Model):
     )
     details = models.JSONField(_("details"), default=dict, blank=True)
 
-    row_security = RowSecurity(column="company_id", platform="company_id IS NULL")
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
     # Append-only: qiro.db.roles grants the runtime roles exactly this.
     runtime_privileges = ("SELECT", "INSERT")
 

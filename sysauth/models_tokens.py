@@ -16,15 +16,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from qiro.rls import CurrentCompanyId, RowSecurity
+from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
 
 
 class ApiToken(models.Model):
     """A named, revocable credential of one user, optionally narrowed to scopes."""
 
-    company_id = models.BigIntegerField(
-        _("company"), null=True, blank=True, editable=False, db_default=CurrentCompanyId()
-    )
+    company_id = company_column()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -55,7 +53,7 @@ class ApiToken(models.Model):
     )
     revoked_reason = models.CharField(_("reason"), max_length=200, blank=True, editable=False)
 
-    row_security = RowSecurity(column="company_id", platform="company_id IS NULL")
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
 
     class Meta:
         app_label = "sysauth"

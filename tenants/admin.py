@@ -1,11 +1,14 @@
 """Companies in the platform admin: status, domains, kept figures, suspend and reactivate.
 
 User count and schema size are columns kept by ``refresh_company_stats``; the
-list never reads a company's schema.
+list never reads a company's schema. Every write is an action of
+``tenants.actions`` with its audit row: the details, each domain added,
+changed or removed, suspension and reactivation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -19,8 +22,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from qiro.admin_actions import ActionAdmin, error_text
 from qiro.admin_confirm import confirmation_page, is_confirmed
-from qiro.admin_display import QiroModelAdmin
 from qiro.admin_sites import platform_admin
 from sysauth.audit import acting_user_of
 from tenants import actions, domains, services
@@ -98,7 +101,7 @@ class SuspensionForm(forms.Form):
 
 
 @admin.register(Company, site=platform_admin)
-class CompanyAdmin(CitusNodesAdminMixin, QiroModelAdmin):
+class CompanyAdmin(CitusNodesAdminMixin, ActionAdmin):
     list_display = (
         "name",
         "business_registration_number",
@@ -181,8 +184,16 @@ class CompanyAdmin(CitusNodesAdminMixin, QiroModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # companies are suspended, never deleted from here
 
+    def save_model(self, request: HttpRequest, obj: Company, form: Any, change: bool) -> None:
+        """The details change through ``tenants.actions.update_company``."""
+        actions.update_company(
+            company=obj,
+            acting_user=acting_user_of(request),
+            **{field: form.cleaned_data[field] for field in actions.EDITABLE},
+        )
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        """The domains change through ``tenants.domains``, the new primary first."""
+        """The domains change through ``tenants.actions``, the new primary first."""
         if formset.model is not Domain:
             super().save_formset(request, form, formset, change)
             return
@@ -194,26 +205,29 @@ class CompanyAdmin(CitusNodesAdminMixin, QiroModelAdmin):
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for row in steps:
             try:
-                self._save_domain(company, formset, row)
+                self._save_domain(company, formset, row, acting_user_of(request))
             except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
+                messages.error(request, error_text(error))
 
     @staticmethod
-    def _save_domain(company: Company, formset: Any, row: Any) -> None:
+    def _save_domain(company: Company, formset: Any, row: Any, acting_user: Any) -> None:
         instance, data = row.instance, row.cleaned_data
         is_primary = bool(data.get("is_primary"))
         if row in formset.deleted_forms:
             if instance.pk:
-                domains.remove_domain(domain=instance)
+                actions.remove_domain(domain=instance, acting_user=acting_user)
                 formset.deleted_objects.append(instance)
         elif instance.pk:
-            changed = domains.change_domain(
-                domain=instance, name=data["domain"], is_primary=is_primary
+            changed = actions.change_domain(
+                domain=instance, name=data["domain"], is_primary=is_primary, acting_user=acting_user
             )
             formset.changed_objects.append((changed, row.changed_data))
         else:
-            added = domains.add_domain(
-                company=company, domain=data["domain"], is_primary=is_primary
+            added = actions.add_domain(
+                company=company,
+                domain=data["domain"],
+                is_primary=is_primary,
+                acting_user=acting_user,
             )
             formset.new_objects.append(added)
 
@@ -224,61 +238,63 @@ class CompanyAdmin(CitusNodesAdminMixin, QiroModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Company]
     ) -> HttpResponse | None:
         form = SuspensionForm(request.POST if is_confirmed(request) else None)
-        if is_confirmed(request) and form.is_valid():
-            done = sum(
-                actions.suspend_company(
-                    company=c,
-                    reason=form.cleaned_data["reason"],
-                    acting_user=acting_user_of(request),
-                )
-                for c in queryset
-            )
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d company suspended; its users were signed out.",
-                    "%(count)d companies suspended; their users were signed out.",
-                    done,
-                )
-                % {"count": done},
-                messages.SUCCESS,
-            )
-            return None
-        return self._confirm(
+        return self._confirm_then(
             request,
             queryset,
+            act=lambda company: actions.suspend_company(
+                company=company,
+                reason=form.cleaned_data["reason"],
+                acting_user=acting_user_of(request),
+            ),
+            done=lambda count: ngettext(
+                "%(count)d company suspended; its users were signed out.",
+                "%(count)d companies suspended; their users were signed out.",
+                count,
+            ),
+            form=form,
             title=_("Suspend companies"),
             intro=_(
                 "A suspended company's site shows a suspended page, and all its users are "
                 "signed out at once."
             ),
             confirm_label=_("Yes, suspend"),
-            form=form,
         )
 
     @admin.action(description=_("Reactivate selected companies"))
     def reactivate_selected(
         self, request: HttpRequest, queryset: QuerySet[Company]
     ) -> HttpResponse | None:
-        if is_confirmed(request):
-            done = sum(
-                actions.reactivate_company(company=c, acting_user=acting_user_of(request))
-                for c in queryset
-            )
-            self.message_user(
-                request,
-                ngettext("%(count)d company reactivated.", "%(count)d companies reactivated.", done)
-                % {"count": done},
-                messages.SUCCESS,
-            )
-            return None
-        return self._confirm(
+        return self._confirm_then(
             request,
             queryset,
+            act=lambda company: actions.reactivate_company(
+                company=company, acting_user=acting_user_of(request)
+            ),
+            done=lambda count: ngettext(
+                "%(count)d company reactivated.", "%(count)d companies reactivated.", count
+            ),
             title=_("Reactivate companies"),
             intro=_("The company's site opens again; its users sign in again."),
             confirm_label=_("Yes, reactivate"),
         )
+
+    def _confirm_then(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Company],
+        *,
+        act: Callable[[Company], bool],
+        done: Callable[[int], str],
+        form: forms.Form | None = None,
+        **page: Any,
+    ) -> HttpResponse | None:
+        """Ask first; once confirmed (and ``form`` valid), ``act`` on each company and say
+        how many it changed."""
+        if is_confirmed(request) and (form is None or form.is_valid()):
+            count = sum(act(company) for company in queryset)
+            self.message_user(request, done(count) % {"count": count}, messages.SUCCESS)
+            return None
+        return self._confirm(request, queryset, form=form, **page)
 
     @admin.action(description=_("Refresh user counts and schema sizes"))
     def refresh_figures(self, request: HttpRequest, queryset: QuerySet[Company]) -> None:

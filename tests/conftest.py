@@ -191,8 +191,8 @@ def drop_pool_schemas_afterwards(request: pytest.FixtureRequest) -> Iterator[Non
 
 @pytest.fixture
 def platform_rows(live_db: None) -> Iterator[Any]:
-    """Rows of every platform model (``tests.test_admin_queries.PlatformRows``), removed after."""
-    from tests.test_admin_queries import PlatformRows
+    """Rows of every platform model (``tests.admin_rows.PlatformRows``), removed after."""
+    from tests.admin_rows import PlatformRows
 
     rows = PlatformRows()
     try:
@@ -201,21 +201,30 @@ def platform_rows(live_db: None) -> Iterator[Any]:
         rows.remove()
 
 
-@pytest.fixture
-def staff_client(live_db: None) -> Client:
-    """A client signed in to the platform admin as platform staff (the platform role)."""
+def platform_staff(email: str) -> User:
+    """A platform superuser (public schema) who signs in with ``PASSWORD``."""
     with tenant_context.owner_context():
         staff, _ = User.objects.get_or_create(
-            email="platform-staff@qiro.example.kr",
+            email=email,
             defaults={"is_staff": True, "is_superuser": True, "full_name": "플랫폼 관리자"},
         )
         staff.set_password(PASSWORD)
         staff.save()
-    client = Client()
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": staff.email, "password": PASSWORD},
-        HTTP_HOST="localhost",
+    return staff
+
+
+def admin_sign_in(client: Client, host: str, email: str, password: str = PASSWORD) -> Any:
+    """Post the admin's sign-in form on ``host`` as ``email``; the response (302: signed in)."""
+    return client.post(
+        "/admin/login/?next=/admin/", {"username": email, "password": password}, HTTP_HOST=host
     )
+
+
+@pytest.fixture
+def staff_client(live_db: None) -> Client:
+    """A client signed in to the platform admin as platform staff (the platform role)."""
+    staff = platform_staff("platform-staff@qiro.example.kr")
+    client = Client()
+    response = admin_sign_in(client, "localhost", staff.email)
     assert response.status_code == 302, response.content.decode()[:300]
     return client

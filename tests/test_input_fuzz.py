@@ -379,3 +379,9 @@ def test_an_unknown_public_address_gets_a_clear_page_in_korean(live_db):
     response = quiet_client().get("/nowhere/", HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="ko")
     assert response.status_code == 404
     assert "페이지를 찾을 수 없습니다" in response.content.decode()
+
+
+def test_a_malformed_operation_id_gets_the_admins_not_found_answer(platform_staff):
+    response = platform_staff.get("/admin/deployments/operation/abc/change/", HTTP_HOST="localhost")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"

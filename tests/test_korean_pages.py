@@ -18,11 +18,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.translation import trans_real
 
-from qiro import tenant_context
+from tests.admin_rows import CompanyRows
 from tests.conftest import CompanyWithUsers
-from tests.sysauth.conftest import new_company
-from tests.tenants.test_provisioning import remove_company
-from tests.test_admin_queries import SMALL, CompanyRows, measure_site, owner_client
+from tests.sysauth.conftest import throwaway_company
+from tests.test_admin_queries import SMALL, measure_site, owner_client
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = ("qiro", "tenants", "registration", "sysauth", "deployments", "templates")
@@ -72,10 +71,8 @@ def untranslated(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 
 @pytest.fixture
 def korean_company(live_db: None) -> Iterator[CompanyWithUsers]:
-    made = new_company("kopages")
-    yield made
-    tenant_context.clear()
-    remove_company(made.company.schema_name)
+    with throwaway_company("kopages") as made:
+        yield made
 
 
 def assert_all_korean(missed: set[str]) -> None:

@@ -10,7 +10,8 @@
 
 The URL files of ``qiro`` are the one place that wires feature apps in (they
 name views, as ``settings`` names apps). Module-level imports form no cycle,
-and no import inside a function hides one (outside ``AppConfig.ready``).
+and no import inside a function hides one (outside ``AppConfig.ready``). No
+module of ours, tests included, is longer than ``MAX_LINES`` (migrations aside).
 """
 
 from __future__ import annotations
@@ -222,3 +223,30 @@ def test_no_import_inside_a_function_hides_a_cycle():
         if ACCEPTED_FUNCTION_IMPORTS.get(line.split(":", 1)[0]) != line.rsplit(" ", 1)[1]
     ]
     assert found == []
+
+
+MAX_LINES = 400
+
+
+def long_modules(root: Path = ROOT) -> list[str]:
+    """Our modules (tests too, migrations aside) of more than ``MAX_LINES`` lines."""
+    found = []
+    for package in (*OURS, "tests"):
+        for path in sorted((root / package).rglob("*.py")):
+            relative = path.relative_to(root).as_posix()
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            if "/migrations/" not in relative and lines > MAX_LINES:
+                found.append(f"{relative}: {lines} lines")
+    return found
+
+
+def test_a_long_module_is_seen(tmp_path):
+    (tmp_path / "tenants" / "migrations").mkdir(parents=True)
+    (tmp_path / "tenants" / "long.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    (tmp_path / "tenants" / "fits.py").write_text("x = 1\n" * MAX_LINES)
+    (tmp_path / "tenants" / "migrations" / "0001_long.py").write_text("x = 1\n" * 1000)
+    assert long_modules(tmp_path) == [f"tenants/long.py: {MAX_LINES + 1} lines"]
+
+
+def test_no_module_of_ours_is_over_the_limit():
+    assert long_modules() == []

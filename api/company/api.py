@@ -3,23 +3,19 @@ the interactive docs at ``docs``)."""
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
-
-from api import problems
 from api.company import auth_routes, history, roles, sessions, tokens, users
+from api.versioned import versioned_api
 
-company_api = NinjaAPI(
+company_api = versioned_api(
     title="QIRO company API",
-    version="1",
     description="Sign-in, sessions, users, roles and the permission history of one company.",
-    urls_namespace="company_api",
-    docs_url="docs",
-    openapi_url="openapi.json",
+    namespace="company_api",
+    routers={
+        "auth": auth_routes.router,
+        "sessions": sessions.router,
+        "users": users.router,
+        "roles": roles.router,
+        "permission-history": history.router,
+        "tokens": tokens.router,
+    },
 )
-problems.install(company_api)
-company_api.add_router("auth", auth_routes.router)
-company_api.add_router("sessions", sessions.router)
-company_api.add_router("users", users.router)
-company_api.add_router("roles", roles.router)
-company_api.add_router("permission-history", history.router)
-company_api.add_router("tokens", tokens.router)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
-
-from api import problems
 from api.platform import applications, auth_routes, companies, operations
+from api.versioned import versioned_api
 
-platform_api = NinjaAPI(
+platform_api = versioned_api(
     title="QIRO platform API",
-    version="1",
     description="Companies, applications and operations, for platform staff.",
-    urls_namespace="platform_api",
-    docs_url="docs",
-    openapi_url="openapi.json",
+    namespace="platform_api",
+    routers={
+        "auth": auth_routes.router,
+        "companies": companies.router,
+        "applications": applications.router,
+        "operations": operations.router,
+    },
 )
-problems.install(platform_api)
-platform_api.add_router("auth", auth_routes.router)
-platform_api.add_router("companies", companies.router)
-platform_api.add_router("applications", applications.router)
-platform_api.add_router("operations", operations.router)

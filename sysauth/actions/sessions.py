@@ -2,7 +2,9 @@
 
 An ended session's browser is signed out on its next request. Each action runs
 in one durable transaction on the context's alias with its audit row (the
-number of sessions ended in its details). ``clean_sessions_everywhere`` is the
+number of sessions ended in its details). Ending someone else's sessions is
+managing them: the role hierarchy decides (``sysauth.hierarchy.ensure_may_manage``),
+whichever entry point asks — the company admin or the API. ``clean_sessions_everywhere`` is the
 routine's housekeeping, not a person's action: it writes no audit row.
 """
 
@@ -13,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from qiro import tenant_context
-from sysauth import audit
+from sysauth import audit, hierarchy
 from sysauth.actions.base import alias
 from sysauth.login_throttle import forget_old_login_failures
 from sysauth.models import Session, SessionStatus, User
@@ -34,10 +36,21 @@ def _outcome(ended: int) -> str:
     return AuditOutcome.DONE if ended else AuditOutcome.UNCHANGED
 
 
+def _ensure_may_end_sessions_of(user: User | None, *, acting_user: User | None) -> None:
+    """Anyone may end their own sessions; someone else's only if they may manage that user."""
+    if user is not None and (acting_user is None or user.pk != acting_user.pk):
+        hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
+
+
 def revoke_session(*, session: Session, reason: str, acting_user: User | None) -> bool:
-    """End one session; its browser is signed out on its next request."""
+    """End one session; its browser is signed out on its next request.
+
+    Refused (``EscalationRefused``) when the session's user is one that
+    ``acting_user`` may not manage, e.g. an owner's session for an administrator.
+    """
     using = alias()
     with transaction.atomic(using=using, durable=True):
+        _ensure_may_end_sessions_of(session.user, acting_user=acting_user)
         ended = end_sessions(
             Session.objects.filter(pk=session.pk), reason=reason, acting_user=acting_user
         )
@@ -55,12 +68,16 @@ def revoke_session(*, session: Session, reason: str, acting_user: User | None) -
 def revoke_user_sessions(
     *, user: User, reason: str, acting_user: User | None, keep_session_pk: int | None = None
 ) -> int:
-    """End every active session of ``user`` (but ``keep_session_pk``). Returns how many."""
+    """End every active session of ``user`` (but ``keep_session_pk``). Returns how many.
+
+    Refused like ``revoke_session`` when ``acting_user`` may not manage ``user``.
+    """
     using = alias()
     sessions = Session.objects.filter(user=user)
     if keep_session_pk is not None:
         sessions = sessions.exclude(pk=keep_session_pk)
     with transaction.atomic(using=using, durable=True):
+        _ensure_may_end_sessions_of(user, acting_user=acting_user)
         ended = end_sessions(sessions, reason=reason, acting_user=acting_user)
         audit.record(
             using=using,

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from qiro.admin_actions import error_text
 from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_display import QiroModelAdmin
 from qiro.admin_sites import company_admin
@@ -107,12 +109,14 @@ class SessionAdmin(ReadableSession, QiroModelAdmin):
                 selected=[session.pk for session in sessions],
                 confirm_label=_("Yes, sign them out"),
             )
-        ended = sum(
-            actions.revoke_session(
-                session=session, reason="revoked in the admin", acting_user=acting_user_of(request)
-            )
-            for session in queryset
-        )
+        ended, acting_user = 0, acting_user_of(request)
+        for session in queryset.select_related("user"):
+            try:  # the role hierarchy decides, as over the API: no owner's session for an admin
+                ended += actions.revoke_session(
+                    session=session, reason="revoked in the admin", acting_user=acting_user
+                )
+            except ValidationError as error:
+                messages.error(request, error_text(error))
         messages.success(
             request,
             ngettext("%(count)d session ended.", "%(count)d sessions ended.", ended)

@@ -216,12 +216,14 @@ class CompanyUserAdmin(ActionAdmin):
 
     @admin.action(description=_("Sign the selected users out everywhere"))
     def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        ended = sum(
-            actions.revoke_user_sessions(
-                user=user, reason="revoked in the admin", acting_user=acting_user_of(request)
-            )
-            for user in queryset
-        )
+        ended = 0
+        for user in queryset:
+            try:  # the role hierarchy decides: no owner signed out by an admin
+                ended += actions.revoke_user_sessions(
+                    user=user, reason="revoked in the admin", acting_user=acting_user_of(request)
+                )
+            except ValidationError as error:
+                messages.error(request, error_text(error))
         _count_message(
             request, ngettext("%(count)d session ended.", "%(count)d sessions ended.", ended),
             ended,

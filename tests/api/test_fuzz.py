@@ -90,6 +90,23 @@ def check(client: ApiClient, method: str, path: str, body: Any, query: dict[str,
     assert response["Content-Type"].startswith("application/"), response["Content-Type"]
 
 
+def fuzz_operation(
+    client: ApiClient, method: str, path: str, query_names: Any, body_fields: Any
+) -> None:
+    """Call one operation with generated ids, bodies and queries; ``check`` each answer."""
+
+    @FUZZ
+    @given(
+        ident=VALUES,
+        body=body_for(body_fields),
+        query=st.dictionaries(st.sampled_from([*query_names, "cursor", "x"]), VALUES, max_size=4),
+    )
+    def fuzz(ident: str, body: Any, query: dict[str, str]) -> None:
+        check(client, method, fill_path(path, ident), body, query)
+
+    fuzz()
+
+
 @pytest.fixture(scope="module")
 def fuzz_company(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
@@ -109,16 +126,7 @@ def test_company_api_never_answers_a_server_error(live_db, fuzz_company, operati
     if path == "/auth/sign-out":
         pytest.skip("signing out ends the fuzzing client itself")
 
-    @FUZZ
-    @given(
-        ident=VALUES,
-        body=body_for(body_fields),
-        query=st.dictionaries(st.sampled_from([*query_names, "cursor", "x"]), VALUES, max_size=4),
-    )
-    def fuzz(ident: str, body: Any, query: dict[str, str]) -> None:
-        check(client, method, fill_path(path, ident), body, query)
-
-    fuzz()
+    fuzz_operation(client, method, path, query_names, body_fields)
 
 
 @pytest.mark.parametrize("operation", PLATFORM_OPERATIONS, ids=_ids)
@@ -131,16 +139,7 @@ def test_platform_api_never_answers_a_server_error(live_db, platform_token, oper
         pytest.skip("provisions companies: covered by the platform tests")
     client = ApiClient(PLATFORM_HOST, token=platform_token)
 
-    @FUZZ
-    @given(
-        ident=VALUES,
-        body=body_for(body_fields),
-        query=st.dictionaries(st.sampled_from([*query_names, "cursor", "x"]), VALUES, max_size=4),
-    )
-    def fuzz(ident: str, body: Any, query: dict[str, str]) -> None:
-        check(client, method, fill_path(path, ident), body, query)
-
-    fuzz()
+    fuzz_operation(client, method, path, query_names, body_fields)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from psycopg import sql
 from qiro import tenant_context
 from sysauth.models_tokens import ApiToken
 from tests.api.conftest import ApiClient, problem, signed_in
-from tests.conftest import PASSWORD
+from tests.conftest import admin_sign_in
 from tests.security.attacks import query
 
 
@@ -82,11 +82,7 @@ def test_the_company_admin_revokes_tokens_after_a_question(live_db, company):
     victim = signed_in(company.host, company.member.email, token=True)
     token_id = victim.get("/auth/me").json()["token_id"]
     admin = Client()
-    response = admin.post(
-        "/admin/login/?next=/admin/",
-        {"username": company.owner.email, "password": PASSWORD},
-        HTTP_HOST=company.host,
-    )
+    response = admin_sign_in(admin, company.host, company.owner.email)
     assert response.status_code == 302
     listing = admin.get("/admin/sysauth/apitoken/?state=usable", HTTP_HOST=company.host)
     assert listing.status_code == 200

@@ -27,6 +27,7 @@ from sysauth.models import Role, User, UserRole
 from tenants.models import Company
 from tests.browser.conftest import LiveServer
 from tests.conftest import PASSWORD as STAFF_PASSWORD
+from tests.conftest import platform_staff as staff_user
 from tests.registration.factories import PASSWORD, link_token, signup_post
 
 if TYPE_CHECKING:
@@ -96,13 +97,7 @@ def confirm_email(page: Page, server: LiveServer, folder: Path, post: dict[str, 
 
 
 def platform_staff(browser: Browser, server: LiveServer) -> Page:
-    with tenant_context.owner_context():
-        staff, _ = User.objects.get_or_create(
-            email="journey-staff@qiro.example.kr",
-            defaults={"is_staff": True, "is_superuser": True, "full_name": "플랫폼 관리자"},
-        )
-        staff.set_password(STAFF_PASSWORD)
-        staff.save()
+    staff = staff_user("journey-staff@qiro.example.kr")
     page = korean_page(browser)
     page.goto(server.url(path="/admin/login/"))
     page.fill("#id_username", staff.email)

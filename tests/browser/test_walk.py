@@ -17,18 +17,12 @@ import pytest
 
 from deployments.models import Backup
 from qiro import tenant_context
+from tests.admin_rows import MARK, CompanyRows
 from tests.browser.conftest import LiveServer
 from tests.conftest import PASSWORD as STAFF_PASSWORD
 from tests.conftest import CompanyWithUsers
-from tests.sysauth.conftest import PASSWORD, new_company
-from tests.tenants.test_provisioning import remove_company
-from tests.test_admin_queries import (
-    MARK,
-    SMALL,
-    CompanyRows,
-    page_url,
-    registered_pages,
-)
+from tests.sysauth.conftest import PASSWORD, throwaway_company
+from tests.test_admin_queries import SMALL, page_url, registered_pages
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -40,10 +34,8 @@ STOCK_PAGES = ("Traceback", "Server Error (500)", "Page not found (404)", "Disal
 
 @pytest.fixture
 def walked_company(live_db: None) -> Iterator[CompanyWithUsers]:
-    made = new_company("walk")
-    yield made
-    tenant_context.clear()
-    remove_company(made.company.schema_name)
+    with throwaway_company("walk") as made:
+        yield made
 
 
 def signed_in(browser: Browser, url: str, email: str, password: str) -> Page:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.utils import translation
 
 from qiro import tenant_context
 from qiro.db import pg
@@ -37,6 +40,24 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": owner_database_url(), "PYTHONPATH": str(ROOT)}
     env.update(extra)
     return env
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 90) -> Any:
+    """Poll ``condition`` until it gives something true (returned), or fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def in_english() -> Any:
+    """Results are translated; the tests that use this read the English ones."""
+    with translation.override("en"):
+        yield
 
 
 def manage(*args: str) -> list[str]:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.test import Client
-from django.utils import timezone, translation
+from django.utils import timezone
 from psycopg import sql
 
 from deployments.backups import BackupError
@@ -30,10 +30,7 @@ TOKEN = "health-token-of-the-alert-tests"
 ON_CALL = "on-call@qiro.example.kr"
 
 
-@pytest.fixture(autouse=True)
-def in_english():
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("in_english")
 
 
 @pytest.fixture

@@ -155,14 +155,21 @@ def test_a_schema_deployed_the_fast_way_equals_one_migrated_by_migrate_schemas(
     assert notes(a) == notes(b) == [(0, "welcome after 0", 1)]
 
 
+def trap_deploy_at(schema_name: str) -> str:
+    """The fixture app's migration fails in ``schema_name``; returns the canary, a ready
+    pool schema that the deploy migrates too."""
+    (canary,) = schema_pool.fill_schema_pool(size=1)
+    connections["owner"].close()
+    owner_execute("CREATE TABLE public.deploy_fixture_trap (schema_name text)")
+    owner_execute("INSERT INTO public.deploy_fixture_trap VALUES (%s)", [schema_name])
+    return canary
+
+
 def test_a_failing_schema_stops_the_deploy_and_the_next_deploy_continues_after_it(
     platform, backup_dir, two_companies, fixture_app_removed_afterwards
 ):
     a, b = (c.company.schema_name for c in two_companies)
-    (canary,) = schema_pool.fill_schema_pool(size=1)
-    connections["owner"].close()
-    owner_execute("CREATE TABLE public.deploy_fixture_trap (schema_name text)")
-    owner_execute("INSERT INTO public.deploy_fixture_trap VALUES (%s)", [a])
+    canary = trap_deploy_at(a)
     untouched = fingerprints(schemas=[a, b])
     mark_before = pool_mark(canary)
 
@@ -206,10 +213,7 @@ def test_a_failed_deploy_puts_back_only_the_schemas_it_changed(
     platform, backup_dir, two_companies, fixture_app_removed_afterwards
 ):
     a, b = (c.company.schema_name for c in two_companies)
-    (canary,) = schema_pool.fill_schema_pool(size=1)
-    connections["owner"].close()
-    owner_execute("CREATE TABLE public.deploy_fixture_trap (schema_name text)")
-    owner_execute("INSERT INTO public.deploy_fixture_trap VALUES (%s)", [b])
+    canary = trap_deploy_at(b)
     before = fingerprints(schemas=[a, b])
     with pg.connect() as conn:  # a company the deploy never reaches, changed meanwhile
         conn.execute(sql.SQL("UPDATE {} SET full_name = 'changed after the backup'").format(

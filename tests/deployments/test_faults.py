@@ -18,7 +18,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,20 +35,10 @@ from deployments.models import Backup, Deployment, Operation, VerificationRun
 from qiro import stored_text, tenant_context
 from qiro.db import pg
 
-from .conftest import ROOT, manage, subprocess_env
+from .conftest import ROOT, manage, subprocess_env, wait_for
 
 LEASE_SECONDS = "2"
 BLOCKING_TABLE = "public.registration_emailverificationtoken"  # partitioned
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @contextlib.contextmanager

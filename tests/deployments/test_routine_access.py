@@ -18,7 +18,7 @@ from deployments.models import PermissionReport, PermissionReportRow
 from deployments.routine.reports import build_permission_report
 from qiro import tenant_context
 from sysauth.models import User
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, admin_sign_in
 
 REPORTS = "/admin/deployments/permissionreport/"
 
@@ -60,11 +60,7 @@ def signed_in(email: str, *, superuser: bool) -> Client:
         user.set_password(PASSWORD)
         user.save()
     client = Client()
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": email, "password": PASSWORD},
-        HTTP_HOST="localhost",
-    )
+    response = admin_sign_in(client, "localhost", email)
     assert response.status_code == 302
     return client
 
@@ -80,11 +76,7 @@ def test_the_downloads_need_a_platform_sign_in_with_the_right_to_view(report, tw
 
     company_host = f"{two_companies[0].company.schema_name}.localhost"
     owner = Client()  # the company's owner, signed in on its own host
-    signed = owner.post(
-        "/admin/login/?next=/admin/",
-        {"username": two_companies[0].owner.email, "password": PASSWORD},
-        HTTP_HOST=company_host,
-    )
+    signed = admin_sign_in(owner, company_host, two_companies[0].owner.email)
     assert signed.status_code == 302
     on_company = owner.get(url, HTTP_HOST=company_host)
     assert on_company.status_code in (302, 404)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from deployments.models import Backup, Operation
@@ -24,11 +24,7 @@ NOTE = "tests.deployments.schedule_probe.note"
 SEOUL = "Asia/Seoul"
 
 
-@pytest.fixture(autouse=True)
-def in_english():
-    """Results are translated; these tests read the English ones."""
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("in_english")
 
 
 @pytest.fixture

@@ -5,22 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 
 from deployments.models import WorkerHeartbeat
 from deployments.supervisor import Supervisor, describe_exit
 
-from .conftest import manage, subprocess_env
-
-
-def wait_for(condition, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+from .conftest import manage, subprocess_env, wait_for
 
 
 def beating(pid: int) -> bool:

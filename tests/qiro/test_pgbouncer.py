@@ -18,29 +18,17 @@ The tests show that:
 (c) Django with psycopg 3 works through it: repeated queries, ``iterator()``
     and writes, with no server-side prepared statement or held cursor left.
 
-PgBouncer (a Debian package) runs from a temporary folder on a free port of
-127.0.0.1 and is stopped after each test. It refuses to run as root, so as
-root it is started with ``-u``: as the owner of the embedded server's socket
-folder (which only that user may enter), or as ``nobody`` for a TCP server.
+PgBouncer (a Debian package) is started per test by ``tests/qiro/pgbouncer.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import itertools
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -51,19 +39,12 @@ from psycopg import sql
 from qiro import tenant_context
 from qiro.context import TenantContext
 from qiro.db.backends.runtime import base as runtime_base
+from qiro.db.citus import connection_is_citus
 from sysauth.models import User
 from tenants.models import Company
 from tests.conftest import PASSWORD, CompanyWithUsers
+from tests.qiro.pgbouncer import PGBOUNCER, Bouncer, running_pgbouncer, server_address
 
-
-def find_pgbouncer() -> str | None:
-    found = shutil.which("pgbouncer")
-    if found is None and os.access("/usr/sbin/pgbouncer", os.X_OK):
-        found = "/usr/sbin/pgbouncer"
-    return found
-
-
-PGBOUNCER = find_pgbouncer()
 pytestmark = pytest.mark.skipif(
     PGBOUNCER is None,
     reason="no pgbouncer binary on PATH or in /usr/sbin (Debian: apt-get install pgbouncer)",
@@ -71,122 +52,6 @@ pytestmark = pytest.mark.skipif(
 
 ROUNDS = 12  # requests per company in the interleaving test
 RENDER_CONTEXT_SQL = runtime_base.render_context_sql  # the real one, before any monkeypatch
-STARTUP_SECONDS = 15
-
-CONFIG = """\
-[databases]
-{alias} = host={host} port={port} dbname={dbname}
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {listen_port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {folder}/users.txt
-pool_mode = transaction
-default_pool_size = 1
-min_pool_size = 0
-reserve_pool_size = 0
-max_db_connections = 1
-max_client_conn = 8
-query_wait_timeout = 30
-server_reset_query =
-logfile = {folder}/pgbouncer.log
-"""
-
-
-@dataclass(frozen=True)
-class Bouncer:
-    port: int
-    dbname: str
-    runtime_user: str
-    # search_path of a fresh server session of the runtime role (the default)
-    fresh_search_path: str
-
-    def settings_for(self, alias: str) -> dict[str, Any]:
-        """The settings of ``alias`` (a runtime alias), pointed at PgBouncer."""
-        settings_dict = copy.deepcopy(connections[alias].settings_dict)
-        settings_dict.pop("QIRO_EMBEDDED_DATA_DIR", None)  # else the backend resets HOST
-        settings_dict.update(HOST="127.0.0.1", PORT=str(self.port), NAME=self.dbname)
-        return settings_dict
-
-    def raw_connection(self) -> psycopg.Connection[Any]:
-        """A client of PgBouncer that sets no context at all (not Django's backend)."""
-        return psycopg.connect(
-            host="127.0.0.1",
-            port=self.port,
-            dbname=self.dbname,
-            user=self.runtime_user,
-            autocommit=True,
-            prepare_threshold=None,
-        )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def server_address() -> tuple[str, int, str]:
-    """Host (a socket folder or an address), port and database of the test database."""
-    owner = connections["owner"]
-    owner.ensure_connection()
-    info = owner.connection.info
-    return info.host, info.port, info.dbname
-
-
-def run_as(host: str) -> str | None:
-    """The user PgBouncer switches to when started by root (it refuses to run as root)."""
-    if os.geteuid() != 0:
-        return None
-    if host.startswith("/"):  # a Unix socket folder, readable by its owner only
-        return pwd.getpwuid(os.stat(host).st_uid).pw_name
-    return "nobody"
-
-
-@contextlib.contextmanager
-def running_pgbouncer(host: str, port: int, dbname: str, users: list[str]) -> Iterator[int]:
-    assert PGBOUNCER is not None
-    folder = Path(tempfile.mkdtemp(prefix="qiro-pgbouncer-"))
-    listen_port = free_port()
-    (folder / "users.txt").write_text("".join(f'"{user}" ""\n' for user in users))
-    (folder / "pgbouncer.ini").write_text(
-        CONFIG.format(
-            alias=dbname, host=host, port=port, dbname=dbname, listen_port=listen_port,
-            folder=folder,
-        )
-    )  # fmt: skip
-    command = [PGBOUNCER, str(folder / "pgbouncer.ini")]
-    user = run_as(host)
-    if user is not None:
-        account = pwd.getpwnam(user)
-        for path in (folder, *folder.iterdir()):
-            os.chown(path, account.pw_uid, account.pw_gid)
-        command[1:1] = ["-u", user]
-    with open(folder / "stderr.log", "w") as stderr:
-        process = subprocess.Popen(command, stdout=stderr, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                logs = [(folder / name) for name in ("stderr.log", "pgbouncer.log")]
-                text = "\n".join(p.read_text(errors="replace") for p in logs if p.exists())
-                pytest.fail(f"pgbouncer did not start ({' '.join(command)}):\n{text}")
-            try:
-                socket.create_connection(("127.0.0.1", listen_port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield listen_port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -232,6 +97,15 @@ def server_session() -> tuple[int, str]:
 
 def emails(member: CompanyWithUsers) -> set[str]:
     return {member.owner.email, member.member.email}
+
+
+def skip_on_citus() -> None:
+    """The tests of a weakened backend: on Citus there is nothing for the check to catch."""
+    if connection_is_citus("owner"):
+        pytest.skip(
+            "Citus sends no session-level SET to its workers, so the weakened backend "
+            "leaks nothing there for the check to catch"
+        )
 
 
 # --- (a) interleaved companies on one server connection -----------------------------
@@ -317,16 +191,7 @@ def session_level_sql(conn: psycopg.Connection[Any], context: TenantContext) -> 
 def test_a_context_set_once_per_connection_would_be_caught(pgbouncer, two_companies, monkeypatch):
     """django-tenants' way (a session-level SET when the connection's tenant
     changes) mixes the companies up behind a transaction pooler: the check sees it."""
-    if (
-        connections["owner"]
-        .cursor()
-        .connection.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
-        .fetchone()[0]
-    ):
-        pytest.skip(
-            "Citus sends no session-level SET to its workers, so the weakened backend "
-            "leaks nothing there for the check to catch"
-        )
+    skip_on_citus()
 
     def once_per_connection(self: Any, execute: Any, sql_text: Any, params: Any, many: bool,
                             context: dict[str, Any]) -> Any:  # fmt: skip
@@ -416,16 +281,7 @@ def test_after_a_transaction_the_pooled_session_carries_no_context(pgbouncer, tw
 
 def test_a_session_level_context_would_be_caught(pgbouncer, two_companies, monkeypatch):
     """The same check fails for a backend that sets the context with plain ``SET``."""
-    if (
-        connections["owner"]
-        .cursor()
-        .connection.execute("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
-        .fetchone()[0]
-    ):
-        pytest.skip(
-            "Citus sends no session-level SET to its workers, so the weakened backend "
-            "leaks nothing there for the check to catch"
-        )
+    skip_on_citus()
     a, _ = two_companies
     monkeypatch.setattr(runtime_base, "render_context_sql", session_level_sql)
     pid = work_of_a_company(pgbouncer, a)

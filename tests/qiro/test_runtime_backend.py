@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -95,19 +96,24 @@ def test_backend_log_leaves_out_the_context_prefix(in_a, caplog):
     assert any(r.sql == "SELECT 41::int + 1" for r in logged)
 
 
-def test_the_statement_sent_still_carries_the_context(in_a):
-    """The prefix is hidden from view only: the server still receives it."""
-    if getattr(connections[RUNTIME], "context_apart", False):
-        pytest.skip("Citus: the context is a statement of its own there")
-    a, _ = in_a
-    statement = "SELECT current_setting('qiro.company_id', true)"
+def sent_in_the_context_of(made: Any, statement: str) -> tuple[str, Any]:
+    """Run ``statement`` in ``made``'s context (it sees that company): what the server
+    received, and what Django logged."""
     with (
         CaptureQueriesContext(connections[RUNTIME]) as captured,
         connections[RUNTIME].cursor() as cursor,
     ):
         cursor.execute(statement)
-        assert cursor.fetchone() == (str(a.company.pk),)
-        sent = cursor.cursor._query.query.decode()
+        assert cursor.fetchone() == (str(made.company.pk),)
+        return cursor.cursor._query.query.decode(), captured
+
+
+def test_the_statement_sent_still_carries_the_context(in_a):
+    """The prefix is hidden from view only: the server still receives it."""
+    if getattr(connections[RUNTIME], "context_apart", False):
+        pytest.skip("Citus: the context is a statement of its own there")
+    statement = "SELECT current_setting('qiro.company_id', true)"
+    sent, captured = sent_in_the_context_of(in_a[0], statement)
     assert sent.startswith("SET LOCAL search_path")
     assert sent.endswith(statement)
     assert captured.captured_queries[-1]["sql"] == statement
@@ -118,15 +124,8 @@ def test_on_citus_the_statement_is_sent_alone_after_its_context(in_a):
     server receives the statement exactly as written, and it runs in A's context."""
     if not getattr(connections[RUNTIME], "context_apart", False):
         pytest.skip("plain PostgreSQL: the context is prefixed there")
-    a, _ = in_a
     statement = "SELECT current_setting('qiro.company_id', true)"
-    with (
-        CaptureQueriesContext(connections[RUNTIME]) as captured,
-        connections[RUNTIME].cursor() as cursor,
-    ):
-        cursor.execute(statement)
-        assert cursor.fetchone() == (str(a.company.pk),)
-        sent = cursor.cursor._query.query.decode()
+    sent, captured = sent_in_the_context_of(in_a[0], statement)
     assert sent == statement
     assert captured.captured_queries[-1]["sql"] == statement
 

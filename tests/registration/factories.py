@@ -91,6 +91,16 @@ def verified(**overrides: str) -> services.Application:
     return application
 
 
+def latest_migration() -> str:
+    """The name of the app's newest migration: where a test that migrates back returns."""
+    from django.db.migrations.loader import MigrationLoader
+
+    ((_app, name),) = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes(
+        "registration"
+    )
+    return name
+
+
 @contextlib.contextmanager
 def server_settings(**values: object) -> Iterator[None]:
     """Owner-written limits (``public.qiro_server_settings``) changed for a block, then restored."""

@@ -7,6 +7,7 @@ from django.test import Client
 
 from registration.models import Application, ApplicationStatus, ReviewEvent
 from tenants.models import Company
+from tests.conftest import admin_sign_in
 from tests.registration.factories import PASSWORD, link_token, signup_post, valid_brn
 
 
@@ -63,10 +64,6 @@ def test_sign_up_verify_approve_and_sign_in_on_the_company_host(live_db, staff_c
 
     first_admin = Client()
     host = f"{post['subdomain']}.localhost"
-    signed_in = first_admin.post(
-        "/admin/login/?next=/admin/",
-        {"username": post["admin_email"], "password": PASSWORD},
-        HTTP_HOST=host,
-    )
+    signed_in = admin_sign_in(first_admin, host, post["admin_email"], password=PASSWORD)
     assert signed_in.status_code == 302, signed_in.content.decode()[:1000]
     assert first_admin.get("/admin/", HTTP_HOST=host).status_code == 200

@@ -17,7 +17,7 @@ from registration.link_state import LINK_FUNCTIONS
 from registration.models import Application, VerificationStatus
 from registration.verifiers import BrnStatus, BrnStatusVerifier, get_verifier
 from tenants import schema_pool
-from tests.registration.factories import submitted, verified
+from tests.registration.factories import latest_migration, submitted, verified
 
 
 class AlwaysOperating(BrnStatusVerifier):
@@ -88,7 +88,7 @@ def test_registration_migrations_run_backwards_and_forwards(live_db):
             cursor.execute(REGISTRATION_OBJECTS)
             assert cursor.fetchone() == (0, 0, 0)
     finally:
-        migrate("0005")
+        migrate(latest_migration())
     with connections["owner"].cursor() as cursor:
         cursor.execute(REGISTRATION_OBJECTS)
         tables, types, functions = cursor.fetchone()

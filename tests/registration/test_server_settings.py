@@ -8,7 +8,7 @@ from django.db import connections
 from qiro import tenant_context
 from qiro.server_settings import declared_values, write_server_settings
 from registration import services
-from tests.registration.factories import submitted
+from tests.registration.factories import latest_migration, submitted
 
 OBJECTS = """
     SELECT (SELECT count(*) FROM pg_class WHERE relname IN ('qiro_server_settings',
@@ -57,7 +57,7 @@ def test_the_settings_migration_runs_backwards_and_forwards(live_db):
         assert objects() == (0, 0, 0)
     finally:
         migrate("qiro", "0001")
-        migrate("registration", "0005")
+        migrate("registration", latest_migration())
         with connections["owner"].cursor() as cursor:
             write_server_settings(cursor)
     assert objects() == (2, 3, 1)

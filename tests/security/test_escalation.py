@@ -18,9 +18,9 @@ from sysauth.models import Role, User
 from tests.conftest import PASSWORD
 from tests.sysauth.escalation import (
     Cast,
-    cast_in,
+    cast,
     change_form_data,
-    company_for_attacks,
+    company,
     errors_shown,
     post,
     turned_away,
@@ -29,15 +29,7 @@ from tests.sysauth.escalation import (
 ATTACKERS = ["admin", "member"]
 
 
-@pytest.fixture(scope="module")
-def company(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        return company_for_attacks()
-
-
-@pytest.fixture
-def cast(live_db, company) -> Cast:
-    return cast_in(company)
+__all__ = ["cast", "company"]  # fixtures, used by name
 
 
 def refused(response, attacker: str, expected: str) -> None:
@@ -235,3 +227,27 @@ def test_a_refusal_reads_in_korean_too(cast):
     )
     assert errors_shown(response) == ["소유자 역할은 소유자만 부여하거나 해제할 수 있습니다."]
     assert not cast.holds(cast.admin, Role.OWNER)
+
+
+def test_an_admin_cannot_end_an_owners_sessions_in_the_admin(cast):
+    """As over the API (``api/company/sessions.py``): the role hierarchy, not the page, decides."""
+    from qiro.admin_confirm import CONFIRM_FIELD
+    from sysauth.models import Session, SessionStatus
+
+    cast.client("owner")  # the victim signs in: one active session
+    session = cast.read(Session, user=cast.owner, status=SessionStatus.ACTIVE)
+    admin = cast.client("admin")
+    for url, action, selected in (
+        ("session/", "revoke", session.pk),
+        ("user/", "revoke_sessions", cast.owner.pk),
+    ):
+        chosen = {"action": action, "_selected_action": [selected], CONFIRM_FIELD: "yes"}
+        response = post(admin, cast, url, chosen)
+        assert any("is an owner" in m for m in errors_shown(response)), action
+        assert cast.read(Session, pk=session.pk).status == SessionStatus.ACTIVE, action
+    # The control: the member's session is the admin's to end.
+    cast.client("member")
+    theirs = cast.read(Session, user=cast.member, status=SessionStatus.ACTIVE)
+    chosen = {"action": "revoke", "_selected_action": [theirs.pk], CONFIRM_FIELD: "yes"}
+    assert errors_shown(post(admin, cast, "session/", chosen)) == []
+    assert cast.read(Session, pk=theirs.pk).status == SessionStatus.REVOKED

@@ -9,30 +9,18 @@ what its holders may do, so editing a role is granting.
 
 from __future__ import annotations
 
-import pytest
-
 from sysauth.hierarchy import ADMIN_ACCESS
 from sysauth.models import Role
 from tests.sysauth.escalation import (
     UNHELD,
-    Cast,
-    cast_in,
+    cast,
     change_form_data,
-    company_for_attacks,
+    company,
     errors_shown,
     post,
 )
 
-
-@pytest.fixture(scope="module")
-def company(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        return company_for_attacks()
-
-
-@pytest.fixture
-def cast(live_db, company) -> Cast:
-    return cast_in(company)
+__all__ = ["cast", "company"]  # fixtures, used by name
 
 
 def shows(response, expected: str) -> bool:

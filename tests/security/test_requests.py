@@ -6,7 +6,7 @@ import pytest
 from django.db import connections
 from django.test import Client
 
-from tests.conftest import PASSWORD
+from tests.conftest import admin_sign_in
 
 
 def backend_pid() -> int:
@@ -27,9 +27,7 @@ def session_settings() -> tuple[str, str]:
 
 
 def login(client: Client, host: str, email: str) -> None:
-    response = client.post(
-        "/admin/login/?next=/admin/", {"username": email, "password": PASSWORD}, HTTP_HOST=host
-    )
+    response = admin_sign_in(client, host, email)
     assert response.status_code == 302, response.content.decode()[:500]
 
 
@@ -82,10 +80,7 @@ def test_session_cookie_of_a_is_worthless_on_b(live_db, two_companies):
 def test_user_of_a_cannot_sign_in_on_b(live_db, two_companies):
     a, b = two_companies
     client = Client()
-    response = client.post(
-        "/admin/login/?next=/admin/", {"username": a.owner.email, "password": PASSWORD},
-        HTTP_HOST=b.host,
-    )  # fmt: skip
+    response = admin_sign_in(client, b.host, a.owner.email)
     assert response.status_code == 200  # the form again, with its error
     assert response.context["form"].errors
     assert client.get("/admin/", HTTP_HOST=b.host).status_code == 302

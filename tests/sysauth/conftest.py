@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 
 import pytest
 from django.test import Client
@@ -28,6 +30,19 @@ def new_company(prefix: str) -> CompanyWithUsers:
         made.owner.is_superuser = False
     tenant_context.clear()
     return made
+
+
+@contextlib.contextmanager
+def throwaway_company(prefix: str) -> Iterator[CompanyWithUsers]:
+    """A company of ``new_company`` for the block, removed after it."""
+    from tests.tenants.test_provisioning import remove_company
+
+    made = new_company(prefix)
+    try:
+        yield made
+    finally:
+        tenant_context.clear()
+        remove_company(made.company.schema_name)
 
 
 def sign_in(client: Client, host: str, email: str, password: str = PASSWORD) -> None:

@@ -14,6 +14,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from django.contrib.auth.hashers import make_password
 from django.http import HttpResponse
 from django.test import Client
@@ -121,6 +122,19 @@ def cast_in(made: CompanyWithUsers) -> Cast:
         )
     tenant_context.clear()
     return cast
+
+
+@pytest.fixture(scope="module")
+def company(django_db_setup: None, django_db_blocker: Any) -> CompanyWithUsers:
+    """The attacked company of a test module (two owners, an admin, a member, a manager)."""
+    with django_db_blocker.unblock():
+        return company_for_attacks()
+
+
+@pytest.fixture
+def cast(live_db: None, company: CompanyWithUsers) -> Cast:
+    """Fresh people of the company for one test."""
+    return cast_in(company)
 
 
 def post(client: Client, cast: Cast, url: str, data: dict[str, Any]) -> HttpResponse:

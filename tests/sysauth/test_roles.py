@@ -10,7 +10,7 @@ from django.utils import translation
 from qiro import tenant_context
 from sysauth import actions
 from sysauth.models import Role, RolePermission, User, UserRole
-from tests.conftest import PASSWORD, make_company
+from tests.conftest import PASSWORD, admin_sign_in, make_company
 from tests.sysauth.conftest import sign_in
 
 
@@ -81,11 +81,7 @@ def test_has_perm_follows_the_roles(live_db, company):
 
 def test_the_company_admin_opens_only_for_roles_that_allow_it(live_db, company):
     member = Client()
-    response = member.post(
-        "/admin/login/?next=/admin/",
-        {"username": company.member.email, "password": PASSWORD},
-        HTTP_HOST=company.host,
-    )
+    response = admin_sign_in(member, company.host, company.member.email)
     assert response.status_code == 200
     assert "roles do not include" in response.content.decode() or "역할" in (
         response.content.decode()

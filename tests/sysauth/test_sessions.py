@@ -15,7 +15,7 @@ from sysauth.middleware import client_ip
 from sysauth.models import Session, SessionStatus
 from sysauth.sessions.base import hash_session_key
 from tenants.models import Company
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, admin_sign_in
 from tests.sysauth.conftest import new_company, sign_in
 
 
@@ -260,11 +260,7 @@ def test_platform_staff_sessions_live_in_the_public_schema(live_db):
 
     staff = User.objects.db_manager("owner").create_superuser("staff-sa@localhost", PASSWORD)
     client = Client()
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": staff.email, "password": PASSWORD},
-        HTTP_HOST="localhost",
-    )
+    response = admin_sign_in(client, "localhost", staff.email)
     assert response.status_code == 302, response.content.decode()[:800]
     assert client.get("/admin/", HTTP_HOST="localhost").status_code == 200
     key = client.cookies[settings.SESSION_COOKIE_NAME].value

@@ -8,7 +8,7 @@ from qiro import tenant_context
 from sysauth.models import User
 from tenants import services
 from tenants.models import Company
-from tests.conftest import PASSWORD, make_company
+from tests.conftest import admin_sign_in, make_company
 from tests.tenants.test_provisioning import remove_company
 
 LIST = "/admin/tenants/company/"
@@ -47,11 +47,7 @@ def test_suspension_asks_for_a_reason_signs_users_out_and_shows_the_suspended_pa
     c = make_company("suspendme", "2112345672", "정지 예정 회사")
     try:
         user_client = Client()
-        signed_in = user_client.post(
-            "/admin/login/?next=/admin/",
-            {"username": c.owner.email, "password": PASSWORD},
-            HTTP_HOST=c.host,
-        )
+        signed_in = admin_sign_in(user_client, c.host, c.owner.email)
         assert signed_in.status_code == 302
         action = {"action": "suspend_selected", "_selected_action": [str(c.company.pk)]}
         confirmation = staff_client.post(LIST, action, HTTP_HOST="localhost")

@@ -200,6 +200,12 @@ def post_company(client: Client, company: Company, rows: list[dict[str, Any]], *
     return client.post(company_url(company), data, HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
 
 
+def saved(client: Client, company: Company, rows: list[dict[str, Any]], **fields: str) -> None:
+    """The company page posted and saved (redirected to the list)."""
+    response = post_company(client, company, rows, **fields)
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
 def test_the_platform_admin_cannot_add_a_company_nor_save_one_as_new(staff_client, cleanup):
     company = company_with("dm-f.localhost")
     listing = staff_client.get("/admin/tenants/company/", HTTP_HOST="localhost")
@@ -220,7 +226,7 @@ def test_the_platform_admin_cannot_add_a_company_nor_save_one_as_new(staff_clien
 def test_domains_change_from_the_company_page_through_the_service(staff_client, cleanup):
     company = company_with("dm-g.localhost")
     (domain,) = Domain.objects.using("owner").filter(tenant=company)
-    response = post_company(
+    saved(
         staff_client,
         company,
         [
@@ -228,10 +234,9 @@ def test_domains_change_from_the_company_page_through_the_service(staff_client, 
             {"domain": "WWW.DM-G.co.kr", "is_primary": True},
         ],
     )
-    assert response.status_code == 302, response.content.decode()[:2000]
     assert hosts_of(company) == {"dm-g.localhost": False, "www.dm-g.co.kr": True}
     new = Domain.objects.using("owner").get(domain="www.dm-g.co.kr")
-    response = post_company(
+    saved(
         staff_client,
         company,
         [
@@ -239,7 +244,6 @@ def test_domains_change_from_the_company_page_through_the_service(staff_client, 
             {"id": new.pk, "domain": "www.dm-g.co.kr", "DELETE": True},
         ],
     )
-    assert response.status_code == 302, response.content.decode()[:2000]
     assert hosts_of(company) == {"dm-g.localhost": True}
 
 

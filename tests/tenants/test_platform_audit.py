@@ -25,7 +25,7 @@ from sysauth.models import AuditEntry, User
 from sysauth.models_audit import AuditAction, AuditOutcome
 from tenants import actions
 from tenants.models import Company
-from tests.conftest import PASSWORD, make_company
+from tests.conftest import admin_sign_in, make_company
 from tests.registration.factories import unique_label, valid_brn, verified
 from tests.tenants.test_provisioning import remove_company
 
@@ -277,11 +277,7 @@ def test_a_company_admin_shows_its_own_log_only(live_db):
                     user=made.member, reason="test", acting_user=made.owner
                 )
         client = Client()
-        signed = client.post(
-            "/admin/login/?next=/admin/",
-            {"username": a.owner.email, "password": PASSWORD},
-            HTTP_HOST=a.host,
-        )
+        signed = admin_sign_in(client, a.host, a.owner.email)
         assert signed.status_code == 302
         html = client.get(LOG, HTTP_HOST=a.host, HTTP_ACCEPT_LANGUAGE="en").content.decode()
         assert a.member.email in html

@@ -15,7 +15,6 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.db import DatabaseError, connections, transaction
 from psycopg import sql
@@ -28,61 +27,9 @@ from sysauth.models import Role, RolePermissionHistory, User
 from tenants import pool_take, provisioning, schema_pool
 from tenants.models import Company
 from tests.tenants.catalog import differences, schema_catalog
+from tests.tenants.pool_fill import ADMIN, clones_from_a_dump, fill, ready_pool, run
 
-ADMIN = provisioning.FirstAdministrator(
-    email="admin@cloned.example.kr",
-    full_name="복제 관리자",
-    password_hash=make_password("Qiro-clone-2026!"),
-)
-
-
-class Fill:
-    """Which schemas a fill built by migrations and which it cloned (and from what)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.migrated: list[str] = []
-        self.cloned: list[tuple[str, str]] = []  # (template, clone)
-        build, clone = schema_pool.build_schema_with_migrations, schema_pool.clone_schema
-
-        def build_spy(name: str, **kwargs: Any) -> None:
-            self.migrated.append(name)
-            build(name, **kwargs)
-
-        def clone_spy(conn: Any, template: schema_pool.Template, name: str) -> None:
-            clone(conn, template, name)
-            self.cloned.append((template.name, name))
-
-        monkeypatch.setattr(schema_pool, "build_schema_with_migrations", build_spy)
-        monkeypatch.setattr(schema_pool, "clone_schema", clone_spy)
-
-    def __call__(self, size: int) -> list[str]:
-        self.migrated.clear()
-        self.cloned.clear()
-        return schema_pool.fill_schema_pool(size=size)
-
-
-@pytest.fixture
-def fill(live_db: None, monkeypatch: pytest.MonkeyPatch) -> Fill:
-    empty_pool()
-    return Fill(monkeypatch)
-
-
-def empty_pool() -> None:
-    with connections["owner"].cursor() as cursor:
-        names = schema_pool.pool_schemas(cursor, current_only=False)
-    for name in names:
-        schema_pool.drop_schema(name)
-
-
-def ready_pool() -> list[str]:
-    with connections["owner"].cursor() as cursor:
-        return schema_pool.pool_schemas(cursor, current_only=True)
-
-
-def run(statement: sql.Composable, params: Any = None) -> Any:
-    with connections["owner"].cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall() if cursor.description else None
+__all__ = ["clones_from_a_dump", "fill"]  # fixtures, used by name
 
 
 @pytest.mark.usefixtures("clones_from_a_dump")
@@ -411,15 +358,3 @@ def test_the_command_can_be_told_to_run_the_migrations_for_every_schema(fill):
     call_command("fill_schema_pool", size=4, stdout=StringIO())
     assert len(fill.migrated) == 2
     assert len(fill.cloned) == 2
-
-
-@pytest.fixture
-def clones_from_a_dump(live_db: None) -> None:
-    """For a test of the clone from pg_dump's DDL: skipped on Citus, which refuses it."""
-    from qiro.db.citus import connection_is_citus
-
-    if connection_is_citus("owner"):
-        pytest.skip(
-            "Citus refuses pg_dump's DDL replayed (ALTER TABLE … ADD GENERATED … AS "
-            "IDENTITY): there the pool builds every schema by migrations, so no clone is made"
-        )

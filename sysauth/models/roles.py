@@ -1,0 +1,189 @@
+"""Roles, their permissions, their assignments, and the history of every change to them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Now
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
+from sysauth.models.users import User, UserType
+from sysauth.triggers import RECORD_ROLE_PERMISSIONS_CHANGE
+
+
+class Role(models.Model):
+    """A named set of permissions, assigned to users of the company."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+    company_id = company_column()
+    name = models.SlugField(_("name"), max_length=50)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["company_id", "name"], name="sysauth_role_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        # The default roles are named like the user types, translated.
+        return str(self.label or dict(UserType.choices).get(self.name, self.name))
+
+
+class RolePermission(models.Model):
+    """One permission (``app_label.codename``, as Django's ``has_perm`` takes it) of a role."""
+
+    company_id = company_column()
+    role = models.ForeignKey(
+        Role,
+        verbose_name=_("role"),
+        on_delete=models.CASCADE,
+        related_name="permissions",
+        db_index=False,  # the unique (role, codename) index serves it
+    )
+    codename = models.CharField(_("permission"), max_length=150)
+
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+    # Writes the permission-change history (migration 0002); checked by `verify`.
+    database_expectations = (RECORD_ROLE_PERMISSIONS_CHANGE,)
+
+    class Meta:
+        verbose_name = _("role permission")
+        verbose_name_plural = _("role permissions")
+        ordering = ["role", "codename"]
+        constraints = [
+            # company_id included: "the permissions of a role" under row
+            # security is an index-only scan (the policy's column is there).
+            models.UniqueConstraint(
+                fields=["role", "codename"],
+                include=["company_id"],
+                name="sysauth_rolepermission_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.codename}"
+
+
+class UserRole(models.Model):
+    """A role assigned to a user (written by ``sysauth.actions.assign_role``)."""
+
+    company_id = company_column()
+    # Both looked up through the composite indexes below, not indexes of their own.
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="user_roles",
+        db_index=False,
+    )
+    role = models.ForeignKey(
+        Role,
+        verbose_name=_("role"),
+        on_delete=models.PROTECT,
+        related_name="user_roles",
+        db_index=False,
+    )
+    assigned_by = models.ForeignKey(
+        User,
+        verbose_name=_("assigned by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    assigned_at = models.DateTimeField(_("assigned"), default=timezone.now)
+
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+    database_expectations = (RECORD_ROLE_PERMISSIONS_CHANGE,)
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        ordering = ["user", "role"]
+        constraints = [
+            # also the index of "roles of a user": with company_id included, an
+            # index-only scan under row security
+            models.UniqueConstraint(
+                fields=["user", "role"], include=["company_id"], name="sysauth_userrole_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["role", "user"], name="sysauth_userrole_by_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.role}"
+
+
+class HistoryOperation(models.TextChoices):
+    INSERT = "INSERT", _("Added")
+    UPDATE = "UPDATE", _("Changed")
+    DELETE = "DELETE", _("Removed")
+
+
+class RolePermissionHistory(models.Model):
+    """Every change of role permissions and role assignments, append-only.
+
+    Written only by the trigger ``record_role_permissions_change`` (migration
+    0002), so raw SQL is recorded as well as the ORM. The ids are kept without
+    foreign-key constraints: the history outlives the users and roles it names.
+    The runtime roles may read and insert, never update or delete.
+    """
+
+    company_id = company_column()
+    operation = models.CharField(_("operation"), max_length=6, choices=HistoryOperation.choices)
+    table_name = models.CharField(_("table"), max_length=63)
+    role = models.ForeignKey(
+        Role,
+        verbose_name=_("role"),
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    permission = models.CharField(_("permission"), max_length=150, blank=True)
+    old_values = models.JSONField(_("old values"), null=True)
+    new_values = models.JSONField(_("new values"), null=True)
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("changed by"),
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(_("changed"), db_default=Now())
+
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+    # Append-only: qiro.db.roles grants the runtime roles exactly this.
+    runtime_privileges = ("SELECT", "INSERT")
+
+    class Meta:
+        verbose_name = _("permission change")
+        verbose_name_plural = _("permission history")
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-changed_at"], name="sysauth_history_user"),
+            models.Index(fields=["role", "-changed_at"], name="sysauth_history_role"),
+            models.Index(fields=["-changed_at"], name="sysauth_history_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.changed_at:%Y-%m-%d %H:%M} {self.get_operation_display()}"
