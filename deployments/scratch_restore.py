@@ -12,18 +12,21 @@ So here the entries are split by schema instead (``load``):
 1. the entries of no company schema (``public``, the schemas themselves, their
    grants) are restored first, by one ``pg_restore --jobs``, but for the
    default privileges, restored last (they would apply to the tables made after);
-2. the company schemas' entries are dealt out into one list per job, and that
-   many ``pg_restore`` processes restore theirs at the same time, each in its
-   own archive order (pre-data, data, post-data). A company schema depends on
-   ``public`` only, never on another company's schema, so the lists are
-   independent.
+2. the company schemas' entries are dealt out into one list per job, and the
+   jobs run at once (``deployments.restore_batches``): each sends its
+   schemas' archived SQL in batches of a few hundred entries a query, and
+   loads the rows of the tables that hold any by ``pg_restore``. A company
+   schema depends on ``public`` only, never on another company's schema, so
+   the lists are independent. ``one_by_one`` restores them by one
+   ``pg_restore`` per list instead, entry by entry, as before.
 
-Each entry is committed on its own with ``synchronous_commit = off`` (the
-caller's last commit, made synchronously, makes it all durable). A scratch
-database may live in ``QIRO_SCRATCH_TABLESPACE``: a tablespace on fast storage
-that need not survive a crash (a RAM disk, say), since a scratch database is
-dropped when the check ends; on a disk, dropping the tens of thousands of
-files of a thousand schemas is itself slow.
+The sessions run with ``synchronous_commit = off`` (the caller's last commit,
+made synchronously, makes it all durable). A scratch database may live in
+``QIRO_SCRATCH_TABLESPACE``: a tablespace on fast storage that need not
+survive a crash (a RAM disk, say), since a scratch database is dropped when
+the check ends; on a disk, dropping the tens of thousands of files of a
+thousand schemas is itself slow, so a test restore drops it after its result
+is recorded, in the background.
 """
 
 from __future__ import annotations
