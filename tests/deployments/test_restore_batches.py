@@ -115,7 +115,8 @@ def test_a_restored_database_has_the_source_catalog_and_rows(archived, way, monk
     assert restored["company-only constraints"] == catalog["company-only constraints"]
     assert len(catalog["company-only constraints"]) >= 2
     assert rows_of(scratch) == rows
-    counted = scratch_restore.restored_rows(scratch, schemas, jobs=2)
+    every_schema = sorted({name.split(".", 1)[0] for name in rows})
+    counted = scratch_restore.restored_rows(scratch, every_schema, jobs=2)
     assert counted["beta.sysauth_loginfailure"] == 0
     assert counted["acme.sysauth_user"] == 2
     assert {k: v[0] for k, v in rows.items()} == {k: counted[k] for k in rows}
