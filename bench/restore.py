@@ -8,12 +8,15 @@ Uses ``bench/deploy.py``'s database (``<db>_bench_deploy``: N company schemas,
   beside a custom-format ``pg_dump -Fc`` of the same database;
 * the test restore the earlier way (one ``pg_restore --jobs`` into a scratch
   database set to ``synchronous_commit = off``), with ``--verbose`` timed per
-  TOC-entry kind; then ``run_test_restore`` (entries split by schema over
-  parallel ``pg_restore`` processes), on disk and, with ``--ram-tablespace
-  DIR``, with the scratch database in a tablespace on that folder (a RAM
-  disk); each: restore, verification, row comparison, drop;
-* the rollback of ``--rollback-schemas`` companies (``restore_schemas``) beside
-  the earlier way (one ``pg_restore --use-list --jobs`` on the live database),
+  TOC-entry kind; with ``--ram-tablespace DIR`` (a scratch database in a
+  tablespace on that folder, a RAM disk), the entries split by schema over
+  parallel ``pg_restore`` processes, entry by entry, as it was next; then
+  ``run_test_restore`` (the schemas' SQL in batches of entries), in the RAM
+  tablespace and on disk; each: restore, verification, row comparison, drop
+  (after the result, for ``run_test_restore``);
+* the rollback of ``--rollback-schemas`` companies (``restore_schemas``, in
+  batches) beside the earlier ways (split by schema, entry by entry; and one
+  ``pg_restore --use-list --jobs`` on the live database),
   each proven to give the backup's rows and checksums back.
 
     .venv/bin/python -m qiro.embedded exec -- .venv/bin/python bench/restore.py \\
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import json
 import os
 import re
@@ -101,8 +105,11 @@ def verbose_restore(tool: Any, path: Path, dbname: str, jobs: int) -> dict[str, 
     }
 
 
-def earlier_test_restore(backup: Any, jobs: int, notes: dict[str, Any]) -> bool:
-    """The test restore as it was: one pg_restore --jobs, verify, compare, drop."""
+def earlier_test_restore(
+    backup: Any, jobs: int, notes: dict[str, Any], *, split: bool = False, tablespace: str = ""
+) -> bool:
+    """The test restore as it was: one pg_restore --jobs (``split``: split by schema, entry
+    by entry, over ``jobs`` pg_restore processes), verify, compare every table, drop."""
     from psycopg import sql
 
     from deployments import scratch_restore
@@ -111,11 +118,11 @@ def earlier_test_restore(backup: Any, jobs: int, notes: dict[str, Any]) -> bool:
     from qiro.db import pg
 
     path = Path(backup.file_path)
-    scratch = f"{backup.database_name}_earlier"[:63]
+    scratch = f"{backup.database_name}_{'split' if split else 'earlier'}"[:63]
     with pg.connect("postgres") as conn:
         major, _ = pg.server_version(conn)
     tool = pg.find_tool("pg_restore", major)
-    with scratch_restore.scratch_database(scratch, tablespace="") as dropped:
+    with scratch_restore.scratch_database(scratch, tablespace=tablespace) as dropped:
         for setting in ("synchronous_commit = off", "maintenance_work_mem = '256MB'"):
             scratch_restore._maintenance(
                 sql.SQL("ALTER DATABASE {} SET {}").format(
@@ -128,8 +135,18 @@ def earlier_test_restore(backup: Any, jobs: int, notes: dict[str, Any]) -> bool:
                 return run_verification(**kwargs)
 
         parts: dict[str, Any] = {}
-        notes["profile"] = timed("  pg_restore --jobs (verbose)", parts,
-                                 lambda: verbose_restore(tool, path, scratch, jobs))  # fmt: skip
+        if split:
+            listing = pg.run_tool(tool, ["--list", str(path)]).stdout
+            notes["restore parts (s)"] = timed(
+                "  split by schema, entry by entry", parts,
+                lambda: scratch_restore.load(tool, path, scratch, listing=listing, jobs=jobs,
+                                             one_by_one=True),
+            )  # fmt: skip
+        else:
+            notes["profile"] = timed(
+                "  pg_restore --jobs (verbose)", parts,
+                lambda: verbose_restore(tool, path, scratch, jobs),
+            )  # fmt: skip
         run = timed("  verification", parts,
                     lambda: verify_as_platform(dbname=scratch, observations=False))  # fmt: skip
 
@@ -200,7 +217,11 @@ def main() -> None:
     parser.add_argument("--schemas", type=int, default=1000)
     parser.add_argument("--ram-tablespace", default="", help="a folder on a RAM disk")
     parser.add_argument("--rollback-schemas", type=int, default=200)
-    parser.add_argument("--skip-earlier", action="store_true", help="leave the earlier ways out")
+    parser.add_argument(
+        "--skip-earlier",
+        action="store_true",
+        help="leave out the oldest way (one pg_restore --jobs)",
+    )
     parser.add_argument("--out", default="restore.json", help="file name under bench/results/")
     args = parser.parse_args()
 
@@ -211,7 +232,7 @@ def main() -> None:
     from django.conf import settings
     from psycopg import sql
 
-    from deployments import backups, scratch_restore
+    from deployments import backups, restore_scope, scratch_restore
     from deployments.restore_scope import restore_schemas
     from qiro import tenant_context
     from qiro.db import pg
@@ -258,16 +279,24 @@ def main() -> None:
         variants = [("on disk", "")]
         if args.ram_tablespace:
             ram_tablespace(args.ram_tablespace)
-            variants.append(("scratch database in a RAM tablespace", TABLESPACE))
+            variants.insert(0, ("scratch database in a RAM tablespace", TABLESPACE))
+            notes = {}
+            label = "test restore, earlier: split by schema, entry by entry, RAM tablespace"
+            ok = timed(label, results, lambda: earlier_test_restore(
+                backup, jobs, notes, split=True, tablespace=TABLESPACE))  # fmt: skip
+            extra[label] = {"ok": ok, **notes}
+            save()
         for label, space in variants:
             settings.QIRO_SCRATCH_TABLESPACE = space
             with tenant_context.platform_context():
                 checked = timed(
-                    f"test restore: split by schema, {label}",
+                    f"test restore: in batches (run_test_restore), {label}",
                     results,
                     lambda: scratch_restore.run_test_restore(backup=backup),
                 )
-            extra[f"test restore: split by schema, {label}"] = {
+            timed(f"  its scratch database dropped afterwards, {label}", results,
+                  scratch_restore.wait_for_drops)  # fmt: skip
+            extra[f"test restore: in batches, {label}"] = {
                 "ok": checked.test_restore_ok, "report": checked.test_restore_report,
             }  # fmt: skip
             save()
@@ -276,8 +305,17 @@ def main() -> None:
         chosen = names[: args.rollback_schemas]
         with pg.connect() as conn:
             before = pg.table_fingerprints(conn, schemas=chosen, checksums=True)
+
+        def entry_by_entry() -> None:
+            restore_scope.load = functools.partial(scratch_restore.load, one_by_one=True)
+            try:
+                restore_schemas(backup=backup, schemas=chosen)
+            finally:
+                restore_scope.load = scratch_restore.load
+
         ways: list[tuple[str, Callable[[], Any]]] = [
-            ("split by schema (restore_schemas)",
+            ("earlier: split by schema, entry by entry", entry_by_entry),
+            ("in batches (restore_schemas)",
              lambda: restore_schemas(backup=backup, schemas=chosen)),
         ]  # fmt: skip
         if not args.skip_earlier:

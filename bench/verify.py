@@ -70,7 +70,7 @@ def clone_schemas(count: int, jobs: int) -> float:
         major, _ = pg.server_version(conn)
     pg_dump, psql = pg.find_tool("pg_dump", major), pg.find_tool("psql", major)
     started = time.perf_counter()
-    template = pg.run_tool(pg_dump, ["--schema", TEMPLATE, "--no-comments"]).stdout
+    template = pg.run_tool(pg_dump, ["--schema", TEMPLATE]).stdout
     template = "\n".join(
         line
         for line in template.splitlines()

@@ -4,9 +4,10 @@ From a whole-database archive (directory or custom format), without reading
 the rest of it: the archive's table of contents is listed once
 (``pg_restore --list``), the entries of the chosen schemas are kept (the
 schemas' own entries aside: each is re-created empty), and
-``deployments.scratch_restore.load`` restores just those, one
-``pg_restore --use-list`` per job at once, each with its share of the
-schemas. Schemas not named are never touched.
+``deployments.scratch_restore.load`` restores just those, by as many jobs
+at once, each with its share of the schemas, from the archive's own SQL in
+large batches (``deployments.restore_batches``). Schemas not named are never
+touched.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ def restore_schemas(*, backup: Backup, schemas: list[str]) -> float:
     """Put ``schemas`` back as they are in a whole-database ``backup``; nothing else is touched.
 
     One transaction drops and re-creates the schemas (empty); then
-    ``restore_jobs()`` ``pg_restore`` processes load their entries of the
-    archive, each its share of the schemas, in archive order, committing each
-    entry without waiting for the disk; then the runtime roles' rights are
+    ``restore_jobs()`` jobs load their entries of the archive, each its share
+    of the schemas (``load``: the structure in batches of entries, the rows
+    by ``pg_restore``), committing without waiting for the disk; then the runtime roles' rights are
     reset as declared, in a transaction that commits synchronously (so what
     the restore wrote is on disk when this returns). The load is not one transaction
     (parallel jobs cannot share one): should it fail, the error is raised and
@@ -56,7 +57,8 @@ def restore_schemas(*, backup: Backup, schemas: list[str]) -> float:
             name = sql.Identifier(schema)
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {0} CASCADE").format(name))
             conn.execute(sql.SQL("CREATE SCHEMA {0}").format(name))
+    empty = {name for name, rows in backup.row_counts.items() if rows == 0}
     load(pg_restore, path, database, listing=listing, schemas=set(schemas), shared=False,
-         jobs=restore_jobs())  # fmt: skip
+         jobs=restore_jobs(), empty_tables=empty)  # fmt: skip
     reapply_grants(schemas)
     return time.monotonic() - started

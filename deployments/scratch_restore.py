@@ -12,28 +12,33 @@ So here the entries are split by schema instead (``load``):
 1. the entries of no company schema (``public``, the schemas themselves, their
    grants) are restored first, by one ``pg_restore --jobs``, but for the
    default privileges, restored last (they would apply to the tables made after);
-2. the company schemas' entries are dealt out into one list per job, and that
-   many ``pg_restore`` processes restore theirs at the same time, each in its
-   own archive order (pre-data, data, post-data). A company schema depends on
-   ``public`` only, never on another company's schema, so the lists are
-   independent.
+2. the company schemas' entries are dealt out into one list per job, and the
+   jobs run at once (``deployments.restore_batches``): each sends its
+   schemas' archived SQL in batches of a few hundred entries a query, and
+   loads the rows of the tables that hold any by ``pg_restore``. A company
+   schema depends on ``public`` only, never on another company's schema, so
+   the lists are independent. ``one_by_one`` restores them by one
+   ``pg_restore`` per list instead, entry by entry, as before.
 
-Each entry is committed on its own with ``synchronous_commit = off`` (the
-caller's last commit, made synchronously, makes it all durable). A scratch
-database may live in ``QIRO_SCRATCH_TABLESPACE``: a tablespace on fast storage
-that need not survive a crash (a RAM disk, say), since a scratch database is
-dropped when the check ends; on a disk, dropping the tens of thousands of
-files of a thousand schemas is itself slow.
+The sessions run with ``synchronous_commit = off`` (the caller's last commit,
+made synchronously, makes it all durable). A scratch database may live in
+``QIRO_SCRATCH_TABLESPACE``: a tablespace on fast storage that need not
+survive a crash (a RAM disk, say), since a scratch database is dropped when
+the check ends; on a disk, dropping the tens of thousands of files of a
+thousand schemas is itself slow, so a test restore drops it after its result
+is recorded, in the background.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
-import re
+import functools
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -41,8 +46,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 from psycopg import sql
 
+from deployments import restore_batches
 from deployments.backups import check_integrity, scratch_dir
 from deployments.models import Backup, Operation
+from deployments.restore_listing import deal_out, split_listing
 from deployments.services import log, run_verification, step
 from qiro import stored_text
 from qiro.db import pg
@@ -51,57 +58,6 @@ from qiro.stored_text import said
 # Settings for the sessions of a restore: its per-entry commits need not wait for
 # the disk, and its index builds may take more memory than a live session's.
 RESTORE_OPTIONS = "-c synchronous_commit=off -c maintenance_work_mem=256MB"
-# "<dump id>; <catalog oid> <object oid> <KIND, upper-case words> <schema> <name> <owner>"
-# Schema names here are lower-case (companies' sub-domains, pool names), so the
-# first word that is not all upper-case is the schema ("-" for none).
-TOC_ENTRY = re.compile(r"^\d+; \d+ \d+ (?:[A-Z]+ )+(?P<schema>\S+) ")
-DEFAULT_ACL = re.compile(r"^\d+; \d+ \d+ DEFAULT ACL ")
-# Entries whose namespace is one of these are never a company schema's own.
-SHARED_NAMESPACES = {"-", "public", "pg_catalog"}
-
-
-def schema_of(line: str) -> str | None:
-    """The namespace of a ``pg_restore --list`` line, or None for a comment."""
-    found = TOC_ENTRY.match(line)
-    return found["schema"] if found else None
-
-
-def split_listing(
-    listing: str, schemas: set[str] | None = None
-) -> tuple[list[str], list[str], list[str]]:
-    """(shared entries, company-schema entries, last entries) of a listing.
-
-    Company entries are those of a namespace in ``schemas`` (every namespace
-    outside ``SHARED_NAMESPACES`` when None); the rest, comments aside, are
-    shared, but for the default privileges (``ALTER DEFAULT PRIVILEGES``),
-    which come last, as in one ``pg_restore``: tables created after them
-    would receive them too.
-    """
-    shared: list[str] = []
-    own: list[str] = []
-    last: list[str] = []
-    for line in listing.splitlines():
-        schema = schema_of(line)
-        if schema is None:
-            continue
-        if schema in schemas if schemas is not None else schema not in SHARED_NAMESPACES:
-            own.append(line)
-        elif DEFAULT_ACL.match(line):
-            last.append(line)
-        else:
-            shared.append(line)
-    return shared, own, last
-
-
-def deal_out(entries: list[str], jobs: int) -> list[list[str]]:
-    """The entries in ``jobs`` lists, each schema whole in one list, in archive order."""
-    order: dict[str, int] = {}
-    for line in entries:
-        order.setdefault(str(schema_of(line)), len(order))
-    lists: list[list[str]] = [[] for _ in range(max(1, jobs))]
-    for line in entries:
-        lists[order[str(schema_of(line))] % len(lists)].append(line)
-    return [chosen for chosen in lists if chosen]
 
 
 def _restore_env(dbname: str) -> dict[str, str]:
@@ -155,23 +111,52 @@ def load(
     schemas: set[str] | None = None,
     shared: bool = True,
     jobs: int,
+    empty_tables: set[str] | None = None,
+    one_by_one: bool = False,
 ) -> dict[str, float]:
     """Restore the archive's entries into ``dbname``: shared ones first, then the schemas'.
 
     ``schemas`` names the company schemas (None: every namespace but the
     shared ones); ``shared=False`` leaves the shared entries out (the
-    rollback of listed schemas). Returns the seconds of each part.
+    rollback of listed schemas). The schemas' entries go in batches
+    (``deployments.restore_batches``), leaving out the rows of
+    ``empty_tables`` (``schema.table``, counted empty in the dump's
+    snapshot); ``one_by_one`` restores them by ``pg_restore`` entry by entry
+    instead, as before. Returns the seconds of each part.
     """
     common, own, last = split_listing(listing, schemas)
-    parts = [("shared entries", [common] if shared and common else [])]
-    parts += [("schema entries", deal_out(own, jobs)), ("last", [last] if shared and last else [])]
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="qiro-restore-lists-") as tmp:
-        for name, lists in parts:
-            if lists:
-                started = time.monotonic()
-                _run_lists(tool, path, dbname, lists, Path(tmp), jobs=jobs)
-                seconds[name] = time.monotonic() - started
+        folder = Path(tmp)
+
+        def part(name: str, work: Callable[[], object]) -> None:
+            started = time.monotonic()
+            work()
+            seconds[name] = time.monotonic() - started
+
+        if shared and common:
+            part(
+                "shared entries",
+                lambda: _run_lists(tool, path, dbname, [common], folder, jobs=jobs),
+            )
+        lists = deal_out(own, jobs)
+        if lists and one_by_one:
+            part("schema entries", lambda: _run_lists(tool, path, dbname, lists, folder, jobs=jobs))
+        elif lists:
+            env = _restore_env(dbname)
+            work = []
+            for number, chosen in enumerate(lists):
+                (folder / str(number)).mkdir()
+                work.append(functools.partial(
+                    restore_batches.restore_job, tool, path, dbname, chosen, folder / str(number),
+                    empty_tables=empty_tables or set(), env=env, options=RESTORE_OPTIONS,
+                ))  # fmt: skip
+            started = time.monotonic()
+            parts = restore_batches.run_jobs(work)
+            seconds["schema entries"] = time.monotonic() - started
+            seconds.update({f"schema entries: {name}": value for name, value in parts.items()})
+        if shared and last:
+            part("last", lambda: _run_lists(tool, path, dbname, [last], folder, jobs=jobs))
     return seconds
 
 
@@ -180,11 +165,32 @@ def _maintenance(statement: sql.Composed) -> None:
         conn.execute(statement)
 
 
+# Drops of scratch databases still running in the background (``wait_for_drops``).
+_drops: list[threading.Thread] = []
+
+
+def _drop(name: str, timings: dict[str, float]) -> None:
+    started = time.monotonic()
+    _maintenance(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    timings["drop"] = time.monotonic() - started
+
+
+def wait_for_drops() -> None:
+    """Return once every scratch database dropped in the background is gone."""
+    while _drops:
+        _drops.pop().join()
+
+
 @contextlib.contextmanager
-def scratch_database(name: str, *, tablespace: str | None = None) -> Iterator[dict[str, float]]:
+def scratch_database(
+    name: str, *, tablespace: str | None = None, background: bool = False
+) -> Iterator[dict[str, float]]:
     """An empty database ``name`` (in the scratch tablespace, if one is set), dropped afterwards.
 
-    Yields a dict that receives the seconds the drop took (``drop``), once it is done.
+    Yields a dict that receives the seconds the drop took (``drop``), once it
+    is done. ``background``: after a block that ended without error, the drop
+    runs in a thread of its own (on a disk, dropping the files of a thousand
+    schemas takes minutes); the process waits for it before it exits.
     """
     space = settings.QIRO_SCRATCH_TABLESPACE if tablespace is None else tablespace
     ident = sql.Identifier(name)
@@ -196,10 +202,42 @@ def scratch_database(name: str, *, tablespace: str | None = None) -> Iterator[di
     timings: dict[str, float] = {}
     try:
         yield timings
-    finally:
-        started = time.monotonic()
-        _maintenance(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-        timings["drop"] = time.monotonic() - started
+    except BaseException:
+        _drop(name, timings)
+        raise
+    if background:
+        dropping = threading.Thread(target=_drop, args=(name, timings), name=f"drop {name}")
+        dropping.start()
+        _drops.append(dropping)
+    else:
+        _drop(name, timings)
+
+
+def restored_rows(dbname: str, schemas: list[str], *, jobs: int) -> dict[str, int]:
+    """Rows per table of ``schemas`` in ``dbname``, counted by ``jobs`` connections at once.
+
+    A table whose file holds no page holds no row: only the others are
+    counted (``count(*)``), which in a restored database of many small
+    companies is a fraction of them.
+    """
+    with pg.connect(dbname) as conn:
+        sizes = conn.execute(
+            "SELECT n.nspname || '.' || c.relname, pg_relation_size(c.oid) > 0 FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind = 'r' AND n.nspname = ANY(%s) ORDER BY 1",
+            [schemas],
+        ).fetchall()
+    found = {name: 0 for name, stored in sizes if not stored}
+    stored = [name for name, has_pages in sizes if has_pages]
+
+    def count(tables: list[str]) -> dict[str, int]:
+        with pg.connect(dbname) as conn:
+            return {k: v[0] for k, v in pg.table_fingerprints(conn, tables=tables).items()}
+
+    with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
+        for counted in pool.map(count, [stored[n :: max(1, jobs)] for n in range(max(1, jobs))]):
+            found.update(counted)
+    return found
 
 
 def restore_jobs() -> int:
@@ -225,12 +263,14 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
         with pg.connect("postgres") as conn:
             major, _version = pg.server_version(conn)
         pg_restore = pg.find_tool("pg_restore", major)
-        with scratch_database(scratch) as dropped:
+        with scratch_database(scratch, background=True):
             started = time.monotonic()
             if backup.scope == Backup.Scope.COMPANY:
                 _public_structure_into(scratch, major, pg_restore)
             listing = pg.run_tool(pg_restore, ["--list", str(path)]).stdout
-            parts = load(pg_restore, path, scratch, listing=listing, jobs=restore_jobs())
+            empty = {name for name, rows in backup.row_counts.items() if rows == 0}
+            parts = load(pg_restore, path, scratch, listing=listing, jobs=restore_jobs(),
+                         empty_tables=empty)  # fmt: skip
             notes.append(
                 said(
                     gettext_noop("pg_restore: %(seconds)s s (%(parts)s)"),
@@ -268,13 +308,12 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
                 )
                 ok = ok and run.failed == 0
             started = time.monotonic()
-            with pg.connect(scratch) as conn:
-                restored = pg.table_fingerprints(conn, schemas=backup.schemas)
+            restored = restored_rows(scratch, backup.schemas, jobs=restore_jobs())
             source = backup.row_counts
             mismatched = sorted(
                 name
                 for name in set(source) | set(restored)
-                if source.get(name) != (restored[name][0] if name in restored else None)
+                if source.get(name) != restored.get(name)
             )
             if mismatched:
                 ok = False
@@ -290,10 +329,7 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
                     )
                 )
         notes.append(
-            said(
-                gettext_noop("scratch database dropped in %(seconds)s s"),
-                seconds=_seconds(dropped["drop"]),
-            )
+            said(gettext_noop("scratch database dropped in the background, once this is recorded"))
         )
     except Exception as error:
         Backup.objects.filter(pk=backup.pk).update(
@@ -319,6 +355,11 @@ PARTS = {
     "shared entries": gettext_noop("shared entries"),
     "schema entries": gettext_noop("schema entries"),
     "last": gettext_noop("entries restored last"),
+    "schema entries: pre-data": gettext_noop("schema entries: structure"),
+    "schema entries: rows": gettext_noop("schema entries: rows"),
+    "schema entries: sequence values": gettext_noop("schema entries: sequence values"),
+    "schema entries: post-data": gettext_noop("schema entries: keys, indexes and triggers"),
+    "schema entries: entries one by one": gettext_noop("schema entries: one by one"),
 }
 
 

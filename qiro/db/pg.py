@@ -182,16 +182,21 @@ def table_fingerprints(
     conn: psycopg.Connection[Any],
     *,
     schemas: list[str] | None = None,
+    tables: list[str] | None = None,
     checksums: bool = False,
     chunk: int = 500,
 ) -> dict[str, list[Any]]:
     """Rows per table (and an md5 of the rows' text, ordered) in one statement per chunk.
 
+    Of every table of ``schemas`` (None: of all), or of the ``tables`` named
+    (``schema.table``).
+
     Runs in whatever snapshot the connection holds: inside a REPEATABLE READ
     transaction that exported its snapshot to pg_dump, the counts are those of
     the dump exactly.
     """
-    tables = user_tables(conn, schemas)
+    if tables is None:
+        tables = user_tables(conn, schemas)
     found: dict[str, list[Any]] = {}
     for start in range(0, len(tables), chunk):
         parts = []

@@ -60,6 +60,7 @@ def test_backup_then_test_restore_loses_nothing(platform, backup_dir, two_compan
     assert backup.test_restore_ok, backup.test_restore_report
     assert "row counts equal" in english(backup.test_restore_report)
     assert "verification: passed" in english(backup.test_restore_report)
+    scratch_restore.wait_for_drops()
     with pg.connect("postgres") as conn:
         scratch = conn.execute(
             "SELECT count(*) FROM pg_database WHERE datname LIKE %s", [f"%_restore_{backup.pk}"]

@@ -10,6 +10,7 @@ schemas that should both be empty.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.db import connections
@@ -158,11 +159,14 @@ STATE_QUERIES = {
 }
 
 
-def schema_catalog(schema: str, *, state: bool = False) -> dict[str, set[tuple[Any, ...]]]:
+def schema_catalog(
+    schema: str, *, state: bool = False, cursor: Any = None
+) -> dict[str, set[tuple[Any, ...]]]:
     """Every catalog entry of ``schema``, with its name replaced by ``<schema>``.
 
     ``django_migrations`` holds the schema's migration records (id, app, name).
-    ``state`` adds the sequences' last values.
+    ``state`` adds the sequences' last values. ``cursor`` reads another
+    database (a psycopg cursor); by default the owner's connection is read.
     """
 
     def neutral(value: Any) -> Any:
@@ -172,7 +176,7 @@ def schema_catalog(schema: str, *, state: bool = False) -> dict[str, set[tuple[A
 
     queries = {**CATALOG_QUERIES, **(STATE_QUERIES if state else {})}
     catalog: dict[str, set[tuple[Any, ...]]] = {}
-    with connections["owner"].cursor() as cursor:
+    with contextlib.nullcontext(cursor) if cursor else connections["owner"].cursor() as cursor:
         for kind, query in queries.items():
             cursor.execute(query, {"schema": schema})
             catalog[kind] = {tuple(neutral(v) for v in row) for row in cursor.fetchall()}
