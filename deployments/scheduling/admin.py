@@ -23,7 +23,7 @@ TIMING_FIELDS = {"interval_seconds", "cron", "time_zone", "enabled"}
 @admin.register(Schedule, site=platform_admin)
 class ScheduleAdmin(ReadableColumnsMixin, QiroModelAdmin):
     list_display = (
-        "name", "job_label", "timing_display", "enabled", "last_run_at", "last_status",
+        "__str__", "job_label", "timing_display", "enabled", "last_run_at", "last_status",
         "last_duration_seconds", "next_run_at", "last_result",
     )  # fmt: skip
     list_filter = ("enabled", "last_status")

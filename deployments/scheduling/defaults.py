@@ -1,6 +1,7 @@
 """The operations routine that ``bootstrap`` installs: hourly, daily, weekly, monthly.
 
-Installed by name and only when missing, so a schedule an admin changed (or
+Names are stored in English and read in the reader's language
+(``Schedule.__str__``); installed by name and only when missing, so a schedule an admin changed (or
 disabled) is never overwritten; times are in Asia/Seoul.
 """
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from deployments.scheduling import timing
 from deployments.scheduling.models import Schedule
@@ -27,27 +29,41 @@ class DefaultSchedule:
 
 DEFAULTS: tuple[DefaultSchedule, ...] = (
     # hourly
-    DefaultSchedule("hourly: expire sessions", OURS + "expire_sessions", "5 * * * *"),
-    DefaultSchedule("hourly: refill the schema pool", OURS + "refill_schema_pool", "20 * * * *"),
+    DefaultSchedule(gettext_noop("hourly: expire sessions"), OURS + "expire_sessions", "5 * * * *"),
+    DefaultSchedule(
+        gettext_noop("hourly: refill the schema pool"), OURS + "refill_schema_pool", "20 * * * *"
+    ),
     # daily
-    DefaultSchedule("daily: token partitions", OURS + "maintain_token_partitions", "10 1 * * *"),
     DefaultSchedule(
-        "daily: company figures", ROUTINE + "figures.refresh_and_snapshot_figures", "30 1 * * *"
+        gettext_noop("daily: token partitions"), OURS + "maintain_token_partitions", "10 1 * * *"
     ),
-    DefaultSchedule("daily: verification", OURS + "verify_database", "0 2 * * *"),
-    DefaultSchedule("daily: backup", OURS + "back_up_database", "30 2 * * *"),
-    DefaultSchedule("daily: summary mail", ROUTINE + "summary.send_daily_summary", "0 8 * * *"),
+    DefaultSchedule(
+        gettext_noop("daily: company figures"),
+        ROUTINE + "figures.refresh_and_snapshot_figures",
+        "30 1 * * *",
+    ),
+    DefaultSchedule(gettext_noop("daily: verification"), OURS + "verify_database", "0 2 * * *"),
+    DefaultSchedule(gettext_noop("daily: backup"), OURS + "back_up_database", "30 2 * * *"),
+    DefaultSchedule(
+        gettext_noop("daily: summary mail"), ROUTINE + "summary.send_daily_summary", "0 8 * * *"
+    ),
     # weekly (Sunday)
-    DefaultSchedule("weekly: test restore", OURS + "test_restore_newest_backup", "0 4 * * 0"),
     DefaultSchedule(
-        "weekly: index health", ROUTINE + "index_health.reindex_bloated_indexes", "0 5 * * 0"
+        gettext_noop("weekly: test restore"), OURS + "test_restore_newest_backup", "0 4 * * 0"
     ),
     DefaultSchedule(
-        "weekly: ANALYZE stale tables", ROUTINE + "statistics.analyze_stale_tables", "30 5 * * 0"
+        gettext_noop("weekly: index health"),
+        ROUTINE + "index_health.reindex_bloated_indexes",
+        "0 5 * * 0",
+    ),
+    DefaultSchedule(
+        gettext_noop("weekly: ANALYZE stale tables"),
+        ROUTINE + "statistics.analyze_stale_tables",
+        "30 5 * * 0",
     ),
     # monthly
     DefaultSchedule(
-        "monthly: permission-change report",
+        gettext_noop("monthly: permission-change report"),
         ROUTINE + "reports.monthly_permission_report",
         "0 6 1 * *",
     ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from deployments.models import LeasedRecord
@@ -76,7 +77,9 @@ class Schedule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        # A default schedule's name (``defaults.DEFAULTS``) reads in the reader's
+        # language; a name an administrator gave is not in the catalogue and stays.
+        return gettext(self.name)
 
     @property
     def timing_display(self) -> str:

@@ -281,9 +281,10 @@ def test_the_admin_lists_schedules_with_their_last_runs_and_filters_the_runs(sta
     page = staff_client.get("/admin/deployments/schedule/", HTTP_HOST="localhost")
     assert page.status_code == 200
     text = page.content.decode()
-    assert "probe: note" in text
+    assert "probe: note" in text  # a name given by an administrator stays as given
     assert run.result in text
-    assert "daily: verification" in text
+    assert "매일: 검증" in text  # a default schedule's name, in the reader's language
+    assert "daily: verification" not in text
     runs = staff_client.get(
         "/admin/deployments/schedulerun/?status__exact=succeeded", HTTP_HOST="localhost"
     )
