@@ -10,7 +10,7 @@ which Citus requires and plain PostgreSQL does not mind.
 
 from django_tenants.postgresql_backend import base as tenants_base
 
-from qiro.db.backends.common import EmbeddedServerMixin
+from qiro.db.backends.common import EmbeddedServerMixin, QuietHealthCheckMixin
 from qiro.db.statements import split_statements
 
 
@@ -19,5 +19,5 @@ class DatabaseOperations(tenants_base.DatabaseWrapper.ops_class):
         return split_statements(sql)
 
 
-class DatabaseWrapper(EmbeddedServerMixin, tenants_base.DatabaseWrapper):
+class DatabaseWrapper(QuietHealthCheckMixin, EmbeddedServerMixin, tenants_base.DatabaseWrapper):
     ops_class = DatabaseOperations

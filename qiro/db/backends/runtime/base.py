@@ -50,7 +50,7 @@ from django.db.backends.postgresql import base as postgresql_base
 from psycopg import sql
 
 from qiro.context import NO_CONTEXT, TenantContext
-from qiro.db.backends.common import EmbeddedServerMixin
+from qiro.db.backends.common import EmbeddedServerMixin, QuietHealthCheckMixin
 from qiro.db.backends.runtime import contract
 from qiro.db.backends.runtime.operations import DatabaseOperations
 from qiro.db.citus import is_citus
@@ -96,7 +96,7 @@ def render_actor_sql(conn: psycopg.Connection[Any], context: TenantContext) -> s
     return sql.SQL("SET LOCAL qiro.actor_id = {}").format(sql.Literal(actor)).as_string(conn)
 
 
-class DatabaseWrapper(EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
+class DatabaseWrapper(QuietHealthCheckMixin, EmbeddedServerMixin, postgresql_base.DatabaseWrapper):
     ops_class = DatabaseOperations
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
