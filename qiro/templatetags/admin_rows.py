@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django import template
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.templatetags.admin_list import (
     ResultList,
     result_headers,
@@ -35,7 +34,7 @@ from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
-from qiro.admin_display import QiroModelAdmin
+from qiro.admin_display import SELECT_LABEL, QiroModelAdmin, action_checkbox_html
 
 register = template.Library()
 
@@ -147,15 +146,8 @@ def _checkbox_cell(model_admin: Any, empty: str, icon: Callable[[Any], str]) -> 
     """``QiroModelAdmin.action_checkbox`` with its label translated once a page."""
     if type(model_admin).action_checkbox is not QiroModelAdmin.action_checkbox:
         return _value_cell(model_admin.action_checkbox, empty, icon)
-    label = escape(gettext("Select this object for an action - {}"))
-
-    def checkbox(obj: Any) -> tuple[str, bool]:
-        return (
-            f'<input type="checkbox" name="{ACTION_CHECKBOX_NAME}" value="{escape(obj.pk)}"'
-            f' class="action-select" aria-label="{label.format(escape(obj))}">'
-        ), False
-
-    return checkbox
+    label = gettext(SELECT_LABEL)
+    return lambda obj: (str(action_checkbox_html(obj, label)), False)
 
 
 def _column(cl: Any, index: int, name: Any, icon: Callable[[Any], str]) -> tuple[str, Cell]:
