@@ -12,7 +12,20 @@ from __future__ import annotations
 from django.db import models
 
 
-class ServerSettings(models.Model):
+class DefinerOnlyTable(models.Model):
+    """A table no runtime role may touch: no privilege, row security forced, no policy.
+
+    Only the owner writes it; the runtime roles reach it only through the
+    SECURITY DEFINER functions declared for it.
+    """
+
+    runtime_privileges: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+
+class ServerSettings(DefinerOnlyTable):
     """The one row of limits and secrets that SECURITY DEFINER functions obey.
 
     Written by ``manage.py bootstrap`` from the environment
@@ -31,8 +44,6 @@ class ServerSettings(models.Model):
     login_failure_window = models.PositiveIntegerField()
     written_at = models.DateTimeField()
 
-    runtime_privileges: tuple[str, ...] = ()
-
     class Meta:
         db_table = "qiro_server_settings"
         constraints = [
@@ -48,7 +59,7 @@ class ServerSettings(models.Model):
         return f"server settings of {self.written_at:%Y-%m-%d %H:%M}"
 
 
-class AddressLoginFailure(models.Model):
+class AddressLoginFailure(DefinerOnlyTable):
     """A failed sign-in from an address, in any company or the platform admin.
 
     Counted across companies, so a password spray spread over many companies
@@ -57,8 +68,6 @@ class AddressLoginFailure(models.Model):
 
     ip_address = models.GenericIPAddressField()
     failed_at = models.DateTimeField()
-
-    runtime_privileges: tuple[str, ...] = ()
 
     class Meta:
         db_table = "qiro_address_login_failure"
