@@ -32,6 +32,29 @@ class LeasedRecord(models.Model):
     class Meta:
         abstract = True
 
+    @staticmethod
+    def expired_lease_index(name: str) -> models.Index:
+        """The reaper's question on every heartbeat: which running records' leases expired."""
+        return models.Index(
+            fields=["lease_expires_at"], condition=models.Q(status="running"), name=name
+        )
+
+
+def status_column(status: type[models.TextChoices], default: str) -> models.CharField:
+    """The ``status`` of a record of database work, one of its own ``Status`` choices."""
+    return models.CharField(_("status"), max_length=16, choices=status.choices, default=default)
+
+
+def operation_column() -> models.ForeignKey:
+    """The operation a record was made by, if any; the record outlives it."""
+    return models.ForeignKey(
+        "deployments.Operation",
+        verbose_name=_("operation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+
 
 class Operation(LeasedRecord):
     """One long job (backup, restore, verification, deploy) and its progress."""
@@ -53,9 +76,7 @@ class Operation(LeasedRecord):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     requested_by = models.CharField(_("requested by"), max_length=254, blank=True)
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
-    )
+    status = status_column(Status, Status.QUEUED)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -71,12 +92,7 @@ class Operation(LeasedRecord):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["kind", "-created_at"], name="deploy_op_kind_created"),
-            # The reaper's question on every heartbeat: which running leases expired.
-            models.Index(
-                fields=["lease_expires_at"],
-                condition=models.Q(status="running"),
-                name="deploy_op_running_lease",
-            ),
+            LeasedRecord.expired_lease_index("deploy_op_running_lease"),
         ]
 
     def __str__(self) -> str:
@@ -106,9 +122,7 @@ class Backup(LeasedRecord):
         OK = "ok", _("Complete")
         FAILED = "failed", _("Failed")
 
-    operation = models.ForeignKey(
-        Operation, verbose_name=_("operation"), null=True, blank=True, on_delete=models.SET_NULL
-    )
+    operation = operation_column()
     scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices)
     company_schema = models.CharField(_("company schema"), max_length=63, blank=True)
     database_name = models.CharField(_("database"), max_length=63)
@@ -122,9 +136,7 @@ class Backup(LeasedRecord):
     schemas = models.JSONField(_("schemas"), default=list, blank=True)
     entry_count = models.PositiveIntegerField(_("archive entries"), null=True, blank=True)
     row_counts = models.JSONField(_("rows per table at dump time"), default=dict, blank=True)
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.RUNNING
-    )
+    status = status_column(Status, Status.RUNNING)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     verified_at = models.DateTimeField(_("test-restored"), null=True, blank=True)
@@ -149,13 +161,9 @@ class VerificationRun(LeasedRecord):
         PASSED = "passed", _("Passed")
         FAILED = "failed", _("Failed")
 
-    operation = models.ForeignKey(
-        Operation, verbose_name=_("operation"), null=True, blank=True, on_delete=models.SET_NULL
-    )
+    operation = operation_column()
     database_name = models.CharField(_("database"), max_length=63)
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.RUNNING
-    )
+    status = status_column(Status, Status.RUNNING)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     duration_seconds = models.FloatField(_("duration (s)"), null=True, blank=True)
@@ -210,9 +218,7 @@ class Deployment(LeasedRecord):
         ROLLED_BACK = "rolled_back", _("Failed, rolled back")
         FAILED = "failed", _("Failed, not rolled back")
 
-    operation = models.ForeignKey(
-        Operation, verbose_name=_("operation"), null=True, blank=True, on_delete=models.SET_NULL
-    )
+    operation = operation_column()
     backup = models.ForeignKey(
         Backup, verbose_name=_("backup"), null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -223,9 +229,7 @@ class Deployment(LeasedRecord):
         blank=True,
         on_delete=models.SET_NULL,
     )
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.RUNNING
-    )
+    status = status_column(Status, Status.RUNNING)
     steps = models.JSONField(_("steps"), default=list, blank=True)
     reason = models.TextField(_("why it failed"), blank=True)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)

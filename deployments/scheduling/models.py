@@ -11,7 +11,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from deployments.models import LeasedRecord
+from deployments.models import LeasedRecord, operation_column, status_column
 from deployments.scheduling import registry, timing
 from qiro.admin_display import local_stamp
 
@@ -120,21 +120,13 @@ class ScheduleRun(LeasedRecord):
         _("trigger"), max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULE
     )
     requested_by = models.CharField(_("requested by"), max_length=254, blank=True)
-    status = models.CharField(
-        _("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING
-    )
+    status = status_column(RunStatus, RunStatus.RUNNING)
     started_at = models.DateTimeField(_("started"))
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     duration_seconds = models.FloatField(_("duration (s)"), null=True, blank=True)
     result = models.TextField(_("result"), blank=True)
     error = models.TextField(_("error"), blank=True)
-    operation = models.ForeignKey(
-        "deployments.Operation",
-        verbose_name=_("operation"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-    )
+    operation = operation_column()
 
     class Meta:
         app_label = "deployments"
@@ -143,11 +135,7 @@ class ScheduleRun(LeasedRecord):
         ordering = ["-started_at"]
         indexes = [
             models.Index(fields=["schedule", "-started_at"], name="deploy_run_schedule_started"),
-            models.Index(
-                fields=["lease_expires_at"],
-                condition=models.Q(status="running"),
-                name="deploy_run_running_lease",
-            ),
+            LeasedRecord.expired_lease_index("deploy_run_running_lease"),
         ]
 
     def __str__(self) -> str:
