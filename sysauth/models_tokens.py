@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
+from sysauth.models.users import acting_user_column
 
 
 class ApiToken(models.Model):
@@ -42,15 +43,7 @@ class ApiToken(models.Model):
     # Written at most once a minute (sysauth.tokens.TOUCH_INTERVAL).
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("revoked by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
+    revoked_by = acting_user_column(_("revoked by"), editable=False)
     revoked_reason = models.CharField(_("reason"), max_length=200, blank=True, editable=False)
 
     row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)

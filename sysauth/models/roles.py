@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
-from sysauth.models.users import User, UserType
+from sysauth.models.users import User, UserType, acting_user_column
 from sysauth.triggers import RECORD_ROLE_PERMISSIONS_CHANGE
+
+
+def unique_with_company(*fields: str, name: str) -> models.UniqueConstraint:
+    """Unique ``fields``, with ``company_id`` included in the index.
+
+    Also the index that lists a role's permissions or a user's roles: with the
+    policy's column in it, that is an index-only scan under row security.
+    """
+    return models.UniqueConstraint(fields=list(fields), include=["company_id"], name=name)
+
+
+def history_reference(to: type[models.Model], verbose_name: Any) -> models.ForeignKey:
+    """An id the history names, kept without a foreign-key constraint.
+
+    The history outlives the users and roles it names.
+    """
+    return models.ForeignKey(
+        to,
+        verbose_name=verbose_name,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
 
 
 class Role(models.Model):
@@ -62,13 +88,7 @@ class RolePermission(models.Model):
         verbose_name_plural = _("role permissions")
         ordering = ["role", "codename"]
         constraints = [
-            # company_id included: "the permissions of a role" under row
-            # security is an index-only scan (the policy's column is there).
-            models.UniqueConstraint(
-                fields=["role", "codename"],
-                include=["company_id"],
-                name="sysauth_rolepermission_unique",
-            )
+            unique_with_company("role", "codename", name="sysauth_rolepermission_unique")
         ]
 
     def __str__(self) -> str:
@@ -94,14 +114,7 @@ class UserRole(models.Model):
         related_name="user_roles",
         db_index=False,
     )
-    assigned_by = models.ForeignKey(
-        User,
-        verbose_name=_("assigned by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    assigned_by = acting_user_column(_("assigned by"))
     assigned_at = models.DateTimeField(_("assigned"), default=timezone.now)
 
     row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
@@ -111,13 +124,7 @@ class UserRole(models.Model):
         verbose_name = _("role assignment")
         verbose_name_plural = _("role assignments")
         ordering = ["user", "role"]
-        constraints = [
-            # also the index of "roles of a user": with company_id included, an
-            # index-only scan under row security
-            models.UniqueConstraint(
-                fields=["user", "role"], include=["company_id"], name="sysauth_userrole_unique"
-            )
-        ]
+        constraints = [unique_with_company("user", "role", name="sysauth_userrole_unique")]
         indexes = [models.Index(fields=["role", "user"], name="sysauth_userrole_by_role")]
 
     def __str__(self) -> str:
@@ -142,33 +149,12 @@ class RolePermissionHistory(models.Model):
     company_id = company_column()
     operation = models.CharField(_("operation"), max_length=6, choices=HistoryOperation.choices)
     table_name = models.CharField(_("table"), max_length=63)
-    role = models.ForeignKey(
-        Role,
-        verbose_name=_("role"),
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
-    user = models.ForeignKey(
-        User,
-        verbose_name=_("user"),
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    role = history_reference(Role, _("role"))
+    user = history_reference(User, _("user"))
     permission = models.CharField(_("permission"), max_length=150, blank=True)
     old_values = models.JSONField(_("old values"), null=True)
     new_values = models.JSONField(_("new values"), null=True)
-    actor = models.ForeignKey(
-        User,
-        verbose_name=_("changed by"),
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    actor = history_reference(User, _("changed by"))
     changed_at = models.DateTimeField(_("changed"), db_default=Now())
 
     row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)

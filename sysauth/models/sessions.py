@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qiro.db.fields import EnumField
 from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
-from sysauth.models.users import User
+from sysauth.models.users import User, acting_user_column
 
 
 class SessionStatus(models.TextChoices):
@@ -51,14 +51,7 @@ class Session(models.Model):
         default=SessionStatus.ACTIVE,
     )
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
-    revoked_by = models.ForeignKey(
-        User,
-        verbose_name=_("revoked by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    revoked_by = acting_user_column(_("revoked by"))
     revoked_reason = models.CharField(_("reason"), max_length=200, blank=True)
 
     row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)

@@ -13,6 +13,22 @@ from qiro.db.fields import EnumField
 from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
 
 
+def acting_user_column(verbose_name: Any, **options: Any) -> models.ForeignKey:
+    """The user who did something to a row (assigned it, revoked it).
+
+    Cleared when that user is deleted, the row itself stays; no reverse accessor.
+    """
+    return models.ForeignKey(
+        "sysauth.User",
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        **options,
+    )
+
+
 class UserType(models.TextChoices):
     """Mirrors the PostgreSQL ENUM ``user_type``."""
 
