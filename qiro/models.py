@@ -1,15 +1,34 @@
-"""Server-side settings and the cross-company record of failed sign-ins, in ``public``.
+"""The bases of company tables and of definer-only tables, and the two definer-only tables.
 
-Neither table is reachable by a runtime role (``runtime_privileges = ()``;
-row security forced with no policy as a second wall): only the owner writes
-them (``bootstrap``), and the runtime roles reach them only through the
-SECURITY DEFINER functions of ``qiro.definer`` declarations, which answer one
-question each.
+``CompanyRecord`` is the base of every table that holds company data. The two
+tables here, in ``public``, are definer-only: neither is reachable by a runtime
+role (``runtime_privileges = ()``; row security forced with no policy as a
+second wall): only the owner writes them (``bootstrap``), and the runtime roles
+reach them only through the SECURITY DEFINER functions of ``qiro.definer``
+declarations, which answer one question each.
 """
 
 from __future__ import annotations
 
 from django.db import models
+
+from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
+
+
+class CompanyRecord(models.Model):
+    """A row of one company's data, behind both walls, or a platform row without a company.
+
+    Its ``company_id`` defaults to the company of the current transaction; the
+    declared ``row_security`` puts the table on the list of protected tables
+    (``qiro.rls``), and the platform role reaches only the rows with no company.
+    """
+
+    company_id = company_column()
+
+    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
+
+    class Meta:
+        abstract = True
 
 
 class DefinerOnlyTable(models.Model):

@@ -17,7 +17,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from qiro.admin_display import local_stamp
-from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
+from qiro.models import CompanyRecord
 
 
 class AuditAction(models.TextChoices):
@@ -66,14 +66,13 @@ class AuditOutcome(models.TextChoices):
     UNCHANGED = "unchanged", _("Nothing to change")
 
 
-class AuditEntry(models.Model):
+class AuditEntry(CompanyRecord):
     """Who did what to which object, when, and with what outcome.
 
     No foreign keys: the entry names its actor and target by id and by the
     label they had, so it survives their deletion.
     """
 
-    company_id = company_column()
     created_at = models.DateTimeField(_("when"), db_default=Now())
     acting_user_id = models.BigIntegerField(_("acting user id"), null=True, blank=True)
     acting_email = models.CharField(_("acting user"), max_length=254, blank=True)
@@ -88,7 +87,6 @@ class AuditEntry(models.Model):
     )
     details = models.JSONField(_("details"), default=dict, blank=True)
 
-    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
     # Append-only: qiro.db.roles grants the runtime roles exactly this.
     runtime_privileges = ("SELECT", "INSERT")
 

@@ -16,14 +16,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
+from qiro.models import CompanyRecord
 from sysauth.models.users import acting_user_column
 
 
-class ApiToken(models.Model):
+class ApiToken(CompanyRecord):
     """A named, revocable credential of one user, optionally narrowed to scopes."""
 
-    company_id = company_column()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -45,8 +44,6 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
     revoked_by = acting_user_column(_("revoked by"), editable=False)
     revoked_reason = models.CharField(_("reason"), max_length=200, blank=True, editable=False)
-
-    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
 
     class Meta:
         app_label = "sysauth"

@@ -9,7 +9,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
+from qiro.models import CompanyRecord
 from sysauth.models.users import User, UserType, acting_user_column
 from sysauth.triggers import RECORD_ROLE_PERMISSIONS_CHANGE
 
@@ -38,20 +38,17 @@ def history_reference(to: type[models.Model], verbose_name: Any) -> models.Forei
     )
 
 
-class Role(models.Model):
+class Role(CompanyRecord):
     """A named set of permissions, assigned to users of the company."""
 
     OWNER = "owner"
     ADMIN = "admin"
     MEMBER = "member"
 
-    company_id = company_column()
     name = models.SlugField(_("name"), max_length=50)
     label = models.CharField(_("label"), max_length=100, blank=True)
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
-
-    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
 
     class Meta:
         verbose_name = _("role")
@@ -66,10 +63,9 @@ class Role(models.Model):
         return str(self.label or dict(UserType.choices).get(self.name, self.name))
 
 
-class RolePermission(models.Model):
+class RolePermission(CompanyRecord):
     """One permission (``app_label.codename``, as Django's ``has_perm`` takes it) of a role."""
 
-    company_id = company_column()
     role = models.ForeignKey(
         Role,
         verbose_name=_("role"),
@@ -79,7 +75,6 @@ class RolePermission(models.Model):
     )
     codename = models.CharField(_("permission"), max_length=150)
 
-    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
     # Writes the permission-change history (migration 0002); checked by `verify`.
     database_expectations = (RECORD_ROLE_PERMISSIONS_CHANGE,)
 
@@ -95,10 +90,9 @@ class RolePermission(models.Model):
         return f"{self.role}: {self.codename}"
 
 
-class UserRole(models.Model):
+class UserRole(CompanyRecord):
     """A role assigned to a user (written by ``sysauth.actions.assign_role``)."""
 
-    company_id = company_column()
     # Both looked up through the composite indexes below, not indexes of their own.
     user = models.ForeignKey(
         User,
@@ -117,7 +111,6 @@ class UserRole(models.Model):
     assigned_by = acting_user_column(_("assigned by"))
     assigned_at = models.DateTimeField(_("assigned"), default=timezone.now)
 
-    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
     database_expectations = (RECORD_ROLE_PERMISSIONS_CHANGE,)
 
     class Meta:
@@ -137,7 +130,7 @@ class HistoryOperation(models.TextChoices):
     DELETE = "DELETE", _("Removed")
 
 
-class RolePermissionHistory(models.Model):
+class RolePermissionHistory(CompanyRecord):
     """Every change of role permissions and role assignments, append-only.
 
     Written only by the trigger ``record_role_permissions_change`` (migration
@@ -146,7 +139,6 @@ class RolePermissionHistory(models.Model):
     The runtime roles may read and insert, never update or delete.
     """
 
-    company_id = company_column()
     operation = models.CharField(_("operation"), max_length=6, choices=HistoryOperation.choices)
     table_name = models.CharField(_("table"), max_length=63)
     role = history_reference(Role, _("role"))
@@ -157,7 +149,6 @@ class RolePermissionHistory(models.Model):
     actor = history_reference(User, _("changed by"))
     changed_at = models.DateTimeField(_("changed"), db_default=Now())
 
-    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
     # Append-only: qiro.db.roles grants the runtime roles exactly this.
     runtime_privileges = ("SELECT", "INSERT")
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiro.db.fields import EnumField
-from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
+from qiro.models import CompanyRecord
 from sysauth.models.users import User, acting_user_column
 
 
@@ -20,7 +20,7 @@ class SessionStatus(models.TextChoices):
     LOGGED_OUT = "logged_out", _("Signed out")
 
 
-class Session(models.Model):
+class Session(CompanyRecord):
     """A browser session (the store of ``sysauth.sessions.db``).
 
     Only a SHA-256 hash of the cookie value is stored, so the table cannot be
@@ -28,7 +28,6 @@ class Session(models.Model):
     minute, not on every request.
     """
 
-    company_id = company_column()
     key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
     session_data = models.TextField(_("session data"), editable=False)
     user = models.ForeignKey(
@@ -53,8 +52,6 @@ class Session(models.Model):
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     revoked_by = acting_user_column(_("revoked by"))
     revoked_reason = models.CharField(_("reason"), max_length=200, blank=True)
-
-    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
 
     class Meta:
         verbose_name = _("session")
@@ -85,15 +82,12 @@ class Session(models.Model):
         return self.status == SessionStatus.ACTIVE and self.expires_at > timezone.now()
 
 
-class LoginFailure(models.Model):
+class LoginFailure(CompanyRecord):
     """A failed sign-in, counted per account and per IP address to throttle guessing."""
 
-    company_id = company_column()
     email = models.CharField(_("e-mail address"), max_length=254)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True)
     failed_at = models.DateTimeField(_("failed"), default=timezone.now)
-
-    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
 
     class Meta:
         verbose_name = _("failed sign-in")

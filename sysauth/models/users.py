@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiro.db.fields import EnumField
-from qiro.rls import PLATFORM_ROWS, RowSecurity, company_column
+from qiro.models import CompanyRecord
 
 
 def acting_user_column(verbose_name: Any, **options: Any) -> models.ForeignKey:
@@ -56,7 +56,7 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=username or "")
 
 
-class User(AbstractBaseUser):
+class User(CompanyRecord, AbstractBaseUser):
     """A person who signs in with an e-mail address.
 
     ``company_id`` defaults to the company of the current transaction, so a
@@ -64,7 +64,6 @@ class User(AbstractBaseUser):
     schema, no company) have none.
     """
 
-    company_id = company_column()
     email = models.EmailField(_("e-mail address"), unique=True)
     full_name = models.CharField(_("name"), max_length=150, blank=True)
     user_type = EnumField(
@@ -97,8 +96,6 @@ class User(AbstractBaseUser):
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
-
-    row_security = RowSecurity(column="company_id", platform=PLATFORM_ROWS)
 
     class Meta:
         verbose_name = _("user")
