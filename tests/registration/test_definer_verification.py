@@ -44,18 +44,36 @@ def test_the_declared_functions_and_policies_pass(live_db):
     assert verify("signup_policies") == {}
 
 
-def test_a_changed_function_body_is_reported_by_name(live_db):
-    original = definition(RESEND)
-    widened = original.replace("recent >= conf.signup_resend_limit", "recent >= 1000000")
-    assert widened != original
-    owner(widened.replace("{", "{{").replace("}", "}}"))
+def reported_with_changed_body(signature: str, old: str, new: str) -> list[str]:
+    """Replace ``old`` by ``new`` in a function's body as the owner, verify, put the body back."""
+    original = definition(signature)
+    changed = original.replace(old, new)
+    assert changed != original
+    owner(changed.replace("{", "{{").replace("}", "}}"))
     try:
         found = verify("definer_functions")
     finally:
         owner(original.replace("{", "{{").replace("}", "}}"))
-    assert list(found.values()) == [
-        "registration_issue_resend_token(text): body differs from the declared one"
-    ]
+    return list(found.values())
+
+
+def reported_while_broken(check: str, breaks: str, repairs: str) -> str:
+    """Break one property as the owner, run one check, repair: the one failure it reported."""
+    owner(breaks)
+    try:
+        found = verify(check)
+    finally:
+        owner(repairs)
+    assert verify(check) == {}  # repaired: the test leaves the database as declared
+    assert len(found) == 1
+    return next(iter(found.values()))
+
+
+def test_a_changed_function_body_is_reported_by_name(live_db):
+    found = reported_with_changed_body(
+        RESEND, "recent >= conf.signup_resend_limit", "recent >= 1000000"
+    )
+    assert found == ["registration_issue_resend_token(text): body differs from the declared one"]
 
 
 @pytest.mark.parametrize(
@@ -92,14 +110,7 @@ def test_a_changed_function_body_is_reported_by_name(live_db):
     ],
 )
 def test_a_broken_function_property_is_reported_by_name(live_db, breaks, repairs, reported):
-    owner(breaks)
-    try:
-        found = verify("definer_functions")
-    finally:
-        owner(repairs)
-    assert verify("definer_functions") == {}  # repaired: the test leaves the database as declared
-    assert len(found) == 1
-    assert next(iter(found.values())).startswith(reported)
+    assert reported_while_broken("definer_functions", breaks, repairs).startswith(reported)
 
 
 @pytest.mark.parametrize(
@@ -139,14 +150,7 @@ def test_a_broken_function_property_is_reported_by_name(live_db, breaks, repairs
     ],
 )
 def test_a_changed_policy_or_table_right_is_reported_by_name(live_db, breaks, repairs, reported):
-    owner(breaks)
-    try:
-        found = verify("signup_policies")
-    finally:
-        owner(repairs)
-    assert verify("signup_policies") == {}  # repaired: the test leaves the database as declared
-    assert len(found) == 1
-    assert next(iter(found.values())).startswith(reported)
+    assert reported_while_broken("signup_policies", breaks, repairs).startswith(reported)
 
 
 def test_verify_runs_both_checks(live_db):

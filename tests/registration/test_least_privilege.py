@@ -19,7 +19,7 @@ from psycopg import sql
 from qiro import context, tenant_context
 from registration import partitions, services
 from registration.models import Application, ApplicationStatus
-from tests.registration.factories import submitted, unique_label, valid_brn
+from tests.registration.factories import as_owner, submitted, unique_label, valid_brn
 
 
 def as_signup(statement: str | sql.Composable, params: list[Any] | None = None):
@@ -140,13 +140,11 @@ def test_platform_staff_read_applications(live_db):
 
 def test_only_a_hash_of_the_token_is_stored(live_db):
     application, token = submitted()
-    with connections["owner"].cursor() as cursor:
-        cursor.execute(
-            "SELECT token_hash, expires_at - created_at FROM registration_emailverificationtoken "
-            "WHERE application_id = %s",
-            [application.pk],
-        )
-        ((stored, lifetime),) = cursor.fetchall()
+    ((stored, lifetime),) = as_owner(
+        "SELECT token_hash, expires_at - created_at FROM registration_emailverificationtoken "
+        "WHERE application_id = %s",
+        [application.pk],
+    )
     assert stored == services.token_hash(token) != token
     assert token not in stored
     assert lifetime == dt.timedelta(hours=24)

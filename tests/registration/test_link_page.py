@@ -8,13 +8,12 @@ without company context, as the anonymous sign-up pages do.
 
 from __future__ import annotations
 
-from django.db import connections
 from django.test import Client
 
 from qiro.db import pg
 from registration.models import Application, ApplicationStatus
-from tests.registration.factories import submitted
-from tests.registration.test_definer_verification import definition, owner, verify
+from tests.registration.factories import as_owner, expire_token, submitted
+from tests.registration.test_definer_verification import reported_with_changed_body, verify
 from tests.registration.test_least_privilege import as_signup
 
 LINK_STATE = "public.registration_email_link_state(text)"
@@ -31,22 +30,19 @@ def press(token: str):
 
 
 def token_row(application: Application) -> tuple[str, object]:
-    with connections["owner"].cursor() as cursor:
-        cursor.execute(
-            "SELECT status::text, used_at FROM registration_emailverificationtoken "
-            "WHERE application_id = %s",
-            [application.pk],
-        )
-        return cursor.fetchone()
+    ((status, used_at),) = as_owner(
+        "SELECT status::text, used_at FROM registration_emailverificationtoken "
+        "WHERE application_id = %s",
+        [application.pk],
+    )
+    return status, used_at
 
 
-def expire(application: Application) -> None:
-    with connections["owner"].cursor() as cursor:
-        cursor.execute(
-            "UPDATE registration_emailverificationtoken "
-            "SET expires_at = now() - interval '1 second' WHERE application_id = %s",
-            [application.pk],
-        )
+def opened_in_english(token: str, status: int) -> str:
+    """The text of the link's page, opened in English, after checking its status code."""
+    page = open_link(token, "en")
+    assert page.status_code == status
+    return page.content.decode()
 
 
 def test_the_page_says_in_words_which_company_the_address_is_confirmed_for(live_db):
@@ -73,26 +69,21 @@ def test_opening_the_link_many_times_uses_nothing_and_the_button_still_works(liv
 def test_a_used_link_says_so_on_opening(live_db):
     _, token = submitted()
     press(token)
-    page = open_link(token, "en")
-    assert page.status_code == 410
-    assert "already used" in page.content.decode()
-    assert "<form" not in page.content.decode().split("<main>", 1)[1]
+    text = opened_in_english(token, 410)
+    assert "already used" in text
+    assert "<form" not in text.split("<main>", 1)[1]
 
 
 def test_an_expired_link_says_so_on_opening_and_stays_unused(live_db):
     application, token = submitted()
-    expire(application)
-    page = open_link(token, "en")
-    assert page.status_code == 410
-    assert "expired" in page.content.decode()
+    expire_token(application)
+    assert "expired" in opened_in_english(token, 410)
     # Only reading: the token is not even marked expired by the opening.
     assert token_row(application) == ("pending", None)
 
 
 def test_an_unknown_link_says_so_on_opening(live_db):
-    page = open_link("a" * 43, "en")
-    assert page.status_code == 404
-    assert "do not know this link" in page.content.decode()
+    assert "do not know this link" in opened_in_english("a" * 43, 404)
 
 
 def test_the_state_function_names_a_company_only_to_the_holder_of_a_pending_link(live_db):
@@ -101,7 +92,7 @@ def test_the_state_function_names_a_company_only_to_the_holder_of_a_pending_link
     _, used_token = submitted(company_name="주식회사 사용됨")
     press(used_token)
     old, old_token = submitted(company_name="주식회사 만료")
-    expire(old)
+    expire_token(old)
     ask = "SELECT * FROM registration_email_link_state(%s)"
     assert as_signup(ask, [pending_token]) == [("pending", "주식회사 대기")]
     assert as_signup(ask, [used_token]) == [("used", None)]
@@ -114,19 +105,10 @@ def test_the_state_function_names_a_company_only_to_the_holder_of_a_pending_link
 def test_the_state_function_is_verified_like_the_other_definer_functions(live_db):
     """A body that would consume the token on GET is reported by verification."""
     assert verify("definer_functions") == {}
-    original = definition(LINK_STATE)
-    changed = original.replace(
-        "RETURN QUERY SELECT 'pending'::text", "RETURN QUERY SELECT 'x'::text"
+    found = reported_with_changed_body(
+        LINK_STATE, "RETURN QUERY SELECT 'pending'::text", "RETURN QUERY SELECT 'x'::text"
     )
-    assert changed != original
-    owner(changed.replace("{", "{{").replace("}", "}}"))
-    try:
-        found = verify("definer_functions")
-    finally:
-        owner(original.replace("{", "{{").replace("}", "}}"))
-    assert list(found.values()) == [
-        "registration_email_link_state(text): body differs from the declared one"
-    ]
+    assert found == ["registration_email_link_state(text): body differs from the declared one"]
 
 
 def test_only_the_runtime_role_may_ask_the_state_of_a_link(live_db):

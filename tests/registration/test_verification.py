@@ -12,7 +12,7 @@ from django.test import Client
 
 from registration import partitions, services
 from registration.models import Application, ApplicationStatus
-from tests.registration.factories import link_token, server_settings, submitted
+from tests.registration.factories import expire_token, link_token, server_settings, submitted
 
 
 def confirm(token: str):
@@ -46,12 +46,7 @@ def test_a_used_link_gets_a_clear_page(live_db):
 
 def test_an_expired_link_gets_a_clear_page_and_does_not_verify(live_db):
     application, token = submitted()
-    with connections["owner"].cursor() as cursor:
-        cursor.execute(
-            "UPDATE registration_emailverificationtoken "
-            "SET expires_at = now() - interval '1 second' WHERE application_id = %s",
-            [application.pk],
-        )
+    expire_token(application)
     response = confirm(token)
     assert response.status_code == 410
     assert "expired" in response.content.decode()
