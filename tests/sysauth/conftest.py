@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -13,6 +14,10 @@ from qiro import tenant_context
 from sysauth import actions
 from sysauth.models import Role, UserRole
 from tests.conftest import PASSWORD, CompanyWithUsers, make_company
+from tests.tenants.test_provisioning import remove_company
+
+# Its helpers assert: let pytest explain their failures as it does a test's.
+pytest.register_assert_rewrite("tests.sysauth.session_store")
 
 _numbers = itertools.count(1)
 
@@ -35,8 +40,6 @@ def new_company(prefix: str) -> CompanyWithUsers:
 @contextlib.contextmanager
 def throwaway_company(prefix: str) -> Iterator[CompanyWithUsers]:
     """A company of ``new_company`` for the block, removed after it."""
-    from tests.tenants.test_provisioning import remove_company
-
     made = new_company(prefix)
     try:
         yield made
@@ -52,15 +55,24 @@ def sign_in(client: Client, host: str, email: str, password: str = PASSWORD) -> 
     assert response.status_code == 302, response.content.decode()[:800]
 
 
-@pytest.fixture(scope="module")
-def company(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> CompanyWithUsers:
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        return new_company("sa")
+def module_company(prefix: str, *, removed_afterwards: bool = False) -> Any:
+    """A fixture of module scope: a company of ``new_company`` for the module's tests
+    (and removed at the module's end, if asked)."""
+
+    @pytest.fixture(scope="module")
+    def made_for_the_module(
+        django_db_setup: None, django_db_blocker: pytest.FixtureRequest
+    ) -> Iterator[CompanyWithUsers]:
+        with django_db_blocker.unblock():  # type: ignore[attr-defined]
+            made = new_company(prefix)
+        yield made
+        if removed_afterwards:
+            with django_db_blocker.unblock():  # type: ignore[attr-defined]
+                tenant_context.clear()
+                remove_company(made.company.schema_name)
+
+    return made_for_the_module
 
 
-@pytest.fixture(scope="module")
-def other_company(
-    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
-) -> CompanyWithUsers:
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        return new_company("sb")
+company = module_company("sa")
+other_company = module_company("sb")

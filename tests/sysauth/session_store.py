@@ -49,3 +49,9 @@ def row_of(session_key: str | None) -> Session | None:
     if session_key is None:
         return None
     return Session.objects.filter(key_hash=hash_session_key(session_key)).first()
+
+
+def assert_flags(session: SessionStore, *, accessed: bool, modified: bool) -> None:
+    """Django's two flags: whether the data was read, and whether it has to be saved."""
+    assert session.accessed is accessed
+    assert session.modified is modified

@@ -50,6 +50,12 @@ def _company_ids(statement: sql.Composable, alias: str = "default") -> set[int] 
             return None
 
 
+def _seen_by(company, statement: sql.Composable) -> set[int] | None:
+    """``_company_ids`` of a statement run as the runtime role in the company's context."""
+    with tenant_context.company_context(company.company):
+        return _company_ids(statement)
+
+
 @pytest.fixture(scope="module")
 def filled(django_db_setup, django_db_blocker, company, other_company):
     with django_db_blocker.unblock():
@@ -74,13 +80,10 @@ def test_every_sysauth_company_table_is_attacked():
 @pytest.mark.parametrize("table", TABLES)
 def test_a_never_reads_b_by_naming_b_schema(live_db, filled, table):
     a, b = filled
-    with tenant_context.company_context(a.company):
-        own = _company_ids(sql.SQL("SELECT company_id FROM {}").format(sql.Identifier(table)))
-        foreign = _company_ids(
-            sql.SQL("SELECT company_id FROM {}").format(
-                sql.Identifier(b.company.schema_name, table)
-            )
-        )
+    own = _seen_by(a, sql.SQL("SELECT company_id FROM {}").format(sql.Identifier(table)))
+    foreign = _seen_by(
+        a, sql.SQL("SELECT company_id FROM {}").format(sql.Identifier(b.company.schema_name, table))
+    )
     assert own == {a.company.pk}  # control: A's own rows are there
     assert not foreign, f"B's rows of {table} reached A"
 
@@ -88,24 +91,24 @@ def test_a_never_reads_b_by_naming_b_schema(live_db, filled, table):
 @pytest.mark.parametrize("table", TABLES)
 def test_a_never_reads_b_through_a_wrong_search_path(live_db, filled, table):
     a, b = filled
-    with tenant_context.company_context(a.company):
-        seen = _company_ids(
-            sql.SQL("SET LOCAL search_path TO {}; SELECT company_id FROM {}").format(
-                sql.Identifier(b.company.schema_name), sql.Identifier(table)
-            )
-        )
+    seen = _seen_by(
+        a,
+        sql.SQL("SET LOCAL search_path TO {}; SELECT company_id FROM {}").format(
+            sql.Identifier(b.company.schema_name), sql.Identifier(table)
+        ),
+    )
     assert not seen
 
 
 @pytest.mark.parametrize("table", TABLES)
 def test_a_cannot_write_rows_into_b(live_db, filled, table):
     a, b = filled
-    with tenant_context.company_context(a.company):
-        changed = _company_ids(
-            sql.SQL("UPDATE {} SET company_id = company_id RETURNING company_id").format(
-                sql.Identifier(b.company.schema_name, table)
-            )
-        )
+    changed = _seen_by(
+        a,
+        sql.SQL("UPDATE {} SET company_id = company_id RETURNING company_id").format(
+            sql.Identifier(b.company.schema_name, table)
+        ),
+    )
     assert not changed
 
 
@@ -131,8 +134,7 @@ def test_the_attack_finds_b_rows_when_the_row_wall_is_removed(live_db, filled):
     with connections["owner"].cursor() as cursor:
         cursor.execute(sql.SQL("ALTER TABLE {} DISABLE ROW LEVEL SECURITY").format(target))
     try:
-        with tenant_context.company_context(a.company):
-            foreign = _company_ids(sql.SQL("SELECT company_id FROM {}").format(target))
+        foreign = _seen_by(a, sql.SQL("SELECT company_id FROM {}").format(target))
     finally:
         with connections["owner"].cursor() as cursor:
             reapply_for_schema(cursor, b.company.schema_name)

@@ -17,7 +17,7 @@ from psycopg import sql
 
 from sysauth.sessions.base import hash_session_key
 from sysauth.sessions.db import SessionStore
-from tests.sysauth.session_store import in_company, row_of, run_async, session
+from tests.sysauth.session_store import assert_flags, in_company, row_of, run_async, session
 
 __all__ = ["in_company", "session"]  # fixtures, used by name
 
@@ -73,8 +73,7 @@ def test_pop(session):
     session["some key"] = "exists"
     session.accessed = session.modified = False
     assert session.pop("some key") == "exists"
-    assert session.accessed is True
-    assert session.modified is True
+    assert_flags(session, accessed=True, modified=True)
     assert session.get("some key") is None
 
 
@@ -83,35 +82,30 @@ async def test_pop_async(session):
     await session.aset("some key", "exists")
     session.accessed = session.modified = False
     assert await session.apop("some key") == "exists"
-    assert session.accessed is True
-    assert session.modified is True
+    assert_flags(session, accessed=True, modified=True)
     assert await session.aget("some key") is None
 
 
 def test_pop_default(session):
     assert session.pop("some key", "does not exist") == "does not exist"
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 @run_async
 async def test_pop_default_async(session):
     assert await session.apop("some key", "does not exist") == "does not exist"
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 def test_pop_default_named_argument(session):
     assert session.pop("some key", default="does not exist") == "does not exist"
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 @run_async
 async def test_pop_default_named_argument_async(session):
     assert await session.apop("some key", default="does not exist") == "does not exist"
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 def test_pop_no_default_keyerror_raised(session):
@@ -128,30 +122,26 @@ async def test_pop_no_default_keyerror_raised_async(session):
 def test_setdefault(session):
     assert session.setdefault("foo", "bar") == "bar"
     assert session.setdefault("foo", "baz") == "bar"
-    assert session.accessed is True
-    assert session.modified is True
+    assert_flags(session, accessed=True, modified=True)
 
 
 @run_async
 async def test_setdefault_async(session):
     assert await session.asetdefault("foo", "bar") == "bar"
     assert await session.asetdefault("foo", "baz") == "bar"
-    assert session.accessed is True
-    assert session.modified is True
+    assert_flags(session, accessed=True, modified=True)
 
 
 def test_update(session):
     session.update({"update key": 1})
-    assert session.accessed is True
-    assert session.modified is True
+    assert_flags(session, accessed=True, modified=True)
     assert session.get("update key", None) == 1
 
 
 @run_async
 async def test_update_async(session):
     await session.aupdate({"update key": 1})
-    assert session.accessed is True
-    assert session.modified is True
+    assert_flags(session, accessed=True, modified=True)
     assert await session.aget("update key", None) == 1
 
 
@@ -159,8 +149,7 @@ def test_has_key(session):
     session["some key"] = 1
     session.accessed = session.modified = False
     assert "some key" in session
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 @run_async
@@ -168,8 +157,7 @@ async def test_has_key_async(session):
     await session.aset("some key", 1)
     session.accessed = session.modified = False
     assert await session.ahas_key("some key") is True
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 def test_values(session):
@@ -178,8 +166,7 @@ def test_values(session):
     session["some key"] = 1
     session.accessed = session.modified = False
     assert list(session.values()) == [1]
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 @run_async
@@ -189,16 +176,14 @@ async def test_values_async(session):
     await session.aset("some key", 1)
     session.accessed = session.modified = False
     assert list(await session.avalues()) == [1]
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 def test_keys(session):
     session["x"] = 1
     session.accessed = session.modified = False
     assert list(session.keys()) == ["x"]
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 @run_async
@@ -206,16 +191,14 @@ async def test_keys_async(session):
     await session.aset("x", 1)
     session.accessed = session.modified = False
     assert list(await session.akeys()) == ["x"]
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 def test_items(session):
     session["x"] = 1
     session.accessed = session.modified = False
     assert list(session.items()) == [("x", 1)]
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 @run_async
@@ -223,8 +206,7 @@ async def test_items_async(session):
     await session.aset("x", 1)
     session.accessed = session.modified = False
     assert list(await session.aitems()) == [("x", 1)]
-    assert session.accessed is True
-    assert session.modified is False
+    assert_flags(session, accessed=True, modified=False)
 
 
 def test_clear(session):
@@ -233,8 +215,7 @@ def test_clear(session):
     assert list(session.items()) == [("x", 1)]
     session.clear()
     assert list(session.items()) == []
-    assert session.accessed is True
-    assert session.modified is True
+    assert_flags(session, accessed=True, modified=True)
 
 
 def test_save(session):

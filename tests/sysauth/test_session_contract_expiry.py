@@ -8,7 +8,7 @@ context (``test_session_contract.py`` has the first part).
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -82,23 +82,28 @@ async def test_default_expiry_async(session):
     assert await session.aget_expiry_age() == settings.SESSION_COOKIE_AGE
 
 
+def expiry_after(session: SessionStore, modification: datetime) -> tuple[timedelta, int]:
+    """When the session expires, counted from ``modification``: by its date, by its age."""
+    date = session.get_expiry_date(modification=modification)
+    return date - modification, session.get_expiry_age(modification=modification)
+
+
+async def aexpiry_after(session: SessionStore, modification: datetime) -> tuple[timedelta, int]:
+    date = await session.aget_expiry_date(modification=modification)
+    return date - modification, await session.aget_expiry_age(modification=modification)
+
+
 def test_custom_expiry_seconds(session):
     modification = timezone.now()
     session.set_expiry(10)
-    assert session.get_expiry_date(modification=modification) == modification + timedelta(
-        seconds=10
-    )
-    assert session.get_expiry_age(modification=modification) == 10
+    assert expiry_after(session, modification) == (timedelta(seconds=10), 10)
 
 
 @run_async
 async def test_custom_expiry_seconds_async(session):
     modification = timezone.now()
     await session.aset_expiry(10)
-    assert await session.aget_expiry_date(modification=modification) == modification + timedelta(
-        seconds=10
-    )
-    assert await session.aget_expiry_age(modification=modification) == 10
+    assert await aexpiry_after(session, modification) == (timedelta(seconds=10), 10)
 
 
 def test_custom_expiry_timedelta(session, monkeypatch):
@@ -107,10 +112,7 @@ def test_custom_expiry_timedelta(session, monkeypatch):
     with monkeypatch.context() as frozen:
         frozen.setattr(timezone, "now", lambda: modification)
         session.set_expiry(timedelta(seconds=10))
-    assert session.get_expiry_date(modification=modification) == modification + timedelta(
-        seconds=10
-    )
-    assert session.get_expiry_age(modification=modification) == 10
+    assert expiry_after(session, modification) == (timedelta(seconds=10), 10)
 
 
 @run_async
@@ -119,29 +121,20 @@ async def test_custom_expiry_timedelta_async(session, monkeypatch):
     with monkeypatch.context() as frozen:
         frozen.setattr(timezone, "now", lambda: modification)
         await session.aset_expiry(timedelta(seconds=10))
-    assert await session.aget_expiry_date(modification=modification) == modification + timedelta(
-        seconds=10
-    )
-    assert await session.aget_expiry_age(modification=modification) == 10
+    assert await aexpiry_after(session, modification) == (timedelta(seconds=10), 10)
 
 
 def test_custom_expiry_datetime(session):
     modification = timezone.now()
     session.set_expiry(modification + timedelta(seconds=10))
-    assert session.get_expiry_date(modification=modification) == modification + timedelta(
-        seconds=10
-    )
-    assert session.get_expiry_age(modification=modification) == 10
+    assert expiry_after(session, modification) == (timedelta(seconds=10), 10)
 
 
 @run_async
 async def test_custom_expiry_datetime_async(session):
     modification = timezone.now()
     await session.aset_expiry(modification + timedelta(seconds=10))
-    assert await session.aget_expiry_date(modification=modification) == modification + timedelta(
-        seconds=10
-    )
-    assert await session.aget_expiry_age(modification=modification) == 10
+    assert await aexpiry_after(session, modification) == (timedelta(seconds=10), 10)
 
 
 def test_custom_expiry_reset(session):

@@ -98,20 +98,20 @@ def _assert_switched(client: Client, company: CompanyWithUsers, old_key: str, ne
     assert _whoami(replay, company) is None
 
 
-def _plant(client: Client, company: CompanyWithUsers) -> None:
-    """Leave something in the signed-in session, to see whether it is carried over."""
+def _member_with_a_note(company: CompanyWithUsers) -> tuple[Client, str]:
+    """A client signed in as the member, a note left in its session: the client and its key."""
+    client = Client()
+    sign_in(client, company.host, company.member.email)
     key = _cookie(client)
     with tenant_context.company_context(company.company):
         store = SessionStore(key)
         store["note"] = "left by the first user"
         store.save()
+    return client, key
 
 
 def test_company_sign_in_as_another_user_switches_to_a_new_session(live_db, company):
-    client = Client()
-    sign_in(client, company.host, company.member.email)
-    _plant(client, company)
-    old_key = _cookie(client)
+    client, old_key = _member_with_a_note(company)
     page = client.get("/accounts/login/", HTTP_HOST=company.host)
     # The form is shown, and says that the current user will be signed out first.
     assert page.status_code == 200
@@ -148,10 +148,7 @@ def test_anonymous_session_gets_a_new_key_at_sign_in(live_db, company):
 
 
 def test_company_admin_sign_in_as_another_user_switches_to_a_new_session(live_db, company):
-    client = Client()
-    sign_in(client, company.host, company.member.email)
-    _plant(client, company)
-    old_key = _cookie(client)
+    client, old_key = _member_with_a_note(company)
     # A member has no company admin: the admin's sign-in page says who is signed in.
     page = client.get("/admin/login/?next=/admin/", HTTP_HOST=company.host)
     assert page.status_code == 200

@@ -25,6 +25,16 @@ def session_row(client: Client, company) -> Session:
         return Session.objects.get(key_hash=hash_session_key(key))
 
 
+def expired_member_session(company, ago: timedelta) -> tuple[Client, Session]:
+    """A client signed in as the member, whose session expired ``ago``: the client and the row."""
+    client = Client()
+    sign_in(client, company.host, company.member.email)
+    row = session_row(client, company)
+    with tenant_context.company_context(company.company):
+        Session.objects.filter(pk=row.pk).update(expires_at=timezone.now() - ago)
+    return client, row
+
+
 def signed_in(client: Client, host: str) -> bool:
     return client.get("/accounts/sessions/", HTTP_HOST=host).status_code == 200
 
@@ -59,11 +69,7 @@ def test_revoked_session_is_signed_out_on_its_next_request(live_db, company):
 
 
 def test_expired_session_is_refused_and_marked_expired(live_db, company):
-    client = Client()
-    sign_in(client, company.host, company.member.email)
-    row = session_row(client, company)
-    with tenant_context.company_context(company.company):
-        Session.objects.filter(pk=row.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    client, row = expired_member_session(company, timedelta(seconds=1))
     assert not signed_in(client, company.host)
     with tenant_context.company_context(company.company):
         assert Session.objects.get(pk=row.pk).status == SessionStatus.EXPIRED
@@ -241,11 +247,7 @@ def test_forwarded_for_is_believed_only_from_a_trusted_proxy():
 def test_expire_sessions_command_cleans_every_company(live_db, company):
     from django.core.management import call_command
 
-    client = Client()
-    sign_in(client, company.host, company.member.email)
-    row = session_row(client, company)
-    with tenant_context.company_context(company.company):
-        Session.objects.filter(pk=row.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+    _, row = expired_member_session(company, timedelta(hours=1))
     call_command("expire_sessions", verbosity=0)
     with tenant_context.company_context(company.company):
         assert Session.objects.get(pk=row.pk).status == SessionStatus.EXPIRED
