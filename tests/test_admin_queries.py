@@ -17,7 +17,6 @@ search still right.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,8 +43,7 @@ from sysauth.models import (
 from sysauth.sessions import base as session_base
 from tests.admin_rows import CompanyRows, Picks
 from tests.conftest import CompanyWithUsers
-from tests.sysauth.conftest import new_company, sign_in
-from tests.tenants.test_provisioning import remove_company
+from tests.sysauth.conftest import module_company, sign_in
 
 SMALL, LARGE = 3, 30
 ALIASES = ("default", "platform", "owner")
@@ -245,17 +243,7 @@ def test_platform_admin_pages_do_not_grow_with_rows(staff_client, platform_rows,
 # --- a company's admin ---------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def bench_company(
-    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
-) -> Iterator[CompanyWithUsers]:
-    """A company of this module (owner and member with their roles), removed at its end."""
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        made = new_company("nqbench")
-    yield made
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        tenant_context.clear()
-        remove_company(made.company.schema_name)
+bench_company = module_company("nqbench", removed_afterwards=True)
 
 
 def owner_client(made: CompanyWithUsers) -> Client:

@@ -35,8 +35,7 @@ from qiro import tenant_context
 from registration.models import Application
 from tests.conftest import PASSWORD, CompanyWithUsers
 from tests.registration.factories import PASSWORD as SIGNUP_PASSWORD
-from tests.sysauth.conftest import new_company
-from tests.tenants.test_provisioning import remove_company
+from tests.sysauth.conftest import module_company
 from tests.test_admin_queries import SITES, page_url, registered_pages
 
 FUZZ = settings(
@@ -151,17 +150,7 @@ def platform_staff(staff_client: Client) -> Client:
     return staff_client
 
 
-@pytest.fixture(scope="module")
-def fuzz_company(
-    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
-) -> Iterator[CompanyWithUsers]:
-    """A company of this module with an owner (owner role), removed at its end."""
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        made = new_company("fuzz")
-    yield made
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        tenant_context.clear()
-        remove_company(made.company.schema_name)
+fuzz_company = module_company("fuzz", removed_afterwards=True)
 
 
 @pytest.fixture
@@ -259,14 +248,7 @@ def test_public_forms_never_answer_a_server_error(
 
 
 @settings(FUZZ, max_examples=12)
-@given(
-    username=VALUES,
-    password=VALUES,
-    email=VALUES,
-    uid=VALUES,
-    token=VALUES,
-    following=VALUES,
-)
+@given(**dict.fromkeys(("username", "password", "email", "uid", "token", "following"), VALUES))
 def test_sign_in_and_password_reset_never_answer_a_server_error(
     live_db, fuzz_company, username, password, email, uid, token, following
 ):

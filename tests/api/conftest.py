@@ -13,7 +13,7 @@ from qiro import tenant_context
 from sysauth import actions
 from sysauth.models import Role, User, UserRole
 from tests.conftest import PASSWORD, CompanyWithUsers
-from tests.sysauth.conftest import new_company
+from tests.sysauth.conftest import module_company, new_company
 
 API = "/api/v1"
 
@@ -84,12 +84,7 @@ def company(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> 
         return made
 
 
-@pytest.fixture(scope="module")
-def other_company(
-    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
-) -> CompanyWithUsers:
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        return new_company("apb")
+other_company = module_company("apb")
 
 
 def problem(response: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from api.company.api import company_api
 from api.platform.api import platform_api
 from tests.api.conftest import PLATFORM_HOST, ApiClient, signed_in
 from tests.conftest import PASSWORD
-from tests.sysauth.conftest import new_company
+from tests.sysauth.conftest import module_company
 from tests.test_input_fuzz import HOSTILE, VALUES
 
 FUZZ = settings(
@@ -107,10 +107,7 @@ def fuzz_operation(
     fuzz()
 
 
-@pytest.fixture(scope="module")
-def fuzz_company(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        return new_company("apz")
+fuzz_company = module_company("apz")
 
 
 def _ids(operation: tuple[str, str, list[str], list[str]]) -> str:

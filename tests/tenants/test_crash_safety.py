@@ -30,6 +30,7 @@ from tenants.validators import host_for, schema_name_for
 from tests.conftest import english
 from tests.deployments.conftest import subprocess_env
 from tests.registration.factories import PASSWORD, verified
+from tests.tenants.test_provisioning import schema_exists
 
 SCRIPT = Path(__file__).with_name("approve_and_die.py")
 WARM_STEPS = ["schema", "company", "row_security", "administrator", "activate"]
@@ -43,12 +44,6 @@ def reviewer(live_db):
         defaults={"is_staff": True, "full_name": "검토자"},
     )
     return staff
-
-
-def schema_exists(name: str) -> bool:
-    with connections["owner"].cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [name])
-        return cursor.fetchone() is not None
 
 
 def empty_the_pool() -> None:
