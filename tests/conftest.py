@@ -9,6 +9,7 @@ to the embedded server, or to the server in ``DATABASE_URL``.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,23 @@ def english(text: str) -> str:
 def english_log(text: str) -> str:
     with translation.override("en"):
         return stored_text.read_log(text)
+
+
+def one_row(conn: psycopg.Connection[Any], statement: Any) -> tuple[Any, ...]:
+    """The row a statement returns, which it must."""
+    row = conn.execute(statement).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def stop_process(process: subprocess.Popen[Any], grace: float) -> None:
+    """Ask a child process to stop; kill it if it has not within ``grace`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 PASSWORD = "correct-horse-battery-staple-42"

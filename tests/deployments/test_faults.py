@@ -34,6 +34,7 @@ from deployments.actions import start_operation
 from deployments.models import Backup, Deployment, Operation, VerificationRun
 from qiro import stored_text, tenant_context
 from qiro.db import pg
+from tests.conftest import stop_process
 
 from .conftest import ROOT, manage, subprocess_env, wait_for
 
@@ -80,12 +81,7 @@ def start_worker(env: dict[str, str], worker_id: str, logs: Path) -> subprocess.
 
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace=20)
 
 
 def fresh(operation: Operation) -> Operation:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
@@ -17,12 +18,14 @@ from qiro.db.roles import role_name
 from qiro.expectations import DatabaseTrigger, MonthlyPartitions
 from qiro.rls import reapply_for_schema
 from sysauth.models import User
-from tests.conftest import english, make_company
+from tests.conftest import english, make_company, one_row
 
 from .conftest import owner_execute
 
 PROBE_TRIGGER = "dp_probe_trigger"
 PROBE_TABLE = "dp_probe_events"
+NO_FORCE = sql.SQL("ALTER TABLE dpvictim.sysauth_user NO FORCE ROW LEVEL SECURITY")
+FORCE = sql.SQL("ALTER TABLE dpvictim.sysauth_user FORCE ROW LEVEL SECURITY")
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +38,16 @@ def victim(django_db_setup, django_db_blocker):
 def verify() -> list:
     with pg.connect() as conn:
         return Verifier(conn, runtime_roles=runtime_roles()).run(observations=False)
+
+
+@contextlib.contextmanager
+def broken(breaks: sql.Composable, repairs: sql.Composable) -> Iterator[None]:
+    """One invariant broken by the owner for the block, repaired after it."""
+    owner_execute(breaks)
+    try:
+        yield
+    finally:
+        owner_execute(repairs)
 
 
 def failures(results, check: str) -> dict[str, str]:
@@ -62,22 +75,19 @@ def test_a_dropped_policy_is_caught_in_that_schema_only(live_db, two_companies, 
 
 
 def test_removed_force_is_caught(live_db, two_companies, victim):
-    owner_execute(sql.SQL("ALTER TABLE dpvictim.sysauth_user NO FORCE ROW LEVEL SECURITY"))
-    try:
+    with broken(NO_FORCE, FORCE):
         found = failures(verify(), "row_security")
-    finally:
-        owner_execute(sql.SQL("ALTER TABLE dpvictim.sysauth_user FORCE ROW LEVEL SECURITY"))
     assert list(found) == ["dpvictim"]
     assert "sysauth_user: FORCE missing" in found["dpvictim"]
 
 
 def test_bypassrls_on_the_runtime_role_is_caught(live_db, two_companies):
     app = sql.Identifier(role_name("app"))
-    owner_execute(sql.SQL("ALTER ROLE {} BYPASSRLS").format(app))
-    try:
+    with broken(
+        sql.SQL("ALTER ROLE {} BYPASSRLS").format(app),
+        sql.SQL("ALTER ROLE {} NOBYPASSRLS").format(app),
+    ):
         results = verify()
-    finally:
-        owner_execute(sql.SQL("ALTER ROLE {} NOBYPASSRLS").format(app))
     roles = [r for r in results if r.check == "roles" and r.outcome == FAIL]
     assert len(roles) == 1
     assert "BYPASSRLS" in english(roles[0].found)
@@ -193,11 +203,11 @@ def test_a_dropped_next_month_partition_is_caught(live_db, two_companies, victim
 def test_orphan_schema_and_unapplied_migration_are_caught(live_db, two_companies, victim):
     owner_execute(sql.SQL("CREATE SCHEMA dp_orphan"))
     with pg.connect() as conn:
-        row = conn.execute(
+        row = one_row(
+            conn,
             "DELETE FROM dpvictim.django_migrations WHERE app = 'sysauth' "
-            "AND name = '0001_initial' RETURNING app, name, applied"
-        ).fetchone()
-    assert row is not None
+            "AND name = '0001_initial' RETURNING app, name, applied",
+        )
     try:
         results = verify()
     finally:
@@ -211,11 +221,11 @@ def test_orphan_schema_and_unapplied_migration_are_caught(live_db, two_companies
 
 
 def test_a_changed_enum_is_caught(live_db, two_companies, victim):
-    owner_execute(sql.SQL("ALTER TYPE dpvictim.user_type RENAME VALUE 'member' TO 'dp_member'"))
-    try:
+    with broken(
+        sql.SQL("ALTER TYPE dpvictim.user_type RENAME VALUE 'member' TO 'dp_member'"),
+        sql.SQL("ALTER TYPE dpvictim.user_type RENAME VALUE 'dp_member' TO 'member'"),
+    ):
         found = failures(verify(), "enum_types")
-    finally:
-        owner_execute(sql.SQL("ALTER TYPE dpvictim.user_type RENAME VALUE 'dp_member' TO 'member'"))
     assert list(found) == ["dpvictim"]
     assert "user_type" in found["dpvictim"]
 
@@ -223,13 +233,10 @@ def test_a_changed_enum_is_caught(live_db, two_companies, victim):
 def test_a_run_is_stored_with_failures_first_and_the_command_exits_non_zero(
     platform, two_companies, victim
 ):
-    owner_execute(sql.SQL("ALTER TABLE dpvictim.sysauth_user NO FORCE ROW LEVEL SECURITY"))
-    try:
+    with broken(NO_FORCE, FORCE):
         run = run_verification()
         with pytest.raises(SystemExit) as exit_info:
             call_command("verify", "--no-observations")
-    finally:
-        owner_execute(sql.SQL("ALTER TABLE dpvictim.sysauth_user FORCE ROW LEVEL SECURITY"))
     assert exit_info.value.code == 1
     assert run.status == VerificationRun.Status.FAILED
     assert run.failed == 1

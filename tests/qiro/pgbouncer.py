@@ -28,6 +28,8 @@ import psycopg
 import pytest
 from django.db import connections
 
+from tests.conftest import stop_process
+
 
 def find_pgbouncer() -> str | None:
     found = shutil.which("pgbouncer")
@@ -146,10 +148,5 @@ def running_pgbouncer(host: str, port: int, dbname: str, users: list[str]) -> It
                 time.sleep(0.05)
         yield listen_port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace=10)
         shutil.rmtree(folder, ignore_errors=True)

@@ -42,7 +42,7 @@ from qiro.db.backends.runtime import base as runtime_base
 from qiro.db.citus import connection_is_citus
 from sysauth.models import User
 from tenants.models import Company
-from tests.conftest import PASSWORD, CompanyWithUsers
+from tests.conftest import PASSWORD, CompanyWithUsers, one_row
 from tests.qiro.pgbouncer import PGBOUNCER, Bouncer, running_pgbouncer, server_address
 
 pytestmark = pytest.mark.skipif(
@@ -226,11 +226,11 @@ def left_on_the_session(bouncer: Bouncer, member: CompanyWithUsers, pid: int) ->
     """What another client without context finds on the server session ``member`` used."""
     findings = []
     with bouncer.raw_connection() as raw:
-        row = raw.execute(
+        session_pid, search_path, company_id, actor_id = one_row(
+            raw,
             "SELECT pg_backend_pid(), current_setting('search_path'), "
-            "current_setting('qiro.company_id', true), current_setting('qiro.actor_id', true)"
-        ).fetchone()
-        assert row is not None
+            "current_setting('qiro.company_id', true), current_setting('qiro.actor_id', true)",
+        )
         own_users = sql.SQL("SELECT count(*) FROM {}").format(
             sql.Identifier(member.company.schema_name, "sysauth_user")
         )
@@ -242,7 +242,6 @@ def left_on_the_session(bouncer: Bouncer, member: CompanyWithUsers, pid: int) ->
                 sql.SQL("SELECT count(*) FROM tenants_company"),
             )
         ]
-    session_pid, search_path, company_id, actor_id = row
     if session_pid != pid:
         findings.append(f"not the same server session ({session_pid} != {pid}): proves nothing")
     if search_path != bouncer.fresh_search_path:
@@ -300,12 +299,12 @@ def kept_by_the_session(bouncer: Bouncer) -> tuple[int, int, int]:
     session, where anything a client kept would meet the next client.
     """
     with bouncer.raw_connection() as raw:
-        row = raw.execute(
+        pid, prepared, cursors = one_row(
+            raw,
             "SELECT pg_backend_pid(), (SELECT count(*) FROM pg_prepared_statements), "
-            "(SELECT count(*) FROM pg_cursors)"
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1]), int(row[2])
+            "(SELECT count(*) FROM pg_cursors)",
+        )
+    return int(pid), int(prepared), int(cursors)
 
 
 def test_orm_reads_and_writes_work_through_transaction_pooling(pgbouncer, two_companies):
