@@ -42,6 +42,13 @@ def failures(check: str) -> dict[str, str]:
     return {r.schema: english(r.found) for r in results if r.outcome == FAIL}
 
 
+def reported_for_the_schema(check: str) -> str:
+    """What one check reports, which must be about this module's company schema alone."""
+    found = failures(check)
+    assert list(found) == [SCHEMA]
+    return found[SCHEMA]
+
+
 @pytest.fixture
 def resecured(company) -> Iterator[None]:
     """After the test, the schema is secured again as provisioning does."""
@@ -61,10 +68,9 @@ def test_a_changed_policy_expression_is_named(live_db, company, resecured):
             sql.Identifier(SCHEMA, "sysauth_role")
         )
     )
-    found = failures("policies")
-    assert list(found) == [SCHEMA]
-    assert "sysauth_role.qiro_company_isolation: changed since it was installed" in found[SCHEMA]
-    assert "company_id IS NOT NULL" in found[SCHEMA]
+    found = reported_for_the_schema("policies")
+    assert "sysauth_role.qiro_company_isolation: changed since it was installed" in found
+    assert "company_id IS NOT NULL" in found
 
 
 def test_a_policy_in_the_other_servers_form_is_named(live_db, company, resecured):
@@ -79,11 +85,9 @@ def test_a_policy_in_the_other_servers_form_is_named(live_db, company, resecured
             "sysauth_role", "company_id", None, in_public=False, schema=SCHEMA, citus=True
         ):
             cursor.execute(statement)
-    found = failures("policies")
-    assert list(found) == [SCHEMA]
     assert (
         "sysauth_role.qiro_company_isolation: installed from another declaration than the code's"
-        in found[SCHEMA]
+        in reported_for_the_schema("policies")
     )
 
 
@@ -110,11 +114,9 @@ def test_a_changed_trigger_is_named(live_db, company, resecured):
             sql.Identifier(SCHEMA, "record_role_permissions_change"),
         )
     )
-    found = failures("triggers")
-    assert list(found) == [SCHEMA]
     assert (
         "sysauth_userrole.record_role_permissions_change: changed since it was installed"
-        in found[SCHEMA]
+        in reported_for_the_schema("triggers")
     )
 
 
@@ -149,11 +151,9 @@ def test_a_widened_grant_is_named(live_db, company, resecured):
             sql.Identifier(SCHEMA, "sysauth_rolepermissionhistory"), sql.Identifier(app)
         )
     )
-    found = failures("grants")
-    assert list(found) == [SCHEMA]
     assert (
         f"sysauth_rolepermissionhistory: {app} has more than declared: TRUNCATE, UPDATE"
-        == found[SCHEMA]
+        == reported_for_the_schema("grants")
     )
 
 

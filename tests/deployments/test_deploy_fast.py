@@ -23,6 +23,8 @@ from .conftest import ROOT, fingerprints, manage, owner_execute, subprocess_env
 
 FIXTURE_SETTINGS = "tests.deployments.settings_deploy_fixture"
 FIXTURE_APP = "deploy_fixture"
+# What the fixture app's migrations make in a schema, dependants first.
+FIXTURE_OBJECTS = (("VIEW", "deploy_fixture_note_titles"), ("TABLE", "deploy_fixture_note"))
 
 
 def run(*args: str, backup_dir, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -69,16 +71,12 @@ def fixture_app_removed_afterwards(live_db):
             [pg.company_schemas(conn), schema_pool.POOL_SCHEMA_LIKE],
         ).fetchall()
         for (schema,) in schemas:
-            conn.execute(
-                sql.SQL("DROP VIEW IF EXISTS {}").format(
-                    sql.Identifier(schema, "deploy_fixture_note_titles")
+            for kind, name in FIXTURE_OBJECTS:
+                conn.execute(
+                    sql.SQL("DROP {} IF EXISTS {}").format(
+                        sql.SQL(kind), sql.Identifier(schema, name)
+                    )
                 )
-            )
-            conn.execute(
-                sql.SQL("DROP TABLE IF EXISTS {}").format(
-                    sql.Identifier(schema, "deploy_fixture_note")
-                )
-            )
             (recorded,) = conn.execute(
                 "SELECT to_regclass(%s) IS NOT NULL", [f'"{schema}".django_migrations']
             ).fetchone() or (False,)

@@ -13,6 +13,7 @@ from qiro import checks
 from qiro.db.citus import connection_is_citus
 from qiro.db.roles import role_name
 from qiro.rls import enable_statements
+from tests.conftest import CompanyWithUsers
 
 
 def database_errors() -> list[str]:
@@ -41,14 +42,21 @@ def on_citus() -> bool:
     return connection_is_citus("owner")
 
 
-def test_missing_force_in_one_company_schema_is_reported(live_db, two_companies):
-    _, b = two_companies
-    schema = b.company.schema_name
-    table = sql.Identifier(schema, "sysauth_user")
+@contextlib.contextmanager
+def users_table_changed(company: CompanyWithUsers, change: str) -> Iterator[str]:
+    """``change`` (``{}`` standing for the company's user table) run by the owner for the
+    block, the table's row security put back after it; yields the company's schema."""
+    schema = company.company.schema_name
     restore = enable_statements(
         "sysauth_user", "company_id", None, in_public=False, schema=schema, citus=on_citus()
     )
-    with owner_runs(sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY").format(table), restore):
+    with owner_runs(sql.SQL(change).format(sql.Identifier(schema, "sysauth_user")), restore):
+        yield schema
+
+
+def test_missing_force_in_one_company_schema_is_reported(live_db, two_companies):
+    _, b = two_companies
+    with users_table_changed(b, "ALTER TABLE {} NO FORCE ROW LEVEL SECURITY") as schema:
         assert database_errors() == [
             f"qiro.E001: {schema}.sysauth_user is missing row-level security: FORCE."
         ]
@@ -56,12 +64,7 @@ def test_missing_force_in_one_company_schema_is_reported(live_db, two_companies)
 
 def test_missing_policy_is_reported(live_db, two_companies):
     a, _ = two_companies
-    schema = a.company.schema_name
-    table = sql.Identifier(schema, "sysauth_user")
-    restore = enable_statements(
-        "sysauth_user", "company_id", None, in_public=False, schema=schema, citus=on_citus()
-    )
-    with owner_runs(sql.SQL("DROP POLICY qiro_company_isolation ON {}").format(table), restore):
+    with users_table_changed(a, "DROP POLICY qiro_company_isolation ON {}") as schema:
         errors = database_errors()
     assert errors == [
         f"qiro.E001: {schema}.sysauth_user is missing row-level security: "

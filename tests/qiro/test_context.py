@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from qiro import context, tenant_context
 from qiro.context import TenantContext
 from sysauth.models import User
+from tests.conftest import CompanyWithUsers
 
 
 def settings_seen() -> tuple[str, str, str]:
@@ -21,6 +22,11 @@ def settings_seen() -> tuple[str, str, str]:
         row = cursor.fetchone()
     assert row is not None
     return row
+
+
+def context_of(member: CompanyWithUsers, actor: User) -> tuple[str, str, str]:
+    """What ``settings_seen`` reads in ``member``'s company with ``actor`` acting."""
+    return str(member.company.pk), f"{member.company.schema_name}, public", str(actor.pk)
 
 
 def left_on_the_session() -> str:
@@ -37,11 +43,7 @@ def test_a_statement_outside_a_transaction_runs_in_context_and_leaves_nothing(
 ):
     a, _ = two_companies
     with tenant_context.company_context(a.company, actor_id=a.owner.pk):
-        assert settings_seen() == (
-            str(a.company.pk),
-            f"{a.company.schema_name}, public",
-            str(a.owner.pk),
-        )
+        assert settings_seen() == context_of(a, a.owner)
         assert left_on_the_session() == ""
 
 
@@ -141,12 +143,11 @@ def test_only_plain_schema_names_are_accepted(name):
 
 def test_a_change_of_actor_inside_a_transaction_keeps_company_and_schema(live_db, two_companies):
     a, b = two_companies
-    schema = f"{a.company.schema_name}, public"
     with transaction.atomic(using="default"):
         with tenant_context.company_context(a.company, actor_id=a.owner.pk):
-            assert settings_seen() == (str(a.company.pk), schema, str(a.owner.pk))
+            assert settings_seen() == context_of(a, a.owner)
             tenant_context.set_actor(a.member.pk)
-            assert settings_seen() == (str(a.company.pk), schema, str(a.member.pk))
+            assert settings_seen() == context_of(a, a.member)
             try:
                 with transaction.atomic(using="default"):
                     tenant_context.set_actor(a.owner.pk)
@@ -155,13 +156,9 @@ def test_a_change_of_actor_inside_a_transaction_keeps_company_and_schema(live_db
             except RuntimeError:
                 pass
             # the rollback undid the actor's SET LOCAL; the whole context is sent again
-            assert settings_seen() == (str(a.company.pk), schema, str(a.owner.pk))
+            assert settings_seen() == context_of(a, a.owner)
         with tenant_context.company_context(b.company, actor_id=a.owner.pk):
-            assert settings_seen() == (
-                str(b.company.pk),
-                f"{b.company.schema_name}, public",
-                str(a.owner.pk),
-            )
+            assert settings_seen() == context_of(b, a.owner)
     assert left_on_the_session() == ""
 
 
