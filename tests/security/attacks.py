@@ -9,6 +9,7 @@ same functions run against deliberately weakened walls to prove they can fail.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from django.db import DatabaseError, connections, transaction
@@ -202,4 +203,15 @@ def run_attack_matrix(a: CompanyWithUsers, b: CompanyWithUsers) -> list[str]:
         for label, fn in ATTACKS.items():
             findings += [f"[{label}] {f}" for f in fn(a, b)]
         transaction.set_rollback(True, using="default")
+    return findings
+
+
+def findings_while(
+    weakening: AbstractContextManager[None], a: CompanyWithUsers, b: CompanyWithUsers
+) -> list[str]:
+    """The matrix's findings while a wall is weakened; once it is restored, it finds nothing."""
+    with weakening:
+        findings = run_attack_matrix(a, b)
+    restored = run_attack_matrix(a, b)
+    assert restored == [], restored
     return findings

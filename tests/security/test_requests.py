@@ -31,15 +31,21 @@ def login(client: Client, host: str, email: str) -> None:
     assert response.status_code == 302, response.content.decode()[:500]
 
 
+def each_shows_only_its_own(a: tuple[str, str], b: tuple[str, str]) -> None:
+    """(page, text) of A and of B: each page holds its own company's text, not the other's."""
+    (page_a, text_a), (page_b, text_b) = a, b
+    assert text_a in page_a
+    assert text_b not in page_a
+    assert text_b in page_b
+    assert text_a not in page_b
+
+
 def test_each_company_host_shows_only_its_company(live_db, two_companies):
     a, b = two_companies
     client = Client()
     page_a = client.get("/", HTTP_HOST=a.host).content.decode()
     page_b = client.get("/", HTTP_HOST=b.host).content.decode()
-    assert a.company.name in page_a
-    assert b.company.name not in page_a
-    assert b.company.name in page_b
-    assert a.company.name not in page_b
+    each_shows_only_its_own((page_a, a.company.name), (page_b, b.company.name))
 
 
 def test_reused_connection_carries_no_context_from_a_into_b(live_db, two_companies):
@@ -57,10 +63,7 @@ def test_reused_connection_carries_no_context_from_a_into_b(live_db, two_compani
     assert backend_pid() == pid, "the test needs the same server connection for both requests"
     assert session_settings()[0] == ""
 
-    assert a.member.email in users_a
-    assert b.member.email not in users_a
-    assert b.member.email in users_b
-    assert a.member.email not in users_b
+    each_shows_only_its_own((users_a, a.member.email), (users_b, b.member.email))
 
 
 def test_session_cookie_of_a_is_worthless_on_b(live_db, two_companies):
