@@ -17,7 +17,15 @@ from sysauth.models_audit import AuditAction
 from tenants import actions
 from tenants.models import Company, Domain
 from tests.registration.factories import valid_brn
-from tests.tenants.test_domains import cleanup, company_with, hosts_of, post_company, saved
+from tests.tenants.test_domains import (
+    cleanup,
+    company_with,
+    hosts_of,
+    only_one_kept,
+    post_company,
+    primary_added,
+    saved,
+)
 
 __all__ = ["cleanup"]  # the fixture, used by name
 
@@ -79,14 +87,7 @@ def test_an_invalid_form_writes_no_row(staff_client: Client, cleanup):
 def test_each_domain_added_changed_or_removed_writes_one_row(staff_client: Client, cleanup):
     company = company_with("ca-c.localhost")
     first = the_domain(company)
-    saved(
-        staff_client,
-        company,
-        [
-            {"id": first.pk, "domain": "ca-c.localhost"},
-            {"domain": "www.ca-c.co.kr", "is_primary": True},
-        ],
-    )
+    primary_added(staff_client, company, first, "www.ca-c.co.kr")
     (entry,) = rows_of(company)
     assert entry.action == AuditAction.DOMAIN_ADD
     assert entry.details == {
@@ -95,15 +96,7 @@ def test_each_domain_added_changed_or_removed_writes_one_row(staff_client: Clien
             "is_primary": {"old": None, "new": True},
         }
     }
-    second = Domain.objects.using("owner").get(domain="www.ca-c.co.kr")
-    saved(
-        staff_client,
-        company,
-        [
-            {"id": first.pk, "domain": "ca-c2.localhost", "is_primary": True},
-            {"id": second.pk, "domain": "www.ca-c.co.kr", "DELETE": True},
-        ],
-    )
+    only_one_kept(staff_client, company, first, "ca-c2.localhost", removed="www.ca-c.co.kr")
     assert hosts_of(company) == {"ca-c2.localhost": True}
     change, removal = rows_of(company)[1:]
     assert change.action == AuditAction.DOMAIN_CHANGE

@@ -206,6 +206,22 @@ def saved(client: Client, company: Company, rows: list[dict[str, Any]], **fields
     assert response.status_code == 302, response.content.decode()[:2000]
 
 
+def primary_added(client: Client, company: Company, existing: Domain, host: str) -> None:
+    """The company page saved with ``host`` added as the primary domain beside ``existing``."""
+    rows = [{"id": existing.pk, "domain": existing.domain}, {"domain": host, "is_primary": True}]
+    saved(client, company, rows)
+
+
+def only_one_kept(client: Client, company: Company, kept: Domain, host: str, removed: str) -> None:
+    """The company page saved with ``kept`` (as ``host``) the primary and ``removed`` deleted."""
+    gone = Domain.objects.using("owner").get(domain=removed)
+    rows = [
+        {"id": kept.pk, "domain": host, "is_primary": True},
+        {"id": gone.pk, "domain": removed, "DELETE": True},
+    ]
+    saved(client, company, rows)
+
+
 def test_the_platform_admin_cannot_add_a_company_nor_save_one_as_new(staff_client, cleanup):
     company = company_with("dm-f.localhost")
     listing = staff_client.get("/admin/tenants/company/", HTTP_HOST="localhost")
@@ -226,24 +242,9 @@ def test_the_platform_admin_cannot_add_a_company_nor_save_one_as_new(staff_clien
 def test_domains_change_from_the_company_page_through_the_service(staff_client, cleanup):
     company = company_with("dm-g.localhost")
     (domain,) = Domain.objects.using("owner").filter(tenant=company)
-    saved(
-        staff_client,
-        company,
-        [
-            {"id": domain.pk, "domain": "dm-g.localhost"},
-            {"domain": "WWW.DM-G.co.kr", "is_primary": True},
-        ],
-    )
+    primary_added(staff_client, company, domain, "WWW.DM-G.co.kr")
     assert hosts_of(company) == {"dm-g.localhost": False, "www.dm-g.co.kr": True}
-    new = Domain.objects.using("owner").get(domain="www.dm-g.co.kr")
-    saved(
-        staff_client,
-        company,
-        [
-            {"id": domain.pk, "domain": "dm-g.localhost", "is_primary": True},
-            {"id": new.pk, "domain": "www.dm-g.co.kr", "DELETE": True},
-        ],
-    )
+    only_one_kept(staff_client, company, domain, "dm-g.localhost", removed="www.dm-g.co.kr")
     assert hosts_of(company) == {"dm-g.localhost": True}
 
 
