@@ -1,4 +1,5 @@
-"""Builders of sign-up data: valid BRNs, form posts, verified applications."""
+"""Builders of sign-up data (valid BRNs, form posts, verified applications) and the reads
+of it that the sign-up tests share."""
 
 from __future__ import annotations
 
@@ -107,6 +108,12 @@ def as_owner(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
     with connections["owner"].cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.fetchall() if cursor.description else []
+
+
+def page_text(response: Any, status: int) -> str:
+    """The text of a page, after checking that it answered with ``status``."""
+    assert response.status_code == status
+    return str(response.content.decode())
 
 
 def expire_token(application: services.Application) -> None:

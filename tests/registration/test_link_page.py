@@ -12,7 +12,7 @@ from django.test import Client
 
 from qiro.db import pg
 from registration.models import Application, ApplicationStatus
-from tests.registration.factories import as_owner, expire_token, submitted
+from tests.registration.factories import as_owner, expire_token, page_text, submitted
 from tests.registration.test_definer_verification import reported_with_changed_body, verify
 from tests.registration.test_least_privilege import as_signup
 
@@ -36,13 +36,6 @@ def token_row(application: Application) -> tuple[str, object]:
         [application.pk],
     )
     return status, used_at
-
-
-def opened_in_english(token: str, status: int) -> str:
-    """The text of the link's page, opened in English, after checking its status code."""
-    page = open_link(token, "en")
-    assert page.status_code == status
-    return page.content.decode()
 
 
 def test_the_page_says_in_words_which_company_the_address_is_confirmed_for(live_db):
@@ -69,7 +62,7 @@ def test_opening_the_link_many_times_uses_nothing_and_the_button_still_works(liv
 def test_a_used_link_says_so_on_opening(live_db):
     _, token = submitted()
     press(token)
-    text = opened_in_english(token, 410)
+    text = page_text(open_link(token, "en"), 410)
     assert "already used" in text
     assert "<form" not in text.split("<main>", 1)[1]
 
@@ -77,13 +70,13 @@ def test_a_used_link_says_so_on_opening(live_db):
 def test_an_expired_link_says_so_on_opening_and_stays_unused(live_db):
     application, token = submitted()
     expire_token(application)
-    assert "expired" in opened_in_english(token, 410)
+    assert "expired" in page_text(open_link(token, "en"), 410)
     # Only reading: the token is not even marked expired by the opening.
     assert token_row(application) == ("pending", None)
 
 
 def test_an_unknown_link_says_so_on_opening(live_db):
-    assert "do not know this link" in opened_in_english("a" * 43, 404)
+    assert "do not know this link" in page_text(open_link("a" * 43, "en"), 404)
 
 
 def test_the_state_function_names_a_company_only_to_the_holder_of_a_pending_link(live_db):

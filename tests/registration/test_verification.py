@@ -12,7 +12,13 @@ from django.test import Client
 
 from registration import partitions, services
 from registration.models import Application, ApplicationStatus
-from tests.registration.factories import expire_token, link_token, server_settings, submitted
+from tests.registration.factories import (
+    expire_token,
+    link_token,
+    page_text,
+    server_settings,
+    submitted,
+)
 
 
 def confirm(token: str):
@@ -39,26 +45,20 @@ def test_opening_the_link_does_not_use_it_the_button_does(live_db):
 def test_a_used_link_gets_a_clear_page(live_db):
     _, token = submitted()
     confirm(token)
-    again = confirm(token)
-    assert again.status_code == 410
-    assert "already used" in again.content.decode()
+    assert "already used" in page_text(confirm(token), 410)
 
 
 def test_an_expired_link_gets_a_clear_page_and_does_not_verify(live_db):
     application, token = submitted()
     expire_token(application)
-    response = confirm(token)
-    assert response.status_code == 410
-    assert "expired" in response.content.decode()
+    assert "expired" in page_text(confirm(token), 410)
     assert status_of(application) == ApplicationStatus.SUBMITTED
     assert confirm(token).status_code == 410
 
 
 @pytest.mark.parametrize("token", ["nonsense", "a" * 43, "%2E%2E"])
 def test_an_unknown_link_gets_a_clear_page_never_a_traceback(live_db, token):
-    response = confirm(token)
-    assert response.status_code == 404
-    assert "do not know this link" in response.content.decode()
+    assert "do not know this link" in page_text(confirm(token), 404)
 
 
 def resend(email: str):

@@ -152,39 +152,27 @@ async def test_custom_expiry_reset_async(session):
     assert await session.aget_expiry_age() == settings.SESSION_COOKIE_AGE
 
 
+def closes_with_the_browser(setting: bool) -> list[tuple[int | None, bool]]:
+    """(expiry set, whether the session ends with the browser) under the setting: an expiry
+    of 0 always ends it, a number of seconds never does, none follows the setting."""
+    return [(10, False), (0, True), (None, setting)]
+
+
 def test_get_expire_at_browser_close(session):
-    with override_settings(SESSION_EXPIRE_AT_BROWSER_CLOSE=False):
-        session.set_expiry(10)
-        assert session.get_expire_at_browser_close() is False
-        session.set_expiry(0)
-        assert session.get_expire_at_browser_close() is True
-        session.set_expiry(None)
-        assert session.get_expire_at_browser_close() is False
-    with override_settings(SESSION_EXPIRE_AT_BROWSER_CLOSE=True):
-        session.set_expiry(10)
-        assert session.get_expire_at_browser_close() is False
-        session.set_expiry(0)
-        assert session.get_expire_at_browser_close() is True
-        session.set_expiry(None)
-        assert session.get_expire_at_browser_close() is True
+    for setting in (False, True):
+        with override_settings(SESSION_EXPIRE_AT_BROWSER_CLOSE=setting):
+            for expiry, closes in closes_with_the_browser(setting):
+                session.set_expiry(expiry)
+                assert session.get_expire_at_browser_close() is closes
 
 
 @run_async
 async def test_get_expire_at_browser_close_async(session):
-    with override_settings(SESSION_EXPIRE_AT_BROWSER_CLOSE=False):
-        await session.aset_expiry(10)
-        assert await session.aget_expire_at_browser_close() is False
-        await session.aset_expiry(0)
-        assert await session.aget_expire_at_browser_close() is True
-        await session.aset_expiry(None)
-        assert await session.aget_expire_at_browser_close() is False
-    with override_settings(SESSION_EXPIRE_AT_BROWSER_CLOSE=True):
-        await session.aset_expiry(10)
-        assert await session.aget_expire_at_browser_close() is False
-        await session.aset_expiry(0)
-        assert await session.aget_expire_at_browser_close() is True
-        await session.aset_expiry(None)
-        assert await session.aget_expire_at_browser_close() is True
+    for setting in (False, True):
+        with override_settings(SESSION_EXPIRE_AT_BROWSER_CLOSE=setting):
+            for expiry, closes in closes_with_the_browser(setting):
+                await session.aset_expiry(expiry)
+                assert await session.aget_expire_at_browser_close() is closes
 
 
 def test_decode(session):
