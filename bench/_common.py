@@ -74,6 +74,45 @@ def setup_django(*, bootstrap: bool = True) -> None:
         call_command("bootstrap", no_superuser=True, verbosity=0)
 
 
+def verified_application(
+    i: int, *, label: str, company_name: str, brn: str, subdomain: str, password_hash: str
+) -> Any:
+    """Sign-up ``i`` submitted through the service and marked e-mail verified, as approval wants.
+
+    The verification link is skipped: the row is set verified by the owner, with
+    the first administrator's password hash.
+    """
+    from django.db import connections
+
+    from registration import services
+
+    data = services.SignupData(
+        company_name=company_name, business_registration_number=brn,
+        representative_name="대표", business_type="서비스업", address="서울",
+        contact_email=f"{label}{i}@bench.example.kr", phone="010-1234-5678",
+        subdomain=subdomain, admin_full_name="관리자",
+        admin_email=f"admin{i}@bench.example.kr", language="ko",
+    )  # fmt: skip
+    application = services.submit_application(data=data, password=password_hash, verify_url=str)
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "UPDATE registration_application SET status = 'email_verified', "
+            "email_verified_at = now(), admin_password_hash = %s WHERE id = %s",
+            [password_hash, application.pk],
+        )
+    return application
+
+
+def timed_step(label: str, results: dict[str, float], fn: Callable[[], Any], *, width: int) -> Any:
+    """Run one step once: its wall time in seconds kept in ``results[label]`` and printed
+    beside the label (a column ``width`` wide); returns what the step returned."""
+    started = time.perf_counter()
+    value = fn()
+    results[label] = round(time.perf_counter() - started, 3)
+    print(f"{label:<{width}} {results[label]:>9.3f} s", flush=True)
+    return value
+
+
 def timed(fn: Callable[[], Any], runs: int) -> list[float]:
     """Wall time of each call, in milliseconds."""
     samples = []

@@ -21,7 +21,6 @@ started here against the scale's database, and on the largest company:
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import sys
@@ -349,12 +348,7 @@ def run(scale: str, runs: int, logins: int, calls: int, workers: int, history: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scale", choices=sorted(data.SCALES))
-    parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--logins", type=int, default=100)
-    parser.add_argument("--calls", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=4)
+    parser = data.scale_arguments(__doc__, runs=300, logins=100, calls=1000, workers=4)
     parser.add_argument(
         "--history", type=int, default=0,
         help="first bring the largest company's permission history to this many rows "

@@ -62,6 +62,7 @@ from scales import (  # noqa: F401 (the benches read these as data.*)
     host_of,
     psycopg_connect,
     read_marker,
+    scale_arguments,
     schema_of,
     user_email,
     write_marker,

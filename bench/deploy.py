@@ -28,7 +28,6 @@ runtime roles it uses.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -43,6 +42,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 os.environ["DJANGO_SETTINGS_MODULE"] = "settings_deploy"
+import _common  # noqa: E402
 import verify  # noqa: E402  (bench/verify.py: configure, clone_schemas)
 from deploy_schemas import (  # noqa: E402
     build,
@@ -53,19 +53,11 @@ from deploy_schemas import (  # noqa: E402
     with_new_migration,
 )
 
-
-def timed(label: str, results: dict[str, float], fn: Callable[[], Any]) -> Any:
-    started = time.perf_counter()
-    value = fn()
-    results[label] = round(time.perf_counter() - started, 3)
-    print(f"{label:<58} {results[label]:>9.3f} s", flush=True)
-    return value
+timed = partial(_common.timed_step, width=58)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--schemas", type=int, default=1000)
-    parser.add_argument("--jobs", type=int, default=max(2, os.cpu_count() or 2))
+    parser = verify.schema_arguments(__doc__)
     parser.add_argument("--rebuild", action="store_true", help="drop and build the database again")
     parser.add_argument(
         "--only", default="all",

@@ -20,7 +20,6 @@ is started here on a free 127.0.0.1 port against the scale's database, and:
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
 import re
@@ -359,13 +358,7 @@ def run(scale: str, runs: int, browsers: int, rounds: int, login_count: int, wor
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scale", choices=sorted(data.SCALES))
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--browsers", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--logins", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=4)
+    parser = data.scale_arguments(__doc__, runs=200, browsers=50, rounds=5, logins=100, workers=4)
     args = parser.parse_args()
     data.ensure_scale(args.scale)
     sys.exit(run(args.scale, args.runs, args.browsers, args.rounds, args.logins, args.workers))

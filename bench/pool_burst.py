@@ -48,7 +48,7 @@ def main() -> None:
     from django.core import mail
     from django.db import connections
 
-    from registration import actions, services
+    from registration import actions
     from sysauth.models import User
     from tenants import schema_pool
     from tenants.provisioning import ProvisioningTimings
@@ -67,20 +67,10 @@ def main() -> None:
     for i in range(args.approvals):
         nine = f"8{i % 10}{(i // 10) % 100 + 1:02d}{i + 1:05d}"[:9]
         brn = nine + str(brn_check_digit(nine))
-        data = services.SignupData(
-            company_name=f"버스트 회사 {i}", business_registration_number=brn,
-            representative_name="대표", business_type="서비스업", address="서울",
-            contact_email=f"burst{i}@bench.example.kr", phone="010-1234-5678",
-            subdomain=f"burst-{i}", admin_full_name="관리자",
-            admin_email=f"admin{i}@bench.example.kr", language="ko",
+        app = _common.verified_application(
+            i, label="burst", company_name=f"버스트 회사 {i}", brn=brn,
+            subdomain=f"burst-{i}", password_hash=password_hash,
         )  # fmt: skip
-        app = services.submit_application(data=data, password=password_hash, verify_url=str)
-        with connections["owner"].cursor() as cursor:
-            cursor.execute(
-                "UPDATE registration_application SET status = 'email_verified', "
-                "email_verified_at = now(), admin_password_hash = %s WHERE id = %s",
-                [password_hash, app.pk],
-            )
         applications.append(app)
     schema_pool.fill_schema_pool()
     connections.close_all()

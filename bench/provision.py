@@ -67,7 +67,7 @@ def main() -> None:
     from django.db import connections
 
     from qiro import tenant_context
-    from registration import actions, services
+    from registration import actions
     from registration.models import Application
     from sysauth import actions as sysauth_actions
     from sysauth.models import User
@@ -115,23 +115,11 @@ def main() -> None:
         verified = []
         for i in range(n):
             subdomain = f"{PREFIX}fast-{i}".replace("_", "-")
-            data = services.SignupData(
-                company_name=f"벤치 빠른 회사 {i}", business_registration_number=brn(i, 1),
-                representative_name="대표", business_type="서비스업", address="서울",
-                contact_email=f"fast{i}@bench.example.kr", phone="010-1234-5678",
-                subdomain=subdomain, admin_full_name="관리자",
-                admin_email=f"admin{i}@bench.example.kr", language="ko",
+            app = _common.verified_application(
+                i, label="fast", company_name=f"벤치 빠른 회사 {i}", brn=brn(i, 1),
+                subdomain=subdomain, password_hash=password_hash,
             )  # fmt: skip
-            app = services.submit_application(
-                data=data, password=password_hash, verify_url=lambda t: t
-            )
             applications.append(str(app.pk))
-            with connections["owner"].cursor() as cursor:
-                cursor.execute(
-                    "UPDATE registration_application SET status = 'email_verified', "
-                    "email_verified_at = now(), admin_password_hash = %s WHERE id = %s",
-                    [password_hash, app.pk],
-                )
             verified.append(app)
             schemas.append(subdomain.replace("-", "_"))
         fast: list[float] = []

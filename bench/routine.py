@@ -15,7 +15,6 @@ At the scale's database (``bench/data.py``; built first if missing):
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
 import time
@@ -89,12 +88,7 @@ def browse_beside(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scale", choices=sorted(data.SCALES))
-    parser.add_argument("--browsers", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=4)
-    args = parser.parse_args()
+    args = data.scale_arguments(__doc__, browsers=20, rounds=5, workers=4).parse_args()
     data.ensure_scale(args.scale)
 
     from qiro import tenant_context

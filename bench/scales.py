@@ -9,6 +9,7 @@ users by these names (``schema_of``, ``host_of``, ``admin_email`` …, read as
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -157,3 +158,13 @@ def counts() -> dict[str, int]:
         cursor.execute("SELECT pg_database_size(current_database())")
         totals["database_bytes"] = int(cursor.fetchone()[0])
     return totals
+
+
+def scale_arguments(doc: str, **whole_numbers: int) -> argparse.ArgumentParser:
+    """A bench's command line: the scale it runs at, then its whole-number options
+    (``--name``), each with its default."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("scale", choices=sorted(SCALES))
+    for name, default in whole_numbers.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    return parser

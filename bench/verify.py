@@ -25,8 +25,8 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ RESULTS = ROOT / "bench" / "results"
 PREFIX = "qbench_"  # company schemas of this script; never a real company's slug
 TEMPLATE = f"{PREFIX}00000"
 sys.path.insert(0, str(ROOT))
+import _common  # noqa: E402  (bench/_common.py, beside this script)
 
 
 def configure(database: str) -> None:
@@ -130,18 +131,20 @@ def clone_schemas(count: int, jobs: int) -> float:
     return time.perf_counter() - started
 
 
-def timed(label: str, results: dict[str, float], fn: Callable[[], Any]) -> Any:
-    started = time.perf_counter()
-    value = fn()
-    results[label] = round(time.perf_counter() - started, 3)
-    print(f"{label:<44} {results[label]:>9.3f} s", flush=True)
-    return value
+timed = partial(_common.timed_step, width=44)
+
+
+def schema_arguments(doc: str | None) -> argparse.ArgumentParser:
+    """The command line of a bench over cloned company schemas: how many, cloned by how many
+    processes (``clone_schemas``)."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--schemas", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=max(2, os.cpu_count() or 2))
+    return parser
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--schemas", type=int, default=1000)
-    parser.add_argument("--jobs", type=int, default=max(2, os.cpu_count() or 2))
+    parser = schema_arguments(__doc__)
     parser.add_argument("--keep", action="store_true", help="do not drop the bench database")
     args = parser.parse_args()
 
