@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -242,9 +243,7 @@ def main() -> None:
         )
         print(f"written {out.relative_to(ROOT)}")
     finally:
-        for path in backup_dir.glob("*"):
-            path.unlink()
-        backup_dir.rmdir()
+        shutil.rmtree(backup_dir)  # whole-database backups are directory archives
         if not args.keep:
             drop()
 
