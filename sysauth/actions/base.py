@@ -1,15 +1,21 @@
-"""What the company actions share: the alias they write, the actor, the owner guard."""
+"""What the company actions share: their transaction and audit row, the actor, the owner guard."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from qiro import tenant_context
+from sysauth import audit
 from sysauth.models import Role, User, UserRole
+
+Item = TypeVar("Item")
 
 
 def alias() -> str:
@@ -29,6 +35,44 @@ def acting_as(acting_user: User | None) -> Iterator[None]:
         yield
     finally:
         tenant_context.set_actor(previous)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A company action under way: the alias its transaction writes and who acts."""
+
+    using: str
+    acting_user: User | None
+
+    def record(self, action: str, **row: Any) -> None:
+        """Its audit row (``sysauth.audit.record``), in its transaction, naming its actor."""
+        audit.record(using=self.using, action=action, acting_user=self.acting_user, **row)
+
+
+@contextlib.contextmanager
+def company_action(acting_user: User | None, *, history_actor: bool = True) -> Iterator[Action]:
+    """One durable transaction on the context's alias for the body, which records its audit row.
+
+    ``history_actor``: the permission history records ``acting_user`` for the
+    body's writes (``acting_as``); actions that change no role or assignment
+    leave the context's actor alone.
+    """
+    using = alias()
+    actor = acting_as(acting_user) if history_actor else contextlib.nullcontext()
+    with actor, transaction.atomic(using=using, durable=True):
+        yield Action(using=using, acting_user=acting_user)
+
+
+def all_or_none(
+    items: Iterable[Item], change: Callable[[Item, Action], None], *, acting_user: User | None
+) -> int:
+    """Several changes as one action: ``change`` on each item, each writing its own audit row;
+    a refusal of any undoes them all. Returns how many were made."""
+    with company_action(acting_user) as action:
+        chosen = list(items)
+        for item in chosen:
+            change(item, action)
+    return len(chosen)
 
 
 def active_owner_count(owner_role: Role) -> int:

@@ -15,8 +15,15 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from sysauth import audit, hierarchy
-from sysauth.actions.base import acting_as, active_owner_count, alias, already_has, lock_owner_role
+from sysauth import hierarchy
+from sysauth.actions.base import (
+    Action,
+    active_owner_count,
+    all_or_none,
+    already_has,
+    company_action,
+    lock_owner_role,
+)
 from sysauth.hierarchy import DEFAULT_ROLES
 from sysauth.models import Role, RolePermission, User, UserRole
 from sysauth.models_audit import AuditAction, AuditOutcome
@@ -41,15 +48,12 @@ def ensure_default_roles(*, acting_user: User | None) -> dict[str, Role]:
     Existing roles are left as the company changed them. The audit row lists
     the roles made (none: outcome ``unchanged``).
     """
-    using = alias()
-    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
+    with company_action(acting_user) as action:
         before = set(Role.objects.filter(name__in=DEFAULT_ROLES).values_list("name", flat=True))
         roles = create_default_roles()
         made = sorted(set(roles) - before)
-        audit.record(
-            using=using,
-            action=AuditAction.DEFAULT_ROLES,
-            acting_user=acting_user,
+        action.record(
+            AuditAction.DEFAULT_ROLES,
             target_type="sysauth.role",
             outcome=AuditOutcome.DONE if made else AuditOutcome.UNCHANGED,
             details={"created": made},
@@ -64,29 +68,23 @@ def assign_role(*, user: User, role: Role, acting_user: User | None) -> UserRole
     not manage, and a role reaching beyond the acting user (the owner role for
     non-owners, or permissions they do not hold).
     """
-    using = alias()
-    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
+    with company_action(acting_user) as action:
         hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
         hierarchy.ensure_may_grant_role(acting_user=acting_user, role=role)
         if UserRole.objects.filter(user=user, role=role).exists():
             raise already_has(user, role)
         try:
-            with transaction.atomic(using=using):
+            with transaction.atomic(using=action.using):
                 assignment = UserRole.objects.create(user=user, role=role, assigned_by=acting_user)
         except IntegrityError as error:  # a concurrent assignment won the race
             raise already_has(user, role) from error
-        audit.record(
-            using=using,
-            action=AuditAction.ROLE_ASSIGN,
-            acting_user=acting_user,
-            target=user,
-            details={"role": role.name},
-        )
+        action.record(AuditAction.ROLE_ASSIGN, target=user, details={"role": role.name})
     return assignment
 
 
-def _unassign(*, user: User, role: Role, acting_user: User | None, using: str) -> None:
-    hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
+def _unassign(assignment: tuple[User, Role], action: Action) -> None:
+    user, role = assignment
+    hierarchy.ensure_may_manage(acting_user=action.acting_user, user=user)
     if role.name == Role.OWNER:
         lock_owner_role()
         if user.is_active and active_owner_count(role) <= 1:
@@ -105,13 +103,7 @@ def _unassign(*, user: User, role: Role, acting_user: User | None, using: str) -
                 % {"user": user, "role": role}
             }
         )
-    audit.record(
-        using=using,
-        action=AuditAction.ROLE_UNASSIGN,
-        acting_user=acting_user,
-        target=user,
-        details={"role": role.name},
-    )
+    action.record(AuditAction.ROLE_UNASSIGN, target=user, details={"role": role.name})
 
 
 def unassign_role(*, user: User, role: Role, acting_user: User | None) -> None:
@@ -122,13 +114,7 @@ def unassign_role(*, user: User, role: Role, acting_user: User | None) -> None:
 
 def unassign_roles(*, assignments: Iterable[tuple[User, Role]], acting_user: User | None) -> int:
     """Several removals as one: a refusal of any undoes them all. One audit row each."""
-    using = alias()
-    done = 0
-    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
-        for user, role in assignments:
-            _unassign(user=user, role=role, acting_user=acting_user, using=using)
-            done += 1
-    return done
+    return all_or_none(assignments, _unassign, acting_user=acting_user)
 
 
 def _set_permissions(
@@ -154,13 +140,10 @@ def set_role_permissions(*, role: Role, codenames: Iterable[str], acting_user: U
     Added permissions must exist and be held by the acting user; the owner
     role's permissions are changed by owners only.
     """
-    using = alias()
-    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
+    with company_action(acting_user) as action:
         changes = _set_permissions(role=role, wanted=set(codenames), acting_user=acting_user)
-        audit.record(
-            using=using,
-            action=AuditAction.ROLE_PERMISSIONS,
-            acting_user=acting_user,
+        action.record(
+            AuditAction.ROLE_PERMISSIONS,
             target=role,
             outcome=AuditOutcome.DONE if any(changes.values()) else AuditOutcome.UNCHANGED,
             details=changes,
@@ -174,27 +157,37 @@ def save_role(*, role: Role, codenames: Iterable[str], acting_user: User | None)
     renaming the owner role, changing it unless an owner, and permissions the
     acting user does not hold.
     """
-    using = alias()
-    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
+    with company_action(acting_user) as action:
         stored = Role.objects.select_for_update().filter(pk=role.pk).first() if role.pk else None
         hierarchy.ensure_may_change_role(acting_user=acting_user, stored=stored, new_name=role.name)
         taken = _("A role named “%(name)s” already exists.") % {"name": role.name}
         if Role.objects.filter(name=role.name).exclude(pk=role.pk).exists():
             raise ValidationError({"name": taken})
         try:
-            with transaction.atomic(using=using):
+            with transaction.atomic(using=action.using):
                 role.save()
         except IntegrityError as error:  # a concurrent role took the name
             raise ValidationError({"name": taken}) from error
         changes = _set_permissions(role=role, wanted=set(codenames), acting_user=acting_user)
-        audit.record(
-            using=using,
-            action=AuditAction.ROLE_SAVE,
-            acting_user=acting_user,
+        action.record(
+            AuditAction.ROLE_SAVE,
             target=role,
             details={"created": stored is None, "name": role.name, **changes},
         )
     return role
+
+
+def _delete(role: Role, action: Action) -> None:
+    if role.name == Role.OWNER:
+        raise ValidationError(_("The owner role cannot be deleted."))
+    if UserRole.objects.filter(role=role).exists():
+        raise ValidationError(
+            _("The role “%(role)s” is still assigned. Remove its assignments first.")
+            % {"role": role}
+        )
+    action.record(AuditAction.ROLE_DELETE, target=role)
+    # Through a query: the caller's instance keeps its id if all is undone.
+    Role.objects.filter(pk=role.pk).delete()
 
 
 def delete_role(*, role: Role, acting_user: User | None) -> None:
@@ -204,21 +197,4 @@ def delete_role(*, role: Role, acting_user: User | None) -> None:
 
 def delete_roles(*, roles: Iterable[Role], acting_user: User | None) -> int:
     """Several deletions as one: a refusal of any undoes them all. One audit row each."""
-    using = alias()
-    done = 0
-    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
-        for role in roles:
-            if role.name == Role.OWNER:
-                raise ValidationError(_("The owner role cannot be deleted."))
-            if UserRole.objects.filter(role=role).exists():
-                raise ValidationError(
-                    _("The role “%(role)s” is still assigned. Remove its assignments first.")
-                    % {"role": role}
-                )
-            audit.record(
-                using=using, action=AuditAction.ROLE_DELETE, acting_user=acting_user, target=role
-            )
-            # Through a query: the caller's instance keeps its id if all is undone.
-            Role.objects.filter(pk=role.pk).delete()
-            done += 1
-    return done
+    return all_or_none(roles, _delete, acting_user=acting_user)

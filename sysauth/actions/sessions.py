@@ -10,13 +10,12 @@ routine's housekeeping, not a person's action: it writes no audit row.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from qiro import tenant_context
-from sysauth import audit, hierarchy
-from sysauth.actions.base import alias
+from sysauth import hierarchy
+from sysauth.actions.base import company_action
 from sysauth.login_throttle import forget_old_login_failures
 from sysauth.models import Session, SessionStatus, User
 from sysauth.models_audit import AuditAction, AuditOutcome
@@ -48,16 +47,13 @@ def revoke_session(*, session: Session, reason: str, acting_user: User | None) -
     Refused (``EscalationRefused``) when the session's user is one that
     ``acting_user`` may not manage, e.g. an owner's session for an administrator.
     """
-    using = alias()
-    with transaction.atomic(using=using, durable=True):
+    with company_action(acting_user, history_actor=False) as action:
         _ensure_may_end_sessions_of(session.user, acting_user=acting_user)
         ended = end_sessions(
             Session.objects.filter(pk=session.pk), reason=reason, acting_user=acting_user
         )
-        audit.record(
-            using=using,
-            action=AuditAction.SESSION_REVOKE,
-            acting_user=acting_user,
+        action.record(
+            AuditAction.SESSION_REVOKE,
             target=session,
             outcome=_outcome(ended),
             details={"reason": reason[:200]},
@@ -72,17 +68,14 @@ def revoke_user_sessions(
 
     Refused like ``revoke_session`` when ``acting_user`` may not manage ``user``.
     """
-    using = alias()
     sessions = Session.objects.filter(user=user)
     if keep_session_pk is not None:
         sessions = sessions.exclude(pk=keep_session_pk)
-    with transaction.atomic(using=using, durable=True):
+    with company_action(acting_user, history_actor=False) as action:
         _ensure_may_end_sessions_of(user, acting_user=acting_user)
         ended = end_sessions(sessions, reason=reason, acting_user=acting_user)
-        audit.record(
-            using=using,
-            action=AuditAction.USER_SESSIONS_REVOKE,
-            acting_user=acting_user,
+        action.record(
+            AuditAction.USER_SESSIONS_REVOKE,
             target=user,
             outcome=_outcome(ended),
             details={"reason": reason[:200], "sessions_ended": ended},
@@ -98,13 +91,10 @@ def revoke_company_sessions(*, reason: str, acting_user: User | None) -> int:
     company_id = tenant_context.current_context().company_id
     if company_id is None:
         raise RuntimeError("revoke_company_sessions needs a company context")
-    using = alias()
-    with transaction.atomic(using=using, durable=True):
+    with company_action(acting_user, history_actor=False) as action:
         ended = end_sessions(Session.objects.all(), reason=reason, acting_user=acting_user)
-        audit.record(
-            using=using,
-            action=AuditAction.COMPANY_SESSIONS_REVOKE,
-            acting_user=acting_user,
+        action.record(
+            AuditAction.COMPANY_SESSIONS_REVOKE,
             target_type="tenants.company",
             target_id=str(company_id),
             target_label=tenant_context.current_context().schema_name,
@@ -116,17 +106,14 @@ def revoke_company_sessions(*, reason: str, acting_user: User | None) -> int:
 
 def sign_out_session(*, user: User, session_pk: int) -> bool:
     """A person ends one of their own sessions (they are the acting user)."""
-    using = alias()
-    with transaction.atomic(using=using, durable=True):
+    with company_action(user, history_actor=False) as action:
         ended = end_sessions(
             Session.objects.filter(pk=session_pk, user=user),
             reason="signed out by the user",
             acting_user=user,
         )
-        audit.record(
-            using=using,
-            action=AuditAction.SESSION_SIGN_OUT,
-            acting_user=user,
+        action.record(
+            AuditAction.SESSION_SIGN_OUT,
             target_type="sysauth.session",
             target_id=str(session_pk),
             target_label=str(user),

@@ -17,8 +17,8 @@ from django.http import HttpRequest
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
-from sysauth import audit, hierarchy, tokens
-from sysauth.actions.base import acting_as, alias, refuse_removing_last_owner
+from sysauth import hierarchy, tokens
+from sysauth.actions.base import Action, all_or_none, company_action, refuse_removing_last_owner
 from sysauth.actions.roles import create_default_roles
 from sysauth.actions.sessions import end_sessions
 from sysauth.models import Role, Session, User, UserRole, UserType
@@ -34,8 +34,7 @@ def create_first_administrator(*, email: str, full_name: str, password_hash: str
     role. Must run inside the company's context
     (``qiro.tenant_context.company_context``).
     """
-    using = alias()
-    with transaction.atomic(using=using, durable=True):
+    with company_action(None) as action:
         user = User(
             email=User.objects.normalize_email(email).lower(),
             full_name=full_name,
@@ -47,9 +46,7 @@ def create_first_administrator(*, email: str, full_name: str, password_hash: str
         user.save()
         roles = create_default_roles()
         UserRole.objects.create(user=user, role=roles[Role.OWNER])
-        audit.record(
-            using=using, action=AuditAction.FIRST_ADMINISTRATOR, acting_user=None, target=user
-        )
+        action.record(AuditAction.FIRST_ADMINISTRATOR, target=user)
     return user
 
 
@@ -75,8 +72,7 @@ def create_user(
     """
     email = User.objects.normalize_email(email).lower()
     roles = list(roles)
-    using = alias()
-    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
+    with company_action(acting_user) as action:
         hierarchy.ensure_may_set_user_type(acting_user=acting_user, old=None, new=user_type)
         for role in roles:
             hierarchy.ensure_may_grant_role(acting_user=acting_user, role=role)
@@ -88,10 +84,8 @@ def create_user(
         user.save()
         for role in roles:
             UserRole.objects.create(user=user, role=role, assigned_by=acting_user)
-        audit.record(
-            using=using,
-            action=AuditAction.USER_CREATE,
-            acting_user=acting_user,
+        action.record(
+            AuditAction.USER_CREATE,
             target=user,
             details={"user_type": user_type, "roles": sorted(r.name for r in roles)},
         )
@@ -110,8 +104,7 @@ def update_user(
     (its audit row says so).
     """
     email = User.objects.normalize_email(email).lower()
-    using = alias()
-    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
+    with company_action(acting_user) as action:
         stored = User.objects.select_for_update().get(pk=user.pk)
         wanted = {"email": email, "full_name": full_name, "user_type": user_type}
         changes = {
@@ -128,10 +121,8 @@ def update_user(
             for field, value in changes.items():
                 setattr(stored, field, value)
             stored.save(update_fields=list(changes))
-        audit.record(
-            using=using,
-            action=AuditAction.USER_UPDATE,
-            acting_user=acting_user,
+        action.record(
+            AuditAction.USER_UPDATE,
             target=stored,
             outcome=AuditOutcome.DONE if changes else AuditOutcome.UNCHANGED,
             details={"before": before, "after": changes} if changes else {},
@@ -142,8 +133,7 @@ def update_user(
 def deactivate_user(*, user: User, acting_user: User | None) -> int:
     """Deactivate a user the acting user may manage and end their sessions; never the
     last active owner. Returns the number of sessions ended."""
-    using = alias()
-    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
+    with company_action(acting_user) as action:
         hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
         refuse_removing_last_owner(
             user,
@@ -158,10 +148,8 @@ def deactivate_user(*, user: User, acting_user: User | None) -> int:
         revoked = tokens.revoke_user_tokens(
             user=user, reason="user deactivated", actor_id=acting_user.pk if acting_user else None
         )
-        audit.record(
-            using=using,
-            action=AuditAction.USER_DEACTIVATE,
-            acting_user=acting_user,
+        action.record(
+            AuditAction.USER_DEACTIVATE,
             target=user,
             details={"sessions_ended": ended, "tokens_revoked": revoked},
         )
@@ -173,19 +161,28 @@ def reactivate_user(*, user: User, acting_user: User | None) -> bool:
 
     Their ended sessions and revoked tokens stay ended. False if already active.
     """
-    using = alias()
-    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
+    with company_action(acting_user) as action:
         hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
         changed = User.objects.filter(pk=user.pk, is_active=False).update(is_active=True)
-        audit.record(
-            using=using,
-            action=AuditAction.USER_REACTIVATE,
-            acting_user=acting_user,
+        action.record(
+            AuditAction.USER_REACTIVATE,
             target=user,
             outcome=AuditOutcome.DONE if changed else AuditOutcome.UNCHANGED,
         )
     user.is_active = True
     return bool(changed)
+
+
+def _delete(user: User, action: Action) -> None:
+    hierarchy.ensure_may_manage(acting_user=action.acting_user, user=user)
+    refuse_removing_last_owner(
+        user,
+        _("%(user)s is the company's last owner and cannot be deleted."),
+        unless_inactive=True,
+    )
+    action.record(AuditAction.USER_DELETE, target=user)
+    # Through a query: the caller's instance keeps its id if all is undone.
+    User.objects.filter(pk=user.pk).delete()
 
 
 def delete_user(*, user: User, acting_user: User | None) -> None:
@@ -195,23 +192,7 @@ def delete_user(*, user: User, acting_user: User | None) -> None:
 
 def delete_users(*, users: Iterable[User], acting_user: User | None) -> int:
     """Several deletions as one: a refusal of any undoes them all. One audit row each."""
-    using = alias()
-    done = 0
-    with acting_as(acting_user), transaction.atomic(using=using, durable=True):
-        for user in users:
-            hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
-            refuse_removing_last_owner(
-                user,
-                _("%(user)s is the company's last owner and cannot be deleted."),
-                unless_inactive=True,
-            )
-            audit.record(
-                using=using, action=AuditAction.USER_DELETE, acting_user=acting_user, target=user
-            )
-            # Through a query: the caller's instance keeps its id if all is undone.
-            User.objects.filter(pk=user.pk).delete()
-            done += 1
-    return done
+    return all_or_none(users, _delete, acting_user=acting_user)
 
 
 def send_password_reset_email(
@@ -222,8 +203,7 @@ def send_password_reset_email(
     Sent for someone else only to a user the acting user may manage; the mail
     leaves when the audit row is committed.
     """
-    using = alias()
-    with transaction.atomic(using=using, durable=True):
+    with company_action(acting_user, history_actor=False) as action:
         hierarchy.ensure_may_manage(acting_user=acting_user, user=user)
         form = PasswordResetForm(data={"email": user.email})
         if form.is_valid():
@@ -234,11 +214,6 @@ def send_password_reset_email(
                     subject_template_name="sysauth/password_reset_subject.txt",
                     email_template_name="sysauth/password_reset_email.txt",
                 ),
-                using=using,
+                using=action.using,
             )
-        audit.record(
-            using=using,
-            action=AuditAction.USER_PASSWORD_RESET,
-            acting_user=acting_user,
-            target=user,
-        )
+        action.record(AuditAction.USER_PASSWORD_RESET, target=user)
