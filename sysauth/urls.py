@@ -1,17 +1,41 @@
-"""``/accounts/`` on a company's host."""
+"""``/accounts/`` on a company's host.
 
-from django.urls import path
+Django's auth views that only need our templates are configured here; those
+that do more are in ``sysauth.views``.
+"""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
 
 from sysauth import views
 
 app_name = "sysauth"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="sysauth:login"), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
-    path("password/done/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
-    path("password/reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="sysauth/password_change_done.html"
+        ),
+        name="password_change_done",
+    ),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="sysauth/password_reset_form.html",
+            email_template_name="sysauth/password_reset_email.txt",
+            subject_template_name="sysauth/password_reset_subject.txt",
+            success_url=reverse_lazy("sysauth:password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="sysauth/password_reset_done.html"),
+        name="password_reset_done",
+    ),
     path(
         "password/reset/<uidb64>/<token>/",
         views.PasswordResetConfirmView.as_view(),
@@ -19,7 +43,9 @@ urlpatterns = [
     ),
     path(
         "password/reset/done/",
-        views.PasswordResetCompleteView.as_view(),
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="sysauth/password_reset_complete.html"
+        ),
         name="password_reset_complete",
     ),
     path("sessions/", views.sessions, name="sessions"),

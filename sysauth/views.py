@@ -1,6 +1,7 @@
 """Sign-in, sign-out, passwords and "my sessions" on a company's host.
 
-Thin: the rules are in ``sysauth.actions``; Django's auth views do the rest.
+Thin: the rules are in ``sysauth.actions``; Django's auth views do the rest
+(those that only need their templates are configured in ``sysauth.urls``).
 """
 
 from __future__ import annotations
@@ -46,10 +47,6 @@ class LoginView(auth_views.LoginView):
     next_page = "/"
 
 
-class LogoutView(auth_views.LogoutView):
-    next_page = "sysauth:login"
-
-
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "sysauth/password_change_form.html"
     success_url = reverse_lazy("sysauth:password_change_done")
@@ -75,21 +72,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
-class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
-    template_name = "sysauth/password_change_done.html"
-
-
-class PasswordResetView(auth_views.PasswordResetView):
-    template_name = "sysauth/password_reset_form.html"
-    email_template_name = "sysauth/password_reset_email.txt"
-    subject_template_name = "sysauth/password_reset_subject.txt"
-    success_url = reverse_lazy("sysauth:password_reset_done")
-
-
-class PasswordResetDoneView(auth_views.PasswordResetDoneView):
-    template_name = "sysauth/password_reset_done.html"
-
-
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "sysauth/password_reset_confirm.html"
     success_url = reverse_lazy("sysauth:password_reset_complete")
@@ -98,10 +80,6 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         actions.revoke_user_sessions(user=form.user, reason="password reset", acting_user=None)
         return response
-
-
-class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
-    template_name = "sysauth/password_reset_complete.html"
 
 
 def sessions_overview(request: HttpRequest) -> dict[str, Any]:
@@ -125,6 +103,12 @@ def _back(request: HttpRequest) -> HttpResponse:
     return redirect("sysauth:sessions")
 
 
+def _confirm(request: HttpRequest, **shown: Any) -> HttpResponse:
+    """The page asking to confirm a sign-out; its form posts back and then returns to ``next``."""
+    context = {**shown, "next": request.GET.get("next", "")}
+    return render(request, "sysauth/session_confirm.html", context)
+
+
 @login_required
 def sessions(request: HttpRequest) -> HttpResponse:
     return render(request, "sysauth/sessions.html", sessions_overview(request))
@@ -142,11 +126,7 @@ def sign_out_session(request: HttpRequest, pk: int) -> HttpResponse:
         if session is None:
             messages.error(request, _("That session is not active any more."))
             return _back(request)
-        return render(
-            request,
-            "sysauth/session_confirm.html",
-            {"session": session, "next": request.GET.get("next", "")},
-        )
+        return _confirm(request, session=session)
     if actions.sign_out_session(user=request.user, session_pk=pk):  # type: ignore[arg-type]
         messages.success(request, _("The session was signed out."))
     else:
@@ -164,11 +144,7 @@ def sign_out_other_sessions(request: HttpRequest) -> HttpResponse:
         if not others:
             messages.info(request, _("No other session is signed in."))
             return _back(request)
-        return render(
-            request,
-            "sysauth/session_confirm.html",
-            {"others": others, "next": request.GET.get("next", "")},
-        )
+        return _confirm(request, others=others)
     ended = actions.revoke_user_sessions(
         user=request.user,  # type: ignore[arg-type]
         reason="signed out by the user",
