@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import migrations
 from psycopg import sql
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 PLATFORM_POLICY = "registration_platform_access"
 SIGNUP_POLICY = "registration_signup_insert"
 # table -> the row the anonymous sign-up may insert (None: nothing)

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import migrations
 from psycopg import sql
 
-SQL_0002 = Path(__file__).resolve().parent.parent / "sql" / "0002_signup_functions.sql"
+SQL_0002 = Path(__file__).resolve().parent / "sql" / "0002_signup_functions.sql"
 
 FORWARD_SQL = """
 DROP FUNCTION public.registration_issue_resend_token(text, text, integer, integer, integer);
