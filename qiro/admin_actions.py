@@ -67,3 +67,19 @@ class ActionAdmin(QiroModelAdmin):
 
     def log_deleted(self, request: HttpRequest, objects: Iterable[Model]) -> None:
         super().log_deletions(request, list(objects))  # type: ignore[arg-type]
+
+
+class DeletedByActionAdmin(ActionAdmin):
+    """An ``ActionAdmin`` whose deletions, of one object or of a selection, are one action."""
+
+    def delete_by_action(self, request: HttpRequest, objects: list[Any]) -> None:
+        """Delete ``objects`` through the action, all or none (a refusal raises)."""
+        raise NotImplementedError
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.delete_queryset(request, [obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        objects = list(queryset)
+        self.delete_by_action(request, objects)
+        self.log_deleted(request, objects)

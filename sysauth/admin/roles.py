@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from qiro.admin_actions import ActionAdmin
+from qiro.admin_actions import DeletedByActionAdmin
 from qiro.admin_sites import company_admin
 from sysauth import actions
 from sysauth.audit import acting_user_of
@@ -57,7 +57,7 @@ class RolePermissionForm(forms.ModelForm):
 
 
 @admin.register(Role, site=company_admin)
-class RoleAdmin(ActionAdmin):
+class RoleAdmin(DeletedByActionAdmin):
     form = RolePermissionForm
     list_display = ("__str__", "name", "permission_count", "user_count")
     search_fields = ("name", "label")
@@ -91,13 +91,8 @@ class RoleAdmin(ActionAdmin):
             acting_user=acting_user_of(request),
         )
 
-    def delete_model(self, request: HttpRequest, obj: Role) -> None:
-        self.delete_queryset(request, [obj])  # type: ignore[arg-type]
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Role]) -> None:
-        roles = list(queryset)
-        actions.delete_roles(roles=roles, acting_user=acting_user_of(request))
-        self.log_deleted(request, roles)
+    def delete_by_action(self, request: HttpRequest, objects: list[Role]) -> None:
+        actions.delete_roles(roles=objects, acting_user=acting_user_of(request))
 
 
 class UserRoleForm(forms.ModelForm):
@@ -119,7 +114,7 @@ class UserRoleForm(forms.ModelForm):
 
 
 @admin.register(UserRole, site=company_admin)
-class UserRoleAdmin(ActionAdmin):
+class UserRoleAdmin(DeletedByActionAdmin):
     form = UserRoleForm
     list_display = ("user", "role", "assigned_by", "assigned_at")
     list_filter = ("role",)
@@ -144,16 +139,10 @@ class UserRoleAdmin(ActionAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """An assignment has no related rows of its own."""
 
-    def delete_model(self, request: HttpRequest, obj: UserRole) -> None:
-        self.delete_queryset(request, [obj])  # type: ignore[arg-type]
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UserRole]) -> None:
-        assignments = list(queryset)
+    def delete_by_action(self, request: HttpRequest, objects: list[UserRole]) -> None:
         actions.unassign_roles(
-            assignments=[(a.user, a.role) for a in assignments],
-            acting_user=acting_user_of(request),
+            assignments=[(a.user, a.role) for a in objects], acting_user=acting_user_of(request)
         )
-        self.log_deleted(request, assignments)
 
     def after_refused_delete(self, request: HttpRequest) -> str:
         """An assignment has no page worth returning to: back to the list."""

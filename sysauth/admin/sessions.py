@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -21,6 +22,16 @@ from sysauth.audit import acting_user_of
 from sysauth.models import Session
 
 
+def _time_column(field: str, description: Any) -> Callable[[Any, Session], str]:
+    """A column showing the session's ``field`` as people read a time, sorted by it."""
+
+    @admin.display(description=description, ordering=field)
+    def column(admin_self: Any, session: Session) -> str:
+        return display.readable_time(getattr(session, field))
+
+    return column
+
+
 class ReadableSession:
     """A session's device as "Chrome 131 · Windows" and its times as people read them."""
 
@@ -28,17 +39,9 @@ class ReadableSession:
     def device(self, session: Session) -> str:
         return display.device_label(session.user_agent)
 
-    @admin.display(description=_("signed in"), ordering="created_at")
-    def signed_in(self, session: Session) -> str:
-        return display.readable_time(session.created_at)
-
-    @admin.display(description=_("last seen"), ordering="last_seen_at")
-    def last_seen(self, session: Session) -> str:
-        return display.readable_time(session.last_seen_at)
-
-    @admin.display(description=_("expires"), ordering="expires_at")
-    def expires(self, session: Session) -> str:
-        return display.readable_time(session.expires_at)
+    signed_in = _time_column("created_at", _("signed in"))
+    last_seen = _time_column("last_seen_at", _("last seen"))
+    expires = _time_column("expires_at", _("expires"))
 
 
 def _described(session: Session, current_pk: int | None) -> str:

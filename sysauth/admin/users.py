@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from qiro.admin_actions import ActionAdmin, error_text
+from qiro.admin_actions import DeletedByActionAdmin, error_text
 from qiro.admin_display import QiroModelAdmin
 from qiro.admin_sites import company_admin, platform_admin
 from sysauth import actions, selectors
@@ -91,7 +91,7 @@ class UsersWithRoles(ChangeList):
 
 
 @admin.register(User, site=company_admin)
-class CompanyUserAdmin(ActionAdmin):
+class CompanyUserAdmin(DeletedByActionAdmin):
     list_display = ("email", "full_name", "roles", "is_active", "last_login", "date_joined")
     list_filter = ("is_active", "user_roles__role")
     search_fields = ("email", "full_name")
@@ -175,13 +175,8 @@ class CompanyUserAdmin(ActionAdmin):
         for formset in formsets:
             formset.save(commit=False)  # what the change message reads; nothing is written
 
-    def delete_model(self, request: HttpRequest, obj: User) -> None:
-        self.delete_queryset(request, [obj])  # type: ignore[arg-type]
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        users = list(queryset)
-        actions.delete_users(users=users, acting_user=acting_user_of(request))
-        self.log_deleted(request, users)
+    def delete_by_action(self, request: HttpRequest, objects: list[User]) -> None:
+        actions.delete_users(users=objects, acting_user=acting_user_of(request))
 
     @admin.action(description=_("Deactivate the selected users (ends their sessions)"))
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
