@@ -7,6 +7,7 @@ page opens next and polls until the job is done. Records are read-only here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -16,7 +17,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -36,7 +38,7 @@ from deployments.models import Backup, Deployment, Operation, VerificationRun
 from qiro import stored_text
 from qiro.admin_confirm import confirmation_page, is_confirmed
 from qiro.admin_display import local_stamp
-from qiro.admin_sites import ObjectPageMixin, ReadOnlyAdmin, platform_admin
+from qiro.admin_sites import ObjectPageMixin, OwnViewsMixin, ReadOnlyAdmin, platform_admin
 from qiro.db.citus import connection_is_citus
 from qiro.tenant_context import current_alias
 from sysauth.audit import acting_user_of
@@ -67,19 +69,29 @@ def _started(request: HttpRequest, operation: Operation) -> HttpResponseRedirect
     )
 
 
+def _start_once_valid(
+    modeladmin: Any,
+    request: HttpRequest,
+    form: forms.Form,
+    start: Callable[[dict[str, Any]], Operation],
+    **page: Any,
+) -> HttpResponse:
+    """A posted valid ``form`` starts the operation (``start`` of its data) and opens its
+    progress; otherwise the confirmation page (``page``) shows the form."""
+    if request.method == "POST" and form.is_valid():
+        return _started(request, start(form.cleaned_data))
+    return confirmation_page(modeladmin, request, form=form, **page)
+
+
 @admin.register(Operation, site=platform_admin)
-class OperationAdmin(ObjectPageMixin, ReadOnlyAdmin):
+class OperationAdmin(OwnViewsMixin, ObjectPageMixin, ReadOnlyAdmin):
     list_display = ("__str__", "status", "percent", "requested_by", "created_at", "finished_at")
     list_filter = ("kind", "status")
     change_form_template = "deployments/operation_progress.html"
-
-    def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view
-        return [
-            path("<int:pk>/progress/", view(self.progress_view), name="deployments_op_progress"),
-            path("monitoring/", view(self.monitoring_view), name="deployments_monitoring"),
-            *super().get_urls(),
-        ]  # fmt: skip
+    own_views = (
+        ("<int:pk>/progress/", "progress_view", "deployments_op_progress"),
+        ("monitoring/", "monitoring_view", "deployments_monitoring"),
+    )
 
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         op = get_object_or_404(Operation, pk=pk)
@@ -156,7 +168,7 @@ def citus_backup_limit() -> str | None:
 
 
 @admin.register(Backup, site=platform_admin)
-class BackupAdmin(ReadOnlyAdmin):
+class BackupAdmin(OwnViewsMixin, ReadOnlyAdmin):
     list_display = (
         "__str__", "scope", "status", "size_bytes", "duration_seconds", "test_restore_ok",
         "verified_at",
@@ -167,13 +179,10 @@ class BackupAdmin(ReadOnlyAdmin):
     actions = ["test_restore_selected"]
     stored_text_fields = ("test_restore_report", "error")
 
-    def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view
-        return [
-            path("start/", view(self.start_view), name="deployments_backup_start"),
-            path("<int:pk>/restore/", view(self.restore_view), name="deployments_backup_restore"),
-            *super().get_urls(),
-        ]
+    own_views = (
+        ("start/", "start_view", "deployments_backup_start"),
+        ("<int:pk>/restore/", "restore_view", "deployments_backup_restore"),
+    )
 
     @admin.action(description=_("Test-restore the selected backups"))
     def test_restore_selected(
@@ -215,16 +224,13 @@ class BackupAdmin(ReadOnlyAdmin):
     def start_view(self, request: HttpRequest) -> HttpResponse:
         _require_superuser(request)
         limit = citus_backup_limit()
-        form = CompanyChoiceForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            operation = actions.start_backup(
-                company_schema=form.cleaned_data["company_schema"],
-                acting_user=acting_user_of(request),
-            )
-            return _started(request, operation)
-        return confirmation_page(
+        return _start_once_valid(
             self,
             request,
+            CompanyChoiceForm(request.POST or None),
+            lambda data: actions.start_backup(
+                company_schema=data["company_schema"], acting_user=acting_user_of(request)
+            ),
             title=_("Back up"),
             intro=_(
                 "A backup of the whole database, or of one company's schema, runs in the "
@@ -232,7 +238,6 @@ class BackupAdmin(ReadOnlyAdmin):
             ),
             items=[limit] if limit else [],
             confirm_label=_("Back up"),
-            form=form,
             warning=bool(limit),
         )
 
@@ -240,17 +245,15 @@ class BackupAdmin(ReadOnlyAdmin):
         _require_superuser(request)
         backup = get_object_or_404(Backup, pk=pk)
         expected = expected_confirmation(backup)
-        form = ConfirmRestoreForm(request.POST or None, expected=expected)
-        if request.method == "POST" and form.is_valid():
-            operation = actions.start_restore(
-                backup=backup,
-                confirmation=form.cleaned_data["confirmation"],
-                acting_user=acting_user_of(request),
-            )
-            return _started(request, operation)
-        return confirmation_page(
+        return _start_once_valid(
             self,
             request,
+            ConfirmRestoreForm(request.POST or None, expected=expected),
+            lambda data: actions.start_restore(
+                backup=backup,
+                confirmation=data["confirmation"],
+                acting_user=acting_user_of(request),
+            ),
             title=_("Restore over the live data"),
             intro=_(
                 "Restoring %(backup)s replaces the live data with the backup. Everything "
@@ -267,13 +270,12 @@ class BackupAdmin(ReadOnlyAdmin):
                 ],
             ],
             confirm_label=_("Restore"),
-            form=form,
             warning=True,
         )
 
 
 @admin.register(VerificationRun, site=platform_admin)
-class VerificationRunAdmin(ObjectPageMixin, ReadOnlyAdmin):
+class VerificationRunAdmin(OwnViewsMixin, ObjectPageMixin, ReadOnlyAdmin):
     list_display = (
         "__str__", "status", "schema_count", "failed", "passed", "skipped", "duration_seconds",
     )  # fmt: skip
@@ -281,14 +283,12 @@ class VerificationRunAdmin(ObjectPageMixin, ReadOnlyAdmin):
     change_list_template = "deployments/verificationrun_change_list.html"
     change_form_template = "deployments/verificationrun_detail.html"
 
-    def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view
-        return [
-            path("run/", view(require_POST(self.run_view)), name="deployments_verify_start"),
-            path("deploy/", view(self.deploy_view), name="deployments_deploy_start"),
-            *super().get_urls(),
-        ]
+    own_views = (
+        ("run/", "run_view", "deployments_verify_start"),
+        ("deploy/", "deploy_view", "deployments_deploy_start"),
+    )
 
+    @method_decorator(require_POST)
     def run_view(self, request: HttpRequest) -> HttpResponse:
         _require_superuser(request)
         return _started(request, actions.start_verification(acting_user=acting_user_of(request)))

@@ -10,12 +10,11 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path
 from django.utils import timezone
 
 from deployments.models_routine import FiguresSnapshot, PermissionReport
 from deployments.routine.exports import report_csv, report_xlsx
-from qiro.admin_sites import ObjectPageMixin, ReadOnlyAdmin, platform_admin
+from qiro.admin_sites import ObjectPageMixin, OwnViewsMixin, ReadOnlyAdmin, platform_admin
 
 LARGEST_SHOWN = 10
 ROWS_SHOWN = 2000
@@ -26,18 +25,15 @@ platform_admin.index_template = "deployments/reports/platform_index.html"
 
 
 @admin.register(PermissionReport, site=platform_admin)
-class PermissionReportAdmin(ObjectPageMixin, ReadOnlyAdmin):
+class PermissionReportAdmin(OwnViewsMixin, ObjectPageMixin, ReadOnlyAdmin):
     list_display = ("__str__", "companies", "changes", "created_at")
     date_hierarchy = "created_at"
     change_form_template = "deployments/reports/permission_report.html"
 
-    def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view
-        return [
-            path("<int:pk>/download.csv", view(self.csv_view), name="deployments_report_csv"),
-            path("<int:pk>/download.xlsx", view(self.xlsx_view), name="deployments_report_xlsx"),
-            *super().get_urls(),
-        ]
+    own_views = (
+        ("<int:pk>/download.csv", "csv_view", "deployments_report_csv"),
+        ("<int:pk>/download.xlsx", "xlsx_view", "deployments_report_xlsx"),
+    )
 
     def _download(self, request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         report = get_object_or_404(PermissionReport, pk=pk)

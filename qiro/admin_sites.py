@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.template.response import SimpleTemplateResponse, TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
@@ -151,6 +152,24 @@ class ReadOnlyAdmin(ReadableColumnsMixin, QiroModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class OwnViewsMixin:
+    """An admin's pages beside Django's: ``own_views`` lists each as (route, method, URL name).
+
+    Each passes through the site's ``admin_view`` like Django's own pages, and
+    comes before them, whose catch-all would otherwise take its route.
+    """
+
+    own_views: tuple[tuple[str, str, str], ...] = ()
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view  # type: ignore[attr-defined]
+        own = [
+            path(route, view(getattr(self, method)), name=name)
+            for route, method, name in self.own_views
+        ]
+        return [*own, *super().get_urls()]  # type: ignore[misc]
 
 
 class ObjectPageMixin:
