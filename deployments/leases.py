@@ -285,40 +285,65 @@ def remove_orphan_scratch() -> None:
 # --- renewing from a thread ---------------------------------------------------------
 
 
-class Renewer(threading.Thread):
-    """Renews one holder's leases every ``interval`` seconds until stopped.
+class Ticker(threading.Thread):
+    """Runs ``tick`` in the platform context every ``wait_seconds()`` until stopped.
 
-    Survives a lost database: the failed renewal is logged, the thread's
-    connections are closed, and the next tick connects again.
+    Survives a lost database: a failed tick is logged (``failure``), the
+    thread's connections are closed, and the next tick connects again.
     """
 
-    def __init__(self, holder: str, *, interval: float | None = None) -> None:
-        super().__init__(name="qiro-lease-renewer", daemon=True)
-        self.holder = holder
-        self.interval = interval if interval is not None else max(1.0, lease_seconds() / 4)
+    log = logger
+    failure = "tick failed, retrying: %s"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, daemon=True)
         self.stopped = threading.Event()
 
     def tick(self) -> None:
-        renew(self.holder)
+        raise NotImplementedError
+
+    def wait_seconds(self) -> float:
+        raise NotImplementedError
+
+    def ticking(self) -> contextlib.AbstractContextManager[Any]:
+        """What the ticks run in, inside the platform context (by default nothing more)."""
+        return contextlib.nullcontext()
 
     def run(self) -> None:
         from qiro import tenant_context
 
-        with tenant_context.platform_context():
+        with tenant_context.platform_context(), self.ticking():
             try:
                 while not self.stopped.is_set():
                     try:
                         self.tick()
                     except Exception as error:  # the thread must outlive any one failure
-                        logger.warning("lease renewal failed, retrying: %s", error)
+                        self.log.warning(self.failure, error)
                         connections.close_all()
-                    self.stopped.wait(self.interval)
+                    self.stopped.wait(self.wait_seconds())
             finally:
                 connections.close_all()
 
     def stop(self) -> None:
         self.stopped.set()
         self.join(timeout=10)
+
+
+class Renewer(Ticker):
+    """Renews one holder's leases every ``interval`` seconds until stopped."""
+
+    failure = "lease renewal failed, retrying: %s"
+
+    def __init__(self, holder: str, *, interval: float | None = None) -> None:
+        super().__init__(name="qiro-lease-renewer")
+        self.holder = holder
+        self.interval = interval if interval is not None else max(1.0, lease_seconds() / 4)
+
+    def tick(self) -> None:
+        renew(self.holder)
+
+    def wait_seconds(self) -> float:
+        return self.interval
 
 
 @contextlib.contextmanager

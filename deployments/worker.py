@@ -15,10 +15,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 
@@ -44,15 +44,17 @@ def heartbeat_seconds() -> float:
     return min(HEARTBEAT_SECONDS, max(0.5, leases.lease_seconds() / 3))
 
 
-class Heartbeat(threading.Thread):
+class Heartbeat(leases.Ticker):
     """Beats, renews this worker's leases and reaps expired ones, until stopped."""
 
+    log = logger
+    failure = "heartbeat failed, retrying: %s"
+
     def __init__(self, worker_id: str, holder: str = "") -> None:
-        super().__init__(name="qiro-worker-heartbeat", daemon=True)
+        super().__init__(name="qiro-worker-heartbeat")
         self.worker_id = worker_id
         self.holder = holder
         self.started_at = timezone.now()
-        self.stopped = threading.Event()
 
     def beat(self) -> None:
         WorkerHeartbeat.objects.update_or_create(
@@ -70,18 +72,14 @@ class Heartbeat(threading.Thread):
             leases.reap_expired()
             runner.reap_expired()
 
-    def run(self) -> None:
-        with tenant_context.platform_context(), leases.holding(self.holder):
-            try:
-                while not self.stopped.is_set():
-                    try:
-                        self.beat()
-                    except Exception as error:  # the thread must outlive any one failure
-                        logger.warning("heartbeat failed, retrying: %s", error)
-                        connections.close_all()
-                    self.stopped.wait(heartbeat_seconds())
-            finally:
-                connections.close_all()
+    def tick(self) -> None:
+        self.beat()
+
+    def wait_seconds(self) -> float:
+        return heartbeat_seconds()
+
+    def ticking(self) -> contextlib.AbstractContextManager[str]:
+        return leases.holding(self.holder)
 
 
 def until_connected(action: Callable[[], object], *, first_delay: float = 0.5) -> None:
@@ -151,8 +149,7 @@ def run_worker(
                     if not worker.running:  # asked to stop meanwhile
                         return
         finally:
-            heartbeat.stopped.set()
-            heartbeat.join(timeout=10)
+            heartbeat.stop()
 
 
 def _reached(worker: Worker, max_tasks: int | None) -> bool:
