@@ -11,7 +11,8 @@ import base64
 import binascii
 import datetime as dt
 import json
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +20,7 @@ from api.problems import ApiProblem
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+Row = TypeVar("Row")
 
 
 def encode_cursor(*values: Any) -> str:
@@ -57,3 +59,29 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> list[Any]:
         except (TypeError, ValueError) as error:
             raise _bad_cursor() from error
     return values
+
+
+def page_limit(requested: int) -> int:
+    """The rows a page holds: what the client asked for, between 1 and ``MAX_LIMIT``."""
+    return max(1, min(requested, MAX_LIMIT))
+
+
+def keyset_page(
+    rows: Iterable[Row],
+    *,
+    limit: int,
+    item: Callable[[Row], Any],
+    cursor: Callable[[Row], tuple[Any, ...]],
+) -> dict[str, Any]:
+    """A page of ``rows``, fetched one past ``limit`` to tell whether more follow.
+
+    ``item`` says how a row is shown; ``cursor`` gives the values of the last
+    row that the next page continues after (no cursor on the last page).
+    """
+    found = list(rows)
+    more = len(found) > limit
+    found = found[:limit]
+    return {
+        "items": [item(row) for row in found],
+        "next_cursor": encode_cursor(*cursor(found[-1])) if more else None,
+    }

@@ -16,7 +16,7 @@ from ninja import Query, Router, Schema
 
 from api.auth import AUTH, require
 from api.company.schemas import HistoryPage
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from api.pagination import DEFAULT_LIMIT, decode_cursor, keyset_page, page_limit
 from sysauth.models import HistoryOperation, RolePermissionHistory
 
 router = Router(tags=["permission-history"], auth=AUTH)
@@ -35,7 +35,7 @@ class HistoryFilters(Schema):
 
 def history_rows(filters: HistoryFilters) -> QuerySet[RolePermissionHistory]:
     """The rows of the page ``filters`` asks for (one more than the page, to see if more follow)."""
-    limit = max(1, min(filters.limit, MAX_LIMIT))
+    limit = page_limit(filters.limit)
     rows = RolePermissionHistory.objects.select_related("user", "role", "actor").order_by(
         "-changed_at", "-id"
     )
@@ -57,14 +57,12 @@ def history_rows(filters: HistoryFilters) -> QuerySet[RolePermissionHistory]:
 
 
 def history_page(filters: HistoryFilters) -> dict[str, Any]:
-    limit = max(1, min(filters.limit, MAX_LIMIT))
-    found = list(history_rows(filters))
-    more = len(found) > limit
-    found = found[:limit]
-    return {
-        "items": [_entry(h) for h in found],
-        "next_cursor": encode_cursor(found[-1].changed_at, found[-1].pk) if more else None,
-    }
+    return keyset_page(
+        history_rows(filters),
+        limit=page_limit(filters.limit),
+        item=_entry,
+        cursor=lambda h: (h.changed_at, h.pk),
+    )
 
 
 def _entry(h: RolePermissionHistory) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from ninja import Query, Router, Schema
 from api.auth import AUTH, require
 from api.company.common import get_or_404
 from api.company.schemas import Done, SessionOut, SessionPage
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from api.pagination import DEFAULT_LIMIT, decode_cursor, keyset_page, page_limit
 from api.problems import ApiProblem
 from sysauth import actions, selectors
 from sysauth.models import Session, SessionStatus
@@ -65,7 +65,7 @@ class SessionFilters(Schema):
 @router.get("", response=SessionPage, summary="The company's sessions, most recently seen first")
 def company_sessions(request: HttpRequest, filters: Query[SessionFilters]) -> dict[str, Any]:
     require(request, scope="sessions:read", permission=VIEW_SESSION)
-    limit = max(1, min(filters.limit, MAX_LIMIT))
+    limit = page_limit(filters.limit)
     sessions = Session.objects.select_related("user").order_by("-last_seen_at", "-id")
     if filters.status is not None:
         sessions = sessions.filter(status=filters.status)
@@ -78,12 +78,12 @@ def company_sessions(request: HttpRequest, filters: Query[SessionFilters]) -> di
         )
     rows = list(sessions[: limit + 1])
     current = current_session_pk(request)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [session_out(s, current) for s in rows],
-        "next_cursor": encode_cursor(rows[-1].last_seen_at, rows[-1].pk) if more else None,
-    }
+    return keyset_page(
+        rows,
+        limit=limit,
+        item=lambda s: session_out(s, current),
+        cursor=lambda s: (s.last_seen_at, s.pk),
+    )
 
 
 def get_or_404_user_id(user_id: int) -> int:

@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 from api.auth import AUTH, require
 from api.company.common import get_or_404, user_out
 from api.company.schemas import NoNul, UserCreate, UserOut, UserPage
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from api.pagination import DEFAULT_LIMIT, decode_cursor, keyset_page, page_limit
 from sysauth import actions, selectors
 from sysauth.models import Role, User
 
@@ -30,7 +30,7 @@ class UserFilters(Schema):
 
 def user_rows(filters: UserFilters) -> QuerySet[User]:
     """The users of the page ``filters`` asks for, and one more (are there more?)."""
-    limit = max(1, min(filters.limit, MAX_LIMIT))
+    limit = page_limit(filters.limit)
     users = selectors.users_with_roles().order_by("email")
     if filters.search:
         term = filters.search.strip()
@@ -47,14 +47,12 @@ def user_rows(filters: UserFilters) -> QuerySet[User]:
 def list_users(request: HttpRequest, filters: Query[UserFilters]) -> dict[str, Any]:
     """Keyset-paginated on the (unique) e-mail address, each with its roles' names."""
     require(request, scope="users:read", permission=VIEW_USER)
-    limit = max(1, min(filters.limit, MAX_LIMIT))
-    rows = list(user_rows(filters))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [user_out(u) for u in rows],
-        "next_cursor": encode_cursor(rows[-1].email) if more else None,
-    }
+    return keyset_page(
+        user_rows(filters),
+        limit=page_limit(filters.limit),
+        item=user_out,
+        cursor=lambda u: (u.email,),
+    )
 
 
 @router.get("/{user_id}", response=UserOut, summary="One user")

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from api.auth import AUTH
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from api.pagination import DEFAULT_LIMIT, decode_cursor, keyset_page, page_limit
 from api.platform.access import require_staff
 from api.platform.schemas import ApplicationOut, ApplicationPage, Reason
 from api.problems import ApiProblem
@@ -49,19 +49,19 @@ def _get(application_id: uuid.UUID) -> Application:
 @router.get("", response=ApplicationPage, summary="Applications, newest first")
 def list_applications(request: HttpRequest, filters: Query[ApplicationFilters]) -> dict[str, Any]:
     require_staff(request, scope="platform:read", permission="registration.view_application")
-    limit = max(1, min(filters.limit, MAX_LIMIT))
+    limit = page_limit(filters.limit)
     rows = Application.objects.order_by("-submitted_at", "-id")
     if filters.status is not None:
         rows = rows.filter(status=filters.status)
     if filters.cursor:
         at, pk = decode_cursor(filters.cursor, (dt.datetime, str))
         rows = rows.filter(Q(submitted_at__lte=at) & (Q(submitted_at__lt=at) | Q(id__lt=_uuid(pk))))
-    found = list(rows[: limit + 1])
-    more = len(found) > limit
-    found = found[:limit]
-    return {"items": [application_out(a) for a in found],
-            "next_cursor": encode_cursor(found[-1].submitted_at, str(found[-1].pk))
-            if more else None}  # fmt: skip
+    return keyset_page(
+        rows[: limit + 1],
+        limit=limit,
+        item=application_out,
+        cursor=lambda a: (a.submitted_at, str(a.pk)),
+    )
 
 
 def _uuid(value: str) -> uuid.UUID:

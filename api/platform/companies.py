@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 
 from api.auth import AUTH
 from api.company.common import get_or_404
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from api.pagination import DEFAULT_LIMIT, decode_cursor, keyset_page, page_limit
 from api.platform.access import require_staff
 from api.platform.schemas import CompanyOut, CompanyPage, NoNul, Reason
 from tenants import actions
@@ -40,7 +40,7 @@ def company_out(company: Company) -> dict[str, Any]:
 @router.get("", response=CompanyPage, summary="Companies, oldest first")
 def list_companies(request: HttpRequest, filters: Query[CompanyFilters]) -> dict[str, Any]:
     require_staff(request, scope="platform:read", permission="tenants.view_company")
-    limit = max(1, min(filters.limit, MAX_LIMIT))
+    limit = page_limit(filters.limit)
     companies = Company.objects.prefetch_related("domains").order_by("id")
     if filters.search:
         term = filters.search.strip()
@@ -53,11 +53,9 @@ def list_companies(request: HttpRequest, filters: Query[CompanyFilters]) -> dict
     if filters.cursor:
         (after,) = decode_cursor(filters.cursor, (int,))
         companies = companies.filter(id__gt=after)
-    rows = list(companies[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": [company_out(c) for c in rows],
-            "next_cursor": encode_cursor(rows[-1].pk) if more else None}  # fmt: skip
+    return keyset_page(
+        companies[: limit + 1], limit=limit, item=company_out, cursor=lambda c: (c.pk,)
+    )
 
 
 @router.post("/{company_id}/suspend", response=CompanyOut, summary="Suspend a company")
