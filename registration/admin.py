@@ -6,6 +6,7 @@ audit row. Approve and reject always pass the confirmation page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -53,6 +54,21 @@ class ReviewEventInline(admin.TabularInline):
 def company_site_url(request: HttpRequest, subdomain: str) -> str:
     port = request.get_host().partition(":")[2]
     return f"{request.scheme}://{host_for(subdomain)}{':' + port if port else ''}/"
+
+
+def _decided(
+    request: HttpRequest, applications: list[Application], decide: Callable[[Application], bool]
+) -> int:
+    """``decide`` each application in turn; a refused one is named in a warning. How many were
+    decided (``decide`` True)."""
+    done = 0
+    for application in applications:
+        try:
+            if decide(application):
+                done += 1
+        except actions.ReviewError as error:
+            messages.warning(request, f"{application.company_name}: {error}")
+    return done
 
 
 @admin.register(Application, site=platform_admin)
@@ -211,17 +227,13 @@ class ApplicationAdmin(QiroModelAdmin):
         )
 
     def _approve(self, request: HttpRequest, applications: list[Application]) -> None:
-        done = 0
-        for application in applications:
+        def approve(application: Application) -> bool:
             try:
                 actions.approve_application(
                     application_id=application.pk,
                     acting_user=acting_user_of(request),
                     site_url=company_site_url(request, application.subdomain),
                 )
-                done += 1
-            except actions.ReviewError as error:
-                messages.warning(request, f"{application.company_name}: {error}")
             except (ProvisioningError, DatabaseError) as error:
                 messages.error(
                     request,
@@ -231,6 +243,10 @@ class ApplicationAdmin(QiroModelAdmin):
                     )
                     % {"name": application.company_name, "error": error},
                 )
+                return False
+            return True
+
+        done = _decided(request, applications, approve)
         if done:
             messages.success(
                 request,
@@ -243,17 +259,13 @@ class ApplicationAdmin(QiroModelAdmin):
             )
 
     def _reject(self, request: HttpRequest, applications: list[Application], reason: str) -> None:
-        done = 0
-        for application in applications:
-            try:
-                actions.reject_application(
-                    application_id=application.pk,
-                    acting_user=acting_user_of(request),
-                    reason=reason,
-                )
-                done += 1
-            except actions.ReviewError as error:
-                messages.warning(request, f"{application.company_name}: {error}")
+        def reject(application: Application) -> bool:
+            actions.reject_application(
+                application_id=application.pk, acting_user=acting_user_of(request), reason=reason
+            )
+            return True
+
+        done = _decided(request, applications, reject)
         if done:
             messages.success(
                 request,
