@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, QuerySet
+from django.db.models import BooleanField, Expression, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from sysauth.models import (
@@ -61,6 +63,28 @@ def name_roles_of_page(users: list[User]) -> None:
         user.role_names = names[user.pk]  # type: ignore[attr-defined]
 
 
+class IsAnyOf(Expression):
+    """``value = ANY(array)``: whether ``value`` is an element of ``array``, as a filter."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, value: Any, array: Any) -> None:
+        super().__init__()
+        self.value, self.array = value, array
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.value, self.array]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        self.value, self.array = exprs
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        value_sql, value_params = compiler.compile(self.value)
+        array_sql, array_params = compiler.compile(self.array)
+        return f"{value_sql} = ANY({array_sql})", (*value_params, *array_params)
+
+
 def role_names() -> ArraySubquery:
     """The sorted names of the outer user's roles, as an annotation.
 
@@ -70,10 +94,17 @@ def role_names() -> ArraySubquery:
     size, in one query. Not for OFFSET pages: PostgreSQL computes the
     sub-select for the rows an OFFSET skips too; name the page's roles with
     ``name_roles_of_page`` (as the company admin does) or page by keyset instead.
+
+    The user's role ids are read first, from the assignment's ``(user_id,
+    role_id)`` index, and the roles are then picked by ``id = ANY(...)``. A
+    join would let the planner walk the company's roles in name order (the
+    index row security's filter can use) and probe the assignments once per
+    role: 32 probes a user instead of one (side by side at the ``large`` scale: 0.67 against
+    0.55 ms for the first 100 of 48,485 users, as the runtime role).
     """
-    return ArraySubquery(
-        Role.objects.filter(user_roles__user=OuterRef("pk")).order_by("name").values("name")
-    )
+    assigned = UserRole.objects.filter(user=OuterRef(OuterRef("pk"))).order_by().values("role_id")
+    of_user = IsAnyOf(F("pk"), ArraySubquery(assigned))
+    return ArraySubquery(Role.objects.filter(of_user).order_by("name").values("name"))
 
 
 def users_with_roles() -> QuerySet[User]:
