@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 from django.core import mail
 
 from registration import actions
@@ -16,12 +19,16 @@ def get(client, path):
     return client.get(path, HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
 
 
-def test_the_list_filters_searches_and_has_a_date_hierarchy(live_db, staff_client):
+def test_the_list_filters_searches_and_filters_by_period(live_db, staff_client):
     application = verified(company_name="검색 테스트 상사")
     brn = application.business_registration_number
     page = get(staff_client, LIST).content.decode()
     assert "검색 테스트 상사" in page
-    assert '<nav class="toplinks">' in page  # the date hierarchy
+    # dates by the period filter (no date hierarchy: it reads every row's date)
+    assert '<nav class="toplinks">' not in page
+    today = re.search(r'href="(\?submitted_at__gte=[^"]+)"', page)
+    assert today, "the period filter's first choice: today"
+    assert "검색 테스트 상사" in get(staff_client, LIST + unescape(today.group(1))).content.decode()
     for query in (
         f"?q={brn[:3]}-{brn[3:5]}-{brn[5:]}",
         f"?q={application.contact_email}",
