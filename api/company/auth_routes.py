@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
 from ninja import Router, Status
@@ -16,6 +16,7 @@ from api.auth import AUTH, acting_user, current_token, retry_after
 from api.company.common import user_out
 from api.company.schemas import Me, SignedIn, SignIn
 from api.problems import ApiProblem, django_errors
+from api.versioned import rendered
 from sysauth import hierarchy, selectors, tokens
 from sysauth.forms import ThrottledAuthenticationForm
 from sysauth.sessions.base import TrackedSessionBase
@@ -91,7 +92,9 @@ def sign_out(request: HttpRequest) -> Status[None]:
 
 
 @router.get("/me", auth=AUTH, response=Me, summary="The validated session")
-def me(request: HttpRequest) -> dict[str, Any]:
+def me(request: HttpRequest) -> HttpResponse:
+    """Asked on every client's start and often after: written without a second pass
+    through ``Me`` (``api.versioned.rendered``)."""
     user = acting_user(request)
     roles, of_roles = selectors.roles_and_permissions(user=user)
     token = current_token(request)
@@ -101,13 +104,15 @@ def me(request: HttpRequest) -> dict[str, Any]:
     if token is None and isinstance(session, TrackedSessionBase):
         session_id = session.record_pk
         expires = session.get_expiry_date()
-    return {
-        "user": user_out(user, roles),
-        "roles": roles,
-        "permissions": sorted(hierarchy.held_permissions(user, of_roles=of_roles)),
-        "authenticated_by": "token" if token else "session",
-        "session_id": session_id,
-        "token_id": token.pk if token else None,
-        "scopes": list(token.scopes) if token else [],
-        "expires_at": token.expires_at if token else expires,
-    }
+    return rendered(
+        {
+            "user": user_out(user, roles),
+            "roles": roles,
+            "permissions": sorted(hierarchy.held_permissions(user, of_roles=of_roles)),
+            "authenticated_by": "token" if token else "session",
+            "session_id": session_id,
+            "token_id": token.pk if token else None,
+            "scopes": list(token.scopes) if token else [],
+            "expires_at": token.expires_at if token else expires,
+        }
+    )
