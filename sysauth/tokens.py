@@ -20,6 +20,7 @@ import string
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, models, router, transaction
@@ -113,9 +114,9 @@ def issue_token(
             return token, plain
 
 
-def _columns(model: type[models.Model]) -> list[models.Field]:  # type: ignore[type-arg]
-    """The model's columns, all of which the driver already gives as Python values."""
-    fields = list(model._meta.concrete_fields)
+def _columns(model: type[models.Model]) -> list[Any]:
+    """The model's fields, all of whose columns the driver already gives as Python values."""
+    fields: list[Any] = list(model._meta.concrete_fields)
     converted = [f.name for f in fields if hasattr(f, "from_db_value")]
     if converted:  # a field the ORM would convert: the lookup below would need to as well
         raise TypeError(f"{model.__name__} columns need conversion: {converted}")
@@ -131,18 +132,18 @@ def _lookup() -> tuple[str, list[str], list[str]]:
     text is the same, by prefix (unique), in the schema of the request's context.
     """
     token_fields, user_fields = _columns(ApiToken), _columns(User)
+    columns: list[sql.Composable] = [sql.Identifier("t", f.column) for f in token_fields]
+    columns += [sql.Identifier("u", f.column) for f in user_fields]
+    field: Any = ApiToken._meta.get_field
     statement = sql.SQL(
         "SELECT {} FROM {} AS t JOIN {} AS u ON u.{} = t.{} WHERE t.{} = %s"
     ).format(
-        sql.SQL(", ").join(
-            [sql.Identifier("t", f.column) for f in token_fields]
-            + [sql.Identifier("u", f.column) for f in user_fields]
-        ),
+        sql.SQL(", ").join(columns),
         sql.Identifier(ApiToken._meta.db_table),
         sql.Identifier(User._meta.db_table),
-        sql.Identifier(User._meta.pk.column),  # type: ignore[union-attr]
-        sql.Identifier(ApiToken._meta.get_field("user").column),  # type: ignore[union-attr]
-        sql.Identifier(ApiToken._meta.get_field("prefix").column),  # type: ignore[union-attr]
+        sql.Identifier(field("user").target_field.column),
+        sql.Identifier(field("user").column),
+        sql.Identifier(field("prefix").column),
     )
     return (
         statement.as_string(),
@@ -162,7 +163,8 @@ def _token_with_user(prefix: str) -> ApiToken | None:
         return None
     token = ApiToken.from_db(alias, token_names, row[: len(token_names)])
     user = User.from_db(alias, user_names, row[len(token_names) :])
-    ApiToken._meta.get_field("user").set_cached_value(token, user)  # type: ignore[union-attr]
+    user_field: Any = ApiToken._meta.get_field("user")
+    user_field.set_cached_value(token, user)
     return token
 
 
