@@ -14,18 +14,26 @@ from django.contrib.auth.backends import BaseBackend
 from django.db import models
 from django.http import HttpRequest
 
+from qiro.db.compiled import OneValueQuery
 from sysauth.models import RolePermission, User
 
 PERMISSION_CACHE = "_qiro_role_perm_cache"
 
+# Read on every request that checks a permission: compiled once (qiro.db.compiled).
+_PERMISSIONS_OF_USER = OneValueQuery(
+    RolePermission,
+    lambda user_id: (
+        RolePermission.objects.filter(role__user_roles__user_id=user_id)
+        .order_by()  # a set: no sort, and no ordering column beside the DISTINCT one
+        .values_list("codename")
+        .distinct()
+    ),
+)
+
 
 def role_permissions_of(user: User) -> set[str]:
     """The permissions of the user's roles, read now (``has_perm`` caches them per request)."""
-    return set(
-        RolePermission.objects.filter(role__user_roles__user=user)
-        .values_list("codename", flat=True)
-        .distinct()
-    )
+    return {codename for (codename,) in _PERMISSIONS_OF_USER.rows(user.pk)}
 
 
 class EmailBackend(BaseBackend):

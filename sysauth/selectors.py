@@ -10,6 +10,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import BooleanField, Expression, F, OuterRef, QuerySet
 from django.utils import timezone
 
+from qiro.db.compiled import OneValueQuery
 from sysauth.models import (
     Role,
     RolePermission,
@@ -35,13 +36,20 @@ def roles_of(*, user: User) -> list[str]:
     )
 
 
-def roles_and_permissions(*, user: User) -> tuple[list[str], set[str]]:
-    """The names of the user's roles, sorted, and their roles' permissions: one query."""
-    rows = (
-        UserRole.objects.filter(user=user)
+# Read by every ``me``: compiled once (qiro.db.compiled).
+_ROLES_AND_PERMISSIONS = OneValueQuery(
+    UserRole,
+    lambda user_id: (
+        UserRole.objects.filter(user_id=user_id)
         .order_by()  # no join for the model's ordering: the names are sorted here
         .values_list("role__name", "role__permissions__codename")
-    )
+    ),
+)
+
+
+def roles_and_permissions(*, user: User) -> tuple[list[str], set[str]]:
+    """The names of the user's roles, sorted, and their roles' permissions: one query."""
+    rows = _ROLES_AND_PERMISSIONS.rows(user.pk)
     return sorted({name for name, _ in rows}), {codename for _, codename in rows if codename}
 
 
