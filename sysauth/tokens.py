@@ -19,16 +19,15 @@ import secrets
 import string
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connections, models, router, transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
-from psycopg import sql
 
+from qiro.db.compiled import OneValueQuery
 from sysauth import hierarchy
 from sysauth.models import User
 from sysauth.models_tokens import ApiToken
@@ -114,55 +113,30 @@ def issue_token(
             return token, plain
 
 
-def _columns(model: type[models.Model]) -> list[Any]:
-    """The model's fields, all of whose columns the driver already gives as Python values."""
-    fields: list[Any] = list(model._meta.concrete_fields)
-    converted = [f.name for f in fields if hasattr(f, "from_db_value")]
-    if converted:  # a field the ORM would convert: the lookup below would need to as well
-        raise TypeError(f"{model.__name__} columns need conversion: {converted}")
-    return fields
-
-
-@cache
-def _lookup() -> tuple[str, list[str], list[str]]:
-    """The token-with-its-user statement, written once per process from the models' fields.
-
-    Every API request by token runs it, and the ORM would compile the same
-    select-related query each time (more CPU than the query's round trip); the
-    text is the same, by prefix (unique), in the schema of the request's context.
-    """
-    token_fields, user_fields = _columns(ApiToken), _columns(User)
-    columns: list[sql.Composable] = [sql.Identifier("t", f.column) for f in token_fields]
-    columns += [sql.Identifier("u", f.column) for f in user_fields]
-    field: Any = ApiToken._meta.get_field
-    statement = sql.SQL(
-        "SELECT {} FROM {} AS t JOIN {} AS u ON u.{} = t.{} WHERE t.{} = %s"
-    ).format(
-        sql.SQL(", ").join(columns),
-        sql.Identifier(ApiToken._meta.db_table),
-        sql.Identifier(User._meta.db_table),
-        sql.Identifier(field("user").target_field.column),
-        sql.Identifier(field("user").column),
-        sql.Identifier(field("prefix").column),
-    )
-    return (
-        statement.as_string(),
-        [f.attname for f in token_fields],
-        [f.attname for f in user_fields],
-    )
+# Every API request by token reads its token and user: compiled once (qiro.db.compiled),
+# by prefix (unique), in the schema of the request's context.
+_TOKEN_NAMES = [f.attname for f in ApiToken._meta.concrete_fields]
+_USER_NAMES = [f.attname for f in User._meta.concrete_fields]
+_TOKEN_WITH_USER = OneValueQuery(
+    ApiToken,
+    lambda prefix: (
+        ApiToken.objects.filter(prefix=prefix)
+        .order_by()
+        .values_list(*_TOKEN_NAMES, *(f"user__{name}" for name in _USER_NAMES))
+    ),
+    mark="\N{NULL}prefix",  # no token's prefix holds a NUL
+)
 
 
 def _token_with_user(prefix: str) -> ApiToken | None:
     """The token of ``prefix`` in the current schema with its user loaded (one statement)."""
-    statement, token_names, user_names = _lookup()
-    alias = router.db_for_read(ApiToken)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(statement, [prefix])
-        row = cursor.fetchone()
-    if row is None:
+    rows = _TOKEN_WITH_USER.rows(prefix)
+    if not rows:
         return None
-    token = ApiToken.from_db(alias, token_names, row[: len(token_names)])
-    user = User.from_db(alias, user_names, row[len(token_names) :])
+    (row,) = rows
+    alias = router.db_for_read(ApiToken)
+    token = ApiToken.from_db(alias, _TOKEN_NAMES, row[: len(_TOKEN_NAMES)])
+    user = User.from_db(alias, _USER_NAMES, row[len(_TOKEN_NAMES) :])
     user_field: Any = ApiToken._meta.get_field("user")
     user_field.set_cached_value(token, user)
     return token

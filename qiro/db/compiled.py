@@ -18,7 +18,7 @@ from django.db import connections, router
 from django.db.models import Model, QuerySet
 
 # A value no row id takes, looked for among the compiled parameters.
-_MARK = -7_311_931_117
+ID_MARK = -7_311_931_117
 
 
 class OneValueQuery:
@@ -26,20 +26,28 @@ class OneValueQuery:
 
     ``build`` must return a ``values_list`` queryset whose only parameter is
     ``value`` and whose columns need no conversion from the driver's values
-    (both checked when it is compiled). The rows are read on the alias the ORM
+    (both checked when it is compiled, with ``mark``: a value of the
+    parameter's type that no row holds). The rows are read on the alias the ORM
     would read ``model`` from (the request's role, in its tenant context).
     """
 
-    def __init__(self, model: type[Model], build: Callable[[Any], QuerySet[Any, Any]]) -> None:
+    def __init__(
+        self,
+        model: type[Model],
+        build: Callable[[Any], QuerySet[Any, Any]],
+        *,
+        mark: Any = ID_MARK,
+    ) -> None:
         self.model = model
         self.build = build
+        self.mark = mark
         self._statement: str | None = None
 
     def _compile(self) -> str:
-        queryset = self.build(_MARK)
+        queryset = self.build(self.mark)
         compiler = queryset.query.get_compiler(using=queryset.db)
         statement, params = compiler.as_sql()
-        if tuple(params) != (_MARK,):
+        if tuple(params) != (self.mark,):
             raise TypeError("the query must take exactly one parameter, the value")
         if compiler.get_converters([column for column, _sql, _alias in compiler.select]):
             raise TypeError("the query's columns need conversion: use the ORM")

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from api.company.schemas import HistoryOut, HistoryPage, Me
 from api.versioned import RENDERER
 from qiro import tenant_context
+from qiro.db.compiled import OneValueQuery
 from sysauth import tokens
 from sysauth.models import Role, RolePermissionHistory
 from sysauth.models_tokens import ApiToken
@@ -114,7 +115,19 @@ def test_the_token_lookup_loads_the_token_and_its_user_as_the_orm_does(live_db, 
     assert not found._state.adding
 
 
-def test_the_token_lookup_refuses_a_model_whose_columns_need_converting():
-    """A column the ORM converts (JSON, here) would be read raw by the written statement."""
-    with pytest.raises(TypeError, match="need conversion"):
-        tokens._columns(RolePermissionHistory)
+def test_the_token_lookup_refuses_a_model_whose_columns_need_converting(live_db, company):
+    """A column the ORM converts (JSON, here) would be read raw by the compiled statement;
+    the token lookup is compiled the same way, by a text parameter and its mark."""
+    by_table = OneValueQuery(
+        RolePermissionHistory,
+        lambda name: RolePermissionHistory.objects.filter(table_name=name).values_list(
+            "new_values"
+        ),
+        mark="\N{NULL}table",
+    )
+    with (
+        tenant_context.company_context(company.company),
+        pytest.raises(TypeError, match="need conversion"),
+    ):
+        by_table.rows("sysauth_role")
+    tenant_context.clear()
