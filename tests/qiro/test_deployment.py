@@ -63,7 +63,7 @@ def fetch(url: str) -> tuple[int, str, dict[str, str]]:
         return error.code, error.read().decode(), dict(error.headers)
 
 
-def test_serve_bootstraps_and_serves_health_and_admin_until_interrupted(live_db):
+def test_serve_bootstraps_and_serves_health_and_admin_until_interrupted(live_db, tmp_path):
     params = connections["owner"].get_connection_params()
     keys = {"host", "port", "user", "password", "dbname"}
     conninfo = make_conninfo(**{k: str(v) for k, v in params.items() if k in keys and v})
@@ -77,6 +77,8 @@ def test_serve_bootstraps_and_serves_health_and_admin_until_interrupted(live_db)
         "DATABASE_URL": url,
         "QIRO_SUPERUSER_PASSWORD": secrets.token_urlsafe(),
         "QIRO_SCHEMA_POOL_SIZE": "0",  # other tests own this database's pool
+        # collectstatic rewrites the folder; the other workers' WhiteNoise reads the project's.
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
     }
     server = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
