@@ -120,3 +120,33 @@ def test_a_company_s_lists_rows_are_django_s(live_db, monkeypatch):
     finally:
         tenant_context.clear()
         remove_company(made.company.schema_name)
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_a_page_s_formats_write_what_django_writes(language):
+    """Dates, times and numbers as ``display_for_value`` and ``formats.localize`` write them."""
+    import datetime as dt
+    import decimal
+    from zoneinfo import ZoneInfo
+
+    from django.contrib.admin.utils import display_for_value
+    from django.utils import formats, timezone
+
+    values = [
+        dt.datetime(2026, 3, 9, 2, 5, 7, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 31, 23, 59, tzinfo=ZoneInfo("Asia/Seoul")),
+        dt.datetime(2026, 11, 1, 1, 30),  # naive
+        dt.date(2026, 1, 2),
+        dt.time(9, 4, 0),
+        0, 7, 48_485, -1_234_567, 3.25, decimal.Decimal("1234.50"), True, None, "", "글자",
+        ["a", "b"],
+    ]  # fmt: skip
+    with translation.override(language), timezone.override("America/New_York"):
+        page = admin_rows.PageFormats()
+        for value in values:
+            assert page.value(value, "-") == display_for_value(value, "-"), value
+            if not isinstance(value, (list, type(None))):
+                assert page.localize(value) == formats.localize(value), value
+        assert page.number(decimal.Decimal("1234.5"), 2) == formats.number_format(
+            decimal.Decimal("1234.5"), 2
+        )
