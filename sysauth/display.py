@@ -11,10 +11,11 @@ import functools
 
 from django.apps import apps
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from ua_parser import parse
+
+from qiro.date_text import date_text
 
 _UNKNOWN = "Other"
 
@@ -69,10 +70,10 @@ def readable_time(value: dt.datetime | None, *, now: dt.datetime | None = None) 
     if local.date() == today:
         day = _("today")
     elif local.year == today.year:
-        day = date_format(local, day_format)
+        day = date_text(local, day_format)
     else:
-        day = date_format(local, year_format)
-    return f"{day} {date_format(local, time_format)} {local.tzname()}"
+        day = date_text(local, year_format)
+    return f"{day} {date_text(local, time_format)} {local.tzname()}"
 
 
 def role_label(name: str) -> str:
