@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
@@ -146,14 +146,15 @@ class CompanyAdmin(CitusNodesAdminMixin, ActionAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Company]:
-        return super().get_queryset(request).prefetch_related("domains")
+        # The domain a row shows, read with the row: the primary one, else the first.
+        shown = Domain.objects.filter(tenant=OuterRef("pk")).order_by("-is_primary", "pk")
+        return super().get_queryset(request).annotate(
+            shown_domain=Subquery(shown.values("domain")[:1])
+        )
 
     @admin.display(description=_("domain"))
     def primary_domain(self, obj: Company) -> str:
-        domains = [d.domain for d in obj.domains.all() if d.is_primary] or [
-            d.domain for d in obj.domains.all()
-        ]
-        return domains[0] if domains else "—"
+        return getattr(obj, "shown_domain", None) or "—"
 
     @admin.display(description=_("schema size"), ordering="schema_size_bytes")
     def schema_size(self, obj: Company) -> str:
