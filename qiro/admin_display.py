@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import html
 import json
 import re
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.functional import lazy
-from django.utils.html import escape, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
@@ -160,8 +161,8 @@ def action_checkbox_html(obj: Any, label: str) -> SafeString:
     object's name and id are escaped.
     """
     return mark_safe(  # noqa: S308 - the values are escaped here
-        f'<input type="checkbox" name="{ACTION_CHECKBOX_NAME}" value="{escape(obj.pk)}"'
-        f' class="action-select" aria-label="{label.format(escape(obj))}">'
+        f'<input type="checkbox" name="{ACTION_CHECKBOX_NAME}" value="{html.escape(str(obj.pk))}"'
+        f' class="action-select" aria-label="{label.format(html.escape(str(obj)))}">'
     )
 
 

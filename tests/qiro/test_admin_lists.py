@@ -150,3 +150,14 @@ def test_a_page_s_formats_write_what_django_writes(language):
         assert page.number(decimal.Decimal("1234.5"), 2) == formats.number_format(
             decimal.Decimal("1234.5"), 2
         )
+
+
+def test_the_rows_escape_as_django_escapes():
+    from django.utils.html import conditional_escape, escape
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    values = ["a&b\"<c>'", mark_safe("<b>kept</b>"), gettext_lazy("Open site"), 41, None, "글"]
+    for value in values:
+        assert admin_rows.escape(value) == str(escape(value)), value
+        assert admin_rows.escaped(value) == str(conditional_escape(value)), value
