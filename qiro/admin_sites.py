@@ -70,8 +70,22 @@ class QiroAdminSite(admin.AdminSite):
         ``each_context`` asks for the list on every admin page, for the sidebar
         that these sites do not show: unread, it costs nothing.
         """
-        parent = super().get_app_list
-        return cast("list[Any]", SimpleLazyObject(lambda: parent(request, app_label)))
+        return cast("list[Any]", SimpleLazyObject(lambda: self._app_list(request, app_label)))
+
+    def _app_list(self, request: HttpRequest, app_label: str | None) -> list[Any]:
+        """Django's list, in its order, with the names translated once.
+
+        Django sorts the models by their lazy names, translating both sides of
+        every comparison, and the page translates each name again when it
+        shows it: read once here, in the request's language.
+        """
+        apps = list(self._build_app_dict(request, app_label).values())
+        for app in apps:
+            app["name"] = str(app["name"])
+            for model in app["models"]:
+                model["name"] = str(model["name"])
+            app["models"].sort(key=lambda model: model["name"])
+        return sorted(apps, key=lambda app: app["name"].lower())
 
     def admin_view(self, view: View, cacheable: bool = False) -> View:
         return cast(View, super().admin_view(self._refusing_unusable_input(view), cacheable))
