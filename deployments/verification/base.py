@@ -112,6 +112,21 @@ def columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [[row[i] for row in rows] for i in range(width)]
 
 
+def declared_rows(
+    verifier: Verifier,
+    body: str | sql.Composable,
+    declared: list[tuple[Any, ...]],
+    width: int,
+    *more: Any,
+) -> list[Any]:
+    """The rows of ``body`` after the ``schemas`` CTE, read against what is declared.
+
+    Its parameters: the company schemas, the ``width`` columns of ``declared``
+    (for its ``declared`` CTE's ``unnest``), then ``more``.
+    """
+    return verifier.rows(with_schemas(body), [verifier.companies, *columns(declared, width), *more])
+
+
 class Check:
     """Declared → query → findings. ``skip`` is said when nothing is declared.
 

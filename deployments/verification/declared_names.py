@@ -18,10 +18,9 @@ from deployments.verification.base import (
     Check,
     Result,
     about,
-    columns,
+    declared_rows,
     per_schema,
     scopes,
-    with_schemas,
     word,
 )
 from qiro.stored_text import Message, said
@@ -82,7 +81,7 @@ class DeclaredNamesCheck(Check):
 
     def query(self, verifier: Any, declared: list[tuple[str, str, str]]) -> list[Any]:
         body = QUERY.format(present=self.present, broken=self.broken)
-        return verifier.rows(with_schemas(body), [verifier.companies, *columns(declared, 3)])
+        return declared_rows(verifier, body, declared, 3)
 
     def expected(self, verifier: Any, declared: list[tuple[str, str, str]]) -> dict[str, Message]:
         """What each schema holds: ``summary`` with the count of what is declared there."""

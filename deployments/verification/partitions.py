@@ -57,9 +57,7 @@ class PartitionsCheck(Check):
         return [(scope, table, e.ahead) for scope, table, e in base.declared_of(MonthlyPartitions)]
 
     def query(self, verifier: Any, declared: list[tuple[str, str, int]]) -> list[Any]:
-        return verifier.rows(
-            base.with_schemas(QUERY), [verifier.companies, *base.columns(declared, 3)]
-        )
+        return base.declared_rows(verifier, QUERY, declared, 3)
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
         problems: dict[str, list[Message]] = defaultdict(list)

@@ -15,10 +15,9 @@ from deployments.verification.base import (
     Check,
     Result,
     about,
-    columns,
+    declared_rows,
     per_schema,
     scopes,
-    with_schemas,
 )
 from qiro.rls import ISOLATION_POLICY, PLATFORM_POLICY, RowSecurity, protected_models
 from qiro.stored_text import Message, said
@@ -64,17 +63,16 @@ class RowSecurityCheck(Check):
         return found
 
     def query(self, verifier: Any, declared: list[tuple[str, str, bool]]) -> list[Any]:
-        return verifier.rows(
-            with_schemas(QUERY),
-            [
-                verifier.companies,
-                *columns(declared, 3),
-                ISOLATION_POLICY,
-                PLATFORM_POLICY,
-                verifier.runtime_roles["platform"],
-                ISOLATION_POLICY,
-                PLATFORM_POLICY,
-            ],
+        return declared_rows(
+            verifier,
+            QUERY,
+            declared,
+            3,
+            ISOLATION_POLICY,
+            PLATFORM_POLICY,
+            verifier.runtime_roles["platform"],
+            ISOLATION_POLICY,
+            PLATFORM_POLICY,
         )
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:

@@ -17,10 +17,9 @@ from deployments.verification.base import (
     Check,
     Result,
     about,
-    columns,
     declared_of,
+    declared_rows,
     per_schema,
-    with_schemas,
 )
 from deployments.verification.policies import drift
 from qiro.db.declared import TRIGGER_SHAPE
@@ -55,7 +54,7 @@ class TriggersCheck(Check):
         ]
 
     def query(self, verifier: Any, declared: list[tuple[str, str, str, str]]) -> list[Any]:
-        return verifier.rows(with_schemas(QUERY), [verifier.companies, *columns(declared, 4)])
+        return declared_rows(verifier, QUERY, declared, 4)
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
         problems: dict[str, list[Message]] = defaultdict(list)
