@@ -98,7 +98,7 @@ class RolePermissionHistoryAdmin(ReadOnlyAdmin):
     list_select_related = ("role", "user", "actor")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    readonly_fields = (
+    fields = (
         "changed_at",
         "operation",
         "table_shown",
@@ -109,7 +109,6 @@ class RolePermissionHistoryAdmin(ReadOnlyAdmin):
         "old_values",
         "new_values",
     )
-    fields = readonly_fields
 
     @admin.display(description=_("what changed"), ordering="table_name")
     def table_shown(self, entry: RolePermissionHistory) -> str:
@@ -196,7 +195,6 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         "outcome",
         "details",
     )
-    readonly_fields = fields
 
     @admin.display(description=_("action"), ordering="action")
     def action_name(self, entry: AuditEntry) -> str:
