@@ -14,15 +14,7 @@ from django.apps import apps
 from django.db import models
 from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import (
-    Check,
-    Result,
-    about,
-    declared_rows,
-    per_schema,
-    scopes,
-    word,
-)
+from deployments.verification.base import Check, Result, about, declared_rows, scopes, word
 from qiro.stored_text import Message, said
 
 QUERY = """,
@@ -95,9 +87,7 @@ class DeclaredNamesCheck(Check):
         problems: dict[str, list[Message]] = defaultdict(list)
         for schema, name, what in rows:
             problems[schema].append(about(name, word(what)))
-        return per_schema(
-            self.name, verifier.all_schemas, problems, self.expected(verifier, declared)
-        )
+        return self.per_schema(verifier.all_schemas, problems, self.expected(verifier, declared))
 
 
 class IndexesCheck(DeclaredNamesCheck):

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils.translation import gettext_noop as N_
 
 import deployments.verification.base as base
-from deployments.verification.base import Check, Result, about, per_schema
+from deployments.verification.base import Check, Result, about
 from qiro.expectations import MonthlyPartitions
 from qiro.stored_text import Message, said
 
@@ -71,4 +71,4 @@ class PartitionsCheck(Check):
             for table, ahead in sorted({(d[1], d[2]) for d in declared})
         ]
         expected = said(N_("partitions for %(tables)s"), tables=tables)
-        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, expected))
+        return self.per_schema(schemas, problems, dict.fromkeys(schemas, expected))

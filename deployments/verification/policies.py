@@ -16,7 +16,7 @@ from typing import Any
 from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
-from deployments.verification.base import Check, Result, about, declared_rows, per_schema
+from deployments.verification.base import Check, Result, about, declared_rows
 from qiro.db.citus import is_citus
 from qiro.db.declared import COMMENT_PREFIX, POLICY_SHAPE, DeclaredPolicy
 from qiro.db.objects import declared_policies
@@ -78,4 +78,4 @@ class PoliciesCheck(Check):
             s: said(N_("%(count)d declared policies, as declared"), count=n)
             for s, n in counts.items()
         }
-        return per_schema(self.name, sorted(counts), problems, expected)
+        return self.per_schema(sorted(counts), problems, expected)

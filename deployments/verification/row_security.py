@@ -10,15 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import (
-    PUBLIC,
-    Check,
-    Result,
-    about,
-    declared_rows,
-    per_schema,
-    scopes,
-)
+from deployments.verification.base import PUBLIC, Check, Result, about, declared_rows, scopes
 from qiro.rls import ISOLATION_POLICY, PLATFORM_POLICY, RowSecurity, protected_models
 from qiro.stored_text import Message, said
 
@@ -112,4 +104,4 @@ class RowSecurityCheck(Check):
                     policy=ISOLATION_POLICY)
             for s, n in tables.items()
         }  # fmt: skip
-        return per_schema(self.name, verifier.all_schemas, problems, expected)
+        return self.per_schema(verifier.all_schemas, problems, expected)

@@ -13,14 +13,7 @@ from typing import Any
 from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
-from deployments.verification.base import (
-    Check,
-    Result,
-    about,
-    declared_of,
-    declared_rows,
-    per_schema,
-)
+from deployments.verification.base import Check, Result, about, declared_of, declared_rows
 from deployments.verification.policies import drift
 from qiro.db.declared import TRIGGER_SHAPE
 from qiro.db.objects import trigger_digest
@@ -71,4 +64,4 @@ class TriggersCheck(Check):
         schemas = verifier.schemas_for(sorted({d[0] for d in declared}))
         names = sorted({f"{d[1]}.{d[2]}" for d in declared})
         expected = said(N_("%(triggers)s present, enabled"), triggers=names)
-        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, expected))
+        return self.per_schema(schemas, problems, dict.fromkeys(schemas, expected))
