@@ -98,17 +98,8 @@ class RolePermissionHistoryAdmin(ReadOnlyAdmin):
     list_select_related = ("role", "user", "actor")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    fields = (
-        "changed_at",
-        "operation",
-        "table_shown",
-        "role",
-        "user",
-        "permission_shown",
-        "actor",
-        "old_values",
-        "new_values",
-    )
+    # A change's page: its row of the list, then what the row held before and after.
+    fields = (*list_display, "old_values", "new_values")
 
     @admin.display(description=_("what changed"), ordering="table_name")
     def table_shown(self, entry: RolePermissionHistory) -> str:
