@@ -15,12 +15,20 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.utils.translation import gettext_lazy as _
+from ninja import Schema
 
 from api.problems import ApiProblem
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 Row = TypeVar("Row")
+
+
+class PageQuery(Schema):
+    """The query of a listed page: the previous page's ``next_cursor``, and its size."""
+
+    cursor: str | None = None
+    limit: int = DEFAULT_LIMIT
 
 
 def encode_cursor(*values: Any) -> str:

@@ -156,7 +156,14 @@ company_admin = CompanyAdminSite(name="company_admin")
 
 
 class ReadOnlyAdmin(ReadableColumnsMixin, QiroModelAdmin):
-    """Records written by services or the database (history, operations): shown, never edited."""
+    """Records written by services or the database (history, operations): shown, never edited.
+
+    Every field it shows is read only: those named in ``fields`` need not be
+    named again in ``readonly_fields``.
+    """
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*super().get_readonly_fields(request, obj), *(self.fields or ())]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

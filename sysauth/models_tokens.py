@@ -17,19 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiro.models import CompanyRecord
-from sysauth.models.users import acting_user_column
+from sysauth.models.users import acting_user_column, composite_indexed_key
 
 
 class ApiToken(CompanyRecord):
     """A named, revocable credential of one user, optionally narrowed to scopes."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("user"),
-        on_delete=models.CASCADE,
-        related_name="api_tokens",
-        db_index=False,  # the (user, created) index serves it
-    )
+    # The (user, created) index serves it.
+    user = composite_indexed_key(settings.AUTH_USER_MODEL, _("user"), related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
     secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)

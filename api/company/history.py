@@ -16,11 +16,11 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
 from api.auth import AUTH, require
 from api.company.schemas import HistoryPage
-from api.pagination import DEFAULT_LIMIT, decode_cursor, keyset_page, page_limit
+from api.pagination import PageQuery, decode_cursor, keyset_page, page_limit
 from api.versioned import rendered
 from sysauth.models import HistoryOperation, RolePermissionHistory
 
@@ -28,14 +28,12 @@ router = Router(tags=["permission-history"], auth=AUTH)
 VIEW_HISTORY = "sysauth.view_rolepermissionhistory"
 
 
-class HistoryFilters(Schema):
+class HistoryFilters(PageQuery):
     user_id: int | None = None
     role_id: int | None = None
     operation: HistoryOperation | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
-    cursor: str | None = None
-    limit: int = DEFAULT_LIMIT
 
 
 # What an entry shows (the fields of ``HistoryOut``, in its order) and where each comes

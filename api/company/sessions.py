@@ -7,12 +7,12 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
 from api.auth import AUTH, require
 from api.company.common import get_or_404
 from api.company.schemas import Done, SessionOut, SessionPage
-from api.pagination import DEFAULT_LIMIT, decode_cursor, keyset_page, page_limit
+from api.pagination import PageQuery, decode_cursor, keyset_page, page_limit
 from api.problems import ApiProblem
 from sysauth import actions, selectors
 from sysauth.models import Session, SessionStatus
@@ -55,11 +55,9 @@ def my_sessions(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-class SessionFilters(Schema):
+class SessionFilters(PageQuery):
     status: SessionStatus | None = None
     user_id: int | None = None
-    cursor: str | None = None
-    limit: int = DEFAULT_LIMIT
 
 
 @router.get("", response=SessionPage, summary="The company's sessions, most recently seen first")

@@ -6,12 +6,12 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from api.auth import AUTH, require
 from api.company.common import get_or_404, user_out
 from api.company.schemas import NoNul, UserCreate, UserOut, UserPage
-from api.pagination import DEFAULT_LIMIT, decode_cursor, keyset_page, page_limit
+from api.pagination import PageQuery, decode_cursor, keyset_page, page_limit
 from sysauth import actions, selectors
 from sysauth.models import Role, User
 
@@ -21,11 +21,9 @@ ADD_USER = "sysauth.add_user"
 CHANGE_USER = "sysauth.change_user"
 
 
-class UserFilters(Schema):
+class UserFilters(PageQuery):
     search: str | None = Field(default=None, max_length=100, pattern=NoNul)
     is_active: bool | None = None
-    cursor: str | None = None
-    limit: int = DEFAULT_LIMIT
 
 
 def user_rows(filters: UserFilters) -> QuerySet[User]:

@@ -8,10 +8,10 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
 from api.auth import AUTH
-from api.pagination import DEFAULT_LIMIT, decode_cursor, keyset_page, page_limit
+from api.pagination import PageQuery, decode_cursor, keyset_page, page_limit
 from api.platform.access import require_staff
 from api.platform.schemas import ApplicationOut, ApplicationPage, Reason
 from api.problems import ApiProblem
@@ -23,10 +23,8 @@ router = Router(tags=["applications"], auth=AUTH)
 CHANGE = "registration.change_application"
 
 
-class ApplicationFilters(Schema):
+class ApplicationFilters(PageQuery):
     status: ApplicationStatus | None = None
-    cursor: str | None = None
-    limit: int = DEFAULT_LIMIT
 
 
 def application_out(a: Application) -> dict[str, Any]:

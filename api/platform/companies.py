@@ -6,11 +6,11 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 
 from api.auth import AUTH
 from api.company.common import get_or_404
-from api.pagination import DEFAULT_LIMIT, decode_cursor, keyset_page, page_limit
+from api.pagination import PageQuery, decode_cursor, keyset_page, page_limit
 from api.platform.access import require_staff
 from api.platform.schemas import CompanyOut, CompanyPage, NoNul, Reason
 from tenants import actions
@@ -19,11 +19,9 @@ from tenants.models import Company
 router = Router(tags=["companies"], auth=AUTH)
 
 
-class CompanyFilters(Schema):
+class CompanyFilters(PageQuery):
     search: str | None = Field(default=None, max_length=100, pattern=NoNul)
     status: Company.Status | None = None
-    cursor: str | None = None
-    limit: int = DEFAULT_LIMIT
 
 
 def company_out(company: Company) -> dict[str, Any]:

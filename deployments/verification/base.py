@@ -88,28 +88,24 @@ def scopes(model: type[models.Model]) -> list[str]:
     return ([PUBLIC] if in_public else []) + ([COMPANY] if in_companies else [])
 
 
-def per_schema(
-    check: str,
-    schemas: Iterable[str],
-    problems: dict[str, list[Message]],
-    expected: dict[str, Message],
-) -> list[Result]:
-    """One result per schema in scope: pass, or fail listing what is wrong there."""
-    return [
-        Result(
-            check,
-            schema,
-            FAIL if problems.get(schema) else PASS,
-            text(expected[schema]) if schema in expected else "",
-            text(sorted(problems[schema], key=stored_text.stored)) if problems.get(schema) else "",
-        )
-        for schema in schemas
-    ]
-
-
 def columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     """The ``width`` columns of declared rows, as arrays for ``unnest`` (one per column)."""
     return [[row[i] for row in rows] for i in range(width)]
+
+
+def declared_rows(
+    verifier: Verifier,
+    body: str | sql.Composable,
+    declared: list[tuple[Any, ...]],
+    width: int,
+    *more: Any,
+) -> list[Any]:
+    """The rows of ``body`` after the ``schemas`` CTE, read against what is declared.
+
+    Its parameters: the company schemas, the ``width`` columns of ``declared``
+    (for its ``declared`` CTE's ``unnest``), then ``more``.
+    """
+    return verifier.rows(with_schemas(body), [verifier.companies, *columns(declared, width), *more])
 
 
 class Check:
@@ -136,3 +132,23 @@ class Check:
         if self.skip and not declared:
             return [Result(self.name, "", SKIP, "", text(said(self.skip)))]
         return self.findings(verifier, declared, self.query(verifier, declared))
+
+    def per_schema(
+        self,
+        schemas: Iterable[str],
+        problems: dict[str, list[Message]],
+        expected: dict[str, Message],
+    ) -> list[Result]:
+        """One result per schema in scope: pass, or fail listing what is wrong there."""
+        return [
+            Result(
+                self.name,
+                schema,
+                FAIL if problems.get(schema) else PASS,
+                text(expected[schema]) if schema in expected else "",
+                text(sorted(problems[schema], key=stored_text.stored))
+                if problems.get(schema)
+                else "",
+            )
+            for schema in schemas
+        ]

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import Check, Result, about, per_schema, word
+from deployments.verification.base import Check, Result, about, word
 from qiro.db.secure import COMPANY_ONLY_CONSTRAINT, company_keyed_tables
 from qiro.stored_text import Message, said
 
@@ -70,4 +70,4 @@ class CompanyConstraintCheck(Check):
             N_("%(constraint)s on %(count)d company-keyed tables, for its id"),
             constraint=COMPANY_ONLY_CONSTRAINT, count=len(declared),
         )  # fmt: skip
-        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, expected))
+        return self.per_schema(schemas, problems, dict.fromkeys(schemas, expected))

@@ -14,16 +14,7 @@ from django.apps import apps
 from django.db import models
 from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import (
-    Check,
-    Result,
-    about,
-    columns,
-    per_schema,
-    scopes,
-    with_schemas,
-    word,
-)
+from deployments.verification.base import Check, Result, about, declared_rows, scopes, word
 from qiro.stored_text import Message, said
 
 QUERY = """,
@@ -82,7 +73,7 @@ class DeclaredNamesCheck(Check):
 
     def query(self, verifier: Any, declared: list[tuple[str, str, str]]) -> list[Any]:
         body = QUERY.format(present=self.present, broken=self.broken)
-        return verifier.rows(with_schemas(body), [verifier.companies, *columns(declared, 3)])
+        return declared_rows(verifier, body, declared, 3)
 
     def expected(self, verifier: Any, declared: list[tuple[str, str, str]]) -> dict[str, Message]:
         """What each schema holds: ``summary`` with the count of what is declared there."""
@@ -96,9 +87,7 @@ class DeclaredNamesCheck(Check):
         problems: dict[str, list[Message]] = defaultdict(list)
         for schema, name, what in rows:
             problems[schema].append(about(name, word(what)))
-        return per_schema(
-            self.name, verifier.all_schemas, problems, self.expected(verifier, declared)
-        )
+        return self.per_schema(verifier.all_schemas, problems, self.expected(verifier, declared))
 
 
 class IndexesCheck(DeclaredNamesCheck):

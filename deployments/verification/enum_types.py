@@ -9,7 +9,7 @@ from typing import Any
 from django.apps import apps
 from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import Check, Result, about, per_schema, scopes, with_schemas
+from deployments.verification.base import Check, Result, about, scopes, with_schemas
 from qiro.db.fields import EnumField
 from qiro.stored_text import Message, said
 
@@ -61,4 +61,4 @@ class EnumTypesCheck(Check):
             types=sorted({t for _s, t in declared}),
         )
         schemas = verifier.schemas_for(sorted({s for s, _t in declared}))
-        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, expected))
+        return self.per_schema(schemas, problems, dict.fromkeys(schemas, expected))

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import PUBLIC, Check, Result, about, per_schema, with_schemas
+from deployments.verification.base import PUBLIC, Check, Result, about, with_schemas
 from qiro.db.roles import DML, OWNER_ONLY_TABLES, app_public_access, runtime_privileges
 from qiro.stored_text import Message, said
 
@@ -76,4 +76,4 @@ class GrantsCheck(Check):
         expected = dict.fromkeys(
             verifier.all_schemas, said(N_("runtime roles: the declared rights exactly"))
         )
-        return per_schema(self.name, verifier.all_schemas, problems, expected)
+        return self.per_schema(verifier.all_schemas, problems, expected)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import Check, Result, per_schema
+from deployments.verification.base import Check, Result
 from qiro.migration_state import MigrationState, expected_migrations, migration_state
 from qiro.stored_text import Message, said
 
@@ -34,4 +34,4 @@ class MigrationsCheck(Check):
         applied = dict.fromkeys(
             verifier.all_schemas, said(N_("%(count)d migrations applied"), count=len(declared))
         )
-        return per_schema(self.name, verifier.all_schemas, problems, applied)
+        return self.per_schema(verifier.all_schemas, problems, applied)

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils.translation import gettext_noop as N_
 
 import deployments.verification.base as base
-from deployments.verification.base import Check, Result, about, per_schema
+from deployments.verification.base import Check, Result, about
 from qiro.expectations import MonthlyPartitions
 from qiro.stored_text import Message, said
 
@@ -57,9 +57,7 @@ class PartitionsCheck(Check):
         return [(scope, table, e.ahead) for scope, table, e in base.declared_of(MonthlyPartitions)]
 
     def query(self, verifier: Any, declared: list[tuple[str, str, int]]) -> list[Any]:
-        return verifier.rows(
-            base.with_schemas(QUERY), [verifier.companies, *base.columns(declared, 3)]
-        )
+        return base.declared_rows(verifier, QUERY, declared, 3)
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
         problems: dict[str, list[Message]] = defaultdict(list)
@@ -73,4 +71,4 @@ class PartitionsCheck(Check):
             for table, ahead in sorted({(d[1], d[2]) for d in declared})
         ]
         expected = said(N_("partitions for %(tables)s"), tables=tables)
-        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, expected))
+        return self.per_schema(schemas, problems, dict.fromkeys(schemas, expected))

@@ -16,7 +16,7 @@ from typing import Any
 from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
-from deployments.verification.base import Check, Result, about, columns, per_schema, with_schemas
+from deployments.verification.base import Check, Result, about, declared_rows
 from qiro.db.citus import is_citus
 from qiro.db.declared import COMMENT_PREFIX, POLICY_SHAPE, DeclaredPolicy
 from qiro.db.objects import declared_policies
@@ -64,7 +64,7 @@ class PoliciesCheck(Check):
 
     def query(self, verifier: Any, declared: list[DeclaredPolicy]) -> list[Any]:
         rows = [(p.scope, p.table, p.name, p.digest) for p in declared]
-        return verifier.rows(with_schemas(QUERY), [verifier.companies, *columns(rows, 4)])
+        return declared_rows(verifier, QUERY, rows, 4)
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
         problems: dict[str, list[Message]] = defaultdict(list)
@@ -78,4 +78,4 @@ class PoliciesCheck(Check):
             s: said(N_("%(count)d declared policies, as declared"), count=n)
             for s, n in counts.items()
         }
-        return per_schema(self.name, sorted(counts), problems, expected)
+        return self.per_schema(sorted(counts), problems, expected)

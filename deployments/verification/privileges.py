@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import PUBLIC, Check, Result, per_schema, with_schemas
+from deployments.verification.base import PUBLIC, Check, Result, with_schemas
 from qiro.db.roles import OWNER_ONLY_TABLES, app_public_access
 from qiro.stored_text import Message, said
 
@@ -70,4 +70,4 @@ class PrivilegesCheck(Check):
         expected = dict.fromkeys(
             verifier.all_schemas, said(N_("runtime roles: declared rights only"))
         )
-        return per_schema(self.name, verifier.all_schemas, problems, expected)
+        return self.per_schema(verifier.all_schemas, problems, expected)

@@ -10,16 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop as N_
 
-from deployments.verification.base import (
-    PUBLIC,
-    Check,
-    Result,
-    about,
-    columns,
-    per_schema,
-    scopes,
-    with_schemas,
-)
+from deployments.verification.base import PUBLIC, Check, Result, about, declared_rows, scopes
 from qiro.rls import ISOLATION_POLICY, PLATFORM_POLICY, RowSecurity, protected_models
 from qiro.stored_text import Message, said
 
@@ -64,17 +55,16 @@ class RowSecurityCheck(Check):
         return found
 
     def query(self, verifier: Any, declared: list[tuple[str, str, bool]]) -> list[Any]:
-        return verifier.rows(
-            with_schemas(QUERY),
-            [
-                verifier.companies,
-                *columns(declared, 3),
-                ISOLATION_POLICY,
-                PLATFORM_POLICY,
-                verifier.runtime_roles["platform"],
-                ISOLATION_POLICY,
-                PLATFORM_POLICY,
-            ],
+        return declared_rows(
+            verifier,
+            QUERY,
+            declared,
+            3,
+            ISOLATION_POLICY,
+            PLATFORM_POLICY,
+            verifier.runtime_roles["platform"],
+            ISOLATION_POLICY,
+            PLATFORM_POLICY,
         )
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
@@ -114,4 +104,4 @@ class RowSecurityCheck(Check):
                     policy=ISOLATION_POLICY)
             for s, n in tables.items()
         }  # fmt: skip
-        return per_schema(self.name, verifier.all_schemas, problems, expected)
+        return self.per_schema(verifier.all_schemas, problems, expected)

@@ -13,15 +13,7 @@ from typing import Any
 from django.utils.translation import gettext_noop as N_
 from psycopg import sql
 
-from deployments.verification.base import (
-    Check,
-    Result,
-    about,
-    columns,
-    declared_of,
-    per_schema,
-    with_schemas,
-)
+from deployments.verification.base import Check, Result, about, declared_of, declared_rows
 from deployments.verification.policies import drift
 from qiro.db.declared import TRIGGER_SHAPE
 from qiro.db.objects import trigger_digest
@@ -55,7 +47,7 @@ class TriggersCheck(Check):
         ]
 
     def query(self, verifier: Any, declared: list[tuple[str, str, str, str]]) -> list[Any]:
-        return verifier.rows(with_schemas(QUERY), [verifier.companies, *columns(declared, 4)])
+        return declared_rows(verifier, QUERY, declared, 4)
 
     def findings(self, verifier: Any, declared: Any, rows: list[Any]) -> list[Result]:
         problems: dict[str, list[Message]] = defaultdict(list)
@@ -72,4 +64,4 @@ class TriggersCheck(Check):
         schemas = verifier.schemas_for(sorted({d[0] for d in declared}))
         names = sorted({f"{d[1]}.{d[2]}" for d in declared})
         expected = said(N_("%(triggers)s present, enabled"), triggers=names)
-        return per_schema(self.name, schemas, problems, dict.fromkeys(schemas, expected))
+        return self.per_schema(schemas, problems, dict.fromkeys(schemas, expected))

@@ -63,6 +63,13 @@ def company_action(acting_user: User | None, *, history_actor: bool = True) -> I
         yield Action(using=using, acting_user=acting_user)
 
 
+def delete_recorded(action: Action, audit_action: str, row: User | Role) -> None:
+    """Delete ``row``, recorded as ``audit_action``: through a query, so that the
+    caller's instance keeps its id if all is undone."""
+    action.record(audit_action, target=row)
+    type(row)._default_manager.filter(pk=row.pk).delete()
+
+
 def all_or_none(
     items: Iterable[Item], change: Callable[[Item, Action], None], *, acting_user: User | None
 ) -> int:

@@ -22,6 +22,7 @@ from sysauth.actions.base import (
     all_or_none,
     already_has,
     company_action,
+    delete_recorded,
     lock_owner_role,
 )
 from sysauth.hierarchy import DEFAULT_ROLES
@@ -185,9 +186,7 @@ def _delete(role: Role, action: Action) -> None:
             _("The role “%(role)s” is still assigned. Remove its assignments first.")
             % {"role": role}
         )
-    action.record(AuditAction.ROLE_DELETE, target=role)
-    # Through a query: the caller's instance keeps its id if all is undone.
-    Role.objects.filter(pk=role.pk).delete()
+    delete_recorded(action, AuditAction.ROLE_DELETE, role)
 
 
 def delete_role(*, role: Role, acting_user: User | None) -> None:

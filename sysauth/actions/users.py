@@ -18,7 +18,13 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from sysauth import hierarchy, tokens
-from sysauth.actions.base import Action, all_or_none, company_action, refuse_removing_last_owner
+from sysauth.actions.base import (
+    Action,
+    all_or_none,
+    company_action,
+    delete_recorded,
+    refuse_removing_last_owner,
+)
 from sysauth.actions.roles import create_default_roles
 from sysauth.actions.sessions import end_sessions
 from sysauth.models import Role, Session, User, UserRole, UserType
@@ -180,9 +186,7 @@ def _delete(user: User, action: Action) -> None:
         _("%(user)s is the company's last owner and cannot be deleted."),
         unless_inactive=True,
     )
-    action.record(AuditAction.USER_DELETE, target=user)
-    # Through a query: the caller's instance keeps its id if all is undone.
-    User.objects.filter(pk=user.pk).delete()
+    delete_recorded(action, AuditAction.USER_DELETE, user)
 
 
 def delete_user(*, user: User, acting_user: User | None) -> None:

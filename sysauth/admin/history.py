@@ -98,18 +98,8 @@ class RolePermissionHistoryAdmin(ReadOnlyAdmin):
     list_select_related = ("role", "user", "actor")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    readonly_fields = (
-        "changed_at",
-        "operation",
-        "table_shown",
-        "role",
-        "user",
-        "permission_shown",
-        "actor",
-        "old_values",
-        "new_values",
-    )
-    fields = readonly_fields
+    # A change's page: its row of the list, then what the row held before and after.
+    fields = (*list_display, "old_values", "new_values")
 
     @admin.display(description=_("what changed"), ordering="table_name")
     def table_shown(self, entry: RolePermissionHistory) -> str:
@@ -196,7 +186,6 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         "outcome",
         "details",
     )
-    readonly_fields = fields
 
     @admin.display(description=_("action"), ordering="action")
     def action_name(self, entry: AuditEntry) -> str:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiro.models import CompanyRecord
-from sysauth.models.users import User, UserType, acting_user_column
+from sysauth.models.users import User, UserType, acting_user_column, composite_indexed_key
 from sysauth.triggers import RECORD_ROLE_PERMISSIONS_CHANGE
 
 
@@ -66,13 +66,8 @@ class Role(CompanyRecord):
 class RolePermission(CompanyRecord):
     """One permission (``app_label.codename``, as Django's ``has_perm`` takes it) of a role."""
 
-    role = models.ForeignKey(
-        Role,
-        verbose_name=_("role"),
-        on_delete=models.CASCADE,
-        related_name="permissions",
-        db_index=False,  # the unique (role, codename) index serves it
-    )
+    # The unique (role, codename) index serves it.
+    role = composite_indexed_key(Role, _("role"), related_name="permissions")
     codename = models.CharField(_("permission"), max_length=150)
 
     # Writes the permission-change history (migration 0002); checked by `verify`.
@@ -93,20 +88,10 @@ class RolePermission(CompanyRecord):
 class UserRole(CompanyRecord):
     """A role assigned to a user (written by ``sysauth.actions.assign_role``)."""
 
-    # Both looked up through the composite indexes below, not indexes of their own.
-    user = models.ForeignKey(
-        User,
-        verbose_name=_("user"),
-        on_delete=models.CASCADE,
-        related_name="user_roles",
-        db_index=False,
-    )
-    role = models.ForeignKey(
-        Role,
-        verbose_name=_("role"),
-        on_delete=models.PROTECT,
-        related_name="user_roles",
-        db_index=False,
+    # The unique (user, role) index serves ``user``; the (role, user) index ``role``.
+    user = composite_indexed_key(User, _("user"), related_name="user_roles")
+    role = composite_indexed_key(
+        Role, _("role"), related_name="user_roles", on_delete=models.PROTECT
     )
     assigned_by = acting_user_column(_("assigned by"))
     assigned_at = models.DateTimeField(_("assigned"), default=timezone.now)

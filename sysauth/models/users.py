@@ -29,6 +29,20 @@ def acting_user_column(verbose_name: Any, **options: Any) -> models.ForeignKey:
     )
 
 
+def composite_indexed_key(
+    to: Any, verbose_name: Any, *, related_name: str, on_delete: Any = models.CASCADE
+) -> models.ForeignKey:
+    """A foreign key looked up through a composite index of its table that begins
+    with it (a unique constraint or an index of ``Meta``), not an index of its own."""
+    return models.ForeignKey(
+        to,
+        verbose_name=verbose_name,
+        on_delete=on_delete,
+        related_name=related_name,
+        db_index=False,
+    )
+
+
 class UserType(models.TextChoices):
     """Mirrors the PostgreSQL ENUM ``user_type``."""
 

@@ -53,6 +53,15 @@ class SessionRecord:
     user: Any = None
 
 
+@dataclass(frozen=True)
+class SessionValues:
+    """What a save writes to the row, as ``_insert`` and ``_update`` take it."""
+
+    session_data: str
+    user_id: int | None
+    expires_at: datetime
+
+
 class TrackedSessionBase(SessionBase):
     def __init__(self, session_key: str | None = None, client: ClientInfo | None = None) -> None:
         super().__init__(session_key)
@@ -122,20 +131,16 @@ class TrackedSessionBase(SessionBase):
             return self.create()
         data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
         key_hash = hash_session_key(self._get_or_create_session_key())  # type: ignore[attr-defined]
-        encoded = self.encode(data)
         user_id = data.get(SESSION_KEY)
-        user_id = int(user_id) if user_id is not None else None
-        expires_at = self.get_expiry_date()
+        values = SessionValues(
+            session_data=self.encode(data),
+            user_id=int(user_id) if user_id is not None else None,
+            expires_at=self.get_expiry_date(),
+        )
         if must_create:
-            self.record_pk = self._insert(
-                key_hash,
-                session_data=encoded,
-                user_id=user_id,
-                expires_at=expires_at,
-                client=self.client,
-            )
+            self.record_pk = self._insert(key_hash, values, client=self.client)
         else:
-            self._update(key_hash, session_data=encoded, user_id=user_id, expires_at=expires_at)
+            self._update(key_hash, values)
 
     def delete(self, session_key: str | None = None) -> None:
         """Sign out: the row stays, as ``logged_out``, for the person's own record."""
@@ -150,21 +155,11 @@ class TrackedSessionBase(SessionBase):
         """The row with this key hash in the current company, whatever its status."""
         raise NotImplementedError
 
-    def _insert(
-        self,
-        key_hash: str,
-        *,
-        session_data: str,
-        user_id: int | None,
-        expires_at: datetime,
-        client: ClientInfo,
-    ) -> int:
+    def _insert(self, key_hash: str, values: SessionValues, *, client: ClientInfo) -> int:
         """Write a new active row; raise ``CreateError`` if the key exists. Returns its id."""
         raise NotImplementedError
 
-    def _update(
-        self, key_hash: str, *, session_data: str, user_id: int | None, expires_at: datetime
-    ) -> None:
+    def _update(self, key_hash: str, values: SessionValues) -> None:
         """Save the data of an active row; raise ``UpdateError`` if there is none any more."""
         raise NotImplementedError
 

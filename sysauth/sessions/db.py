@@ -19,6 +19,7 @@ from sysauth.sessions.base import (
     TOUCH_INTERVAL,
     ClientInfo,
     SessionRecord,
+    SessionValues,
     TrackedSessionBase,
 )
 
@@ -51,21 +52,13 @@ class SessionStore(TrackedSessionBase):
             user=User.from_db(alias, USER_FIELDS, row[7:]) if user_is_active else None,
         )  # fmt: skip
 
-    def _insert(
-        self,
-        key_hash: str,
-        *,
-        session_data: str,
-        user_id: int | None,
-        expires_at: datetime,
-        client: ClientInfo,
-    ) -> int:
+    def _insert(self, key_hash: str, values: SessionValues, *, client: ClientInfo) -> int:
         now = timezone.now()
         session = Session(
             key_hash=key_hash,
-            session_data=session_data,
-            user_id=user_id,
-            expires_at=expires_at,
+            session_data=values.session_data,
+            user_id=values.user_id,
+            expires_at=values.expires_at,
             ip_address=client.ip_address,
             user_agent=client.user_agent[:400],
             created_at=now,
@@ -78,11 +71,9 @@ class SessionStore(TrackedSessionBase):
             raise CreateError from error
         return session.pk
 
-    def _update(
-        self, key_hash: str, *, session_data: str, user_id: int | None, expires_at: datetime
-    ) -> None:
+    def _update(self, key_hash: str, values: SessionValues) -> None:
         updated = Session.objects.filter(key_hash=key_hash, status=SessionStatus.ACTIVE).update(
-            session_data=session_data, user_id=user_id, expires_at=expires_at
+            session_data=values.session_data, user_id=values.user_id, expires_at=values.expires_at
         )
         if not updated:
             raise UpdateError

@@ -149,48 +149,38 @@ class DatabaseWrapper(QuietHealthCheckMixin, EmbeddedServerMixin, postgresql_bas
     ) -> Any:
         self.context_prefix_sent = None
         try:
-            return self._execute_in_context(execute, sql_text, params, many, context)
+            context_sql = self._context_sql()
+            raw_cursor = context["cursor"].cursor
+            if self.get_autocommit():
+                if not self.context_apart and not many:
+                    return self._execute_prefixed(execute, sql_text, params, context)
+                # A transaction of its own, so that the context holds for this
+                # statement (every row of an executemany) and ends with it: the
+                # driver's (BEGIN, COMMIT, or ROLLBACK on error), which Django's
+                # autocommit state and query log never see, as with the prefix.
+                assert self.connection is not None
+                with self.connection.transaction():
+                    raw_cursor.execute(context_sql)
+                    return execute(sql_text, params, many, context)
+            if self._context_in_transaction != context_sql and not (
+                isinstance(sql_text, str) and sql_text.startswith(SAVEPOINT_STATEMENTS)
+            ):
+                # Savepoint statements need no context, and must still run when
+                # the transaction is aborted. Marked before running: if it fails,
+                # the transaction is aborted and only a rollback, which forgets, follows.
+                previous = self._context_value_in_transaction
+                self._context_in_transaction = context_sql
+                self._context_value_in_transaction = self.tenant_context
+                if not self.context_apart and not many:
+                    return self._execute_prefixed(execute, sql_text, params, context)
+                raw_cursor.execute(self._context_change_sql(previous, context_sql))
+            return execute(sql_text, params, many, context)
         except DatabaseError as error:
             conn = self.connection
             explained = contract.transaction_block_error(error, self.alias, sql_text, conn)
             if explained is None:
                 raise
             raise explained from error
-
-    def _execute_in_context(
-        self,
-        execute: Callable[..., Any],
-        sql_text: str | sql.Composable,
-        params: Sequence[Any] | None,
-        many: bool,
-        context: dict[str, Any],
-    ) -> Any:
-        context_sql = self._context_sql()
-        raw_cursor = context["cursor"].cursor
-        if self.get_autocommit():
-            if not self.context_apart and not many:
-                return self._execute_prefixed(execute, sql_text, params, context)
-            # A transaction of its own, so that the context holds for this
-            # statement (every row of an executemany) and ends with it: the
-            # driver's (BEGIN, COMMIT, or ROLLBACK on error), which Django's
-            # autocommit state and query log never see, as with the prefix.
-            assert self.connection is not None
-            with self.connection.transaction():
-                raw_cursor.execute(context_sql)
-                return execute(sql_text, params, many, context)
-        if self._context_in_transaction != context_sql and not (
-            isinstance(sql_text, str) and sql_text.startswith(SAVEPOINT_STATEMENTS)
-        ):
-            # Savepoint statements need no context, and must still run when
-            # the transaction is aborted. Marked before running: if it fails,
-            # the transaction is aborted and only a rollback, which forgets, follows.
-            previous = self._context_value_in_transaction
-            self._context_in_transaction = context_sql
-            self._context_value_in_transaction = self.tenant_context
-            if not self.context_apart and not many:
-                return self._execute_prefixed(execute, sql_text, params, context)
-            raw_cursor.execute(self._context_change_sql(previous, context_sql))
-        return execute(sql_text, params, many, context)
 
     def _context_change_sql(self, previous: TenantContext | None, context_sql: str) -> str:
         """What to send for the context: all of it, or the actor alone if only it changed."""
