@@ -121,6 +121,8 @@ class UserRoleAdmin(DeletedByActionAdmin):
     search_fields = ("user__email", "user__full_name")
     list_select_related = ("user", "role", "assigned_by")
     autocomplete_fields = ("user",)
+    # A filtered list of a million assignments is counted once, not twice.
+    show_full_result_count = False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # an assignment is added or removed, never edited
