@@ -148,8 +148,10 @@ class CompanyAdmin(CitusNodesAdminMixin, ActionAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Company]:
         # The domain a row shows, read with the row: the primary one, else the first.
         shown = Domain.objects.filter(tenant=OuterRef("pk")).order_by("-is_primary", "pk")
-        return super().get_queryset(request).annotate(
-            shown_domain=Subquery(shown.values("domain")[:1])
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(shown_domain=Subquery(shown.values("domain")[:1]))
         )
 
     @admin.display(description=_("domain"))
