@@ -157,7 +157,14 @@ def test_the_rows_escape_as_django_escapes():
     from django.utils.safestring import mark_safe
     from django.utils.translation import gettext_lazy
 
-    values = ["a&b\"<c>'", mark_safe("<b>kept</b>"), gettext_lazy("Open site"), 41, None, "글"]
+    values: list[Any] = [
+        "a&b\"<c>'",
+        mark_safe("<b>kept</b>"),
+        gettext_lazy("Open site"),
+        41,
+        None,
+        "글",
+    ]
     for value in values:
         assert admin_rows.escape(value) == str(escape(value)), value
         assert admin_rows.escaped(value) == str(conditional_escape(value)), value
