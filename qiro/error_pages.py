@@ -8,7 +8,8 @@ opens the company's or the platform's host. This middleware gives such
 requests the same 400/403/404/500 pages as production (the templates in
 ``templates/``, through the URL configuration's error handlers); a server
 error's traceback still goes to the console log, where the developer looks.
-With ``DEBUG`` off it does nothing: Django itself renders those pages.
+With ``DEBUG`` off it is not installed (``MiddlewareNotUsed``): Django itself
+renders those pages, and requests go through one middleware fewer.
 
 Last in ``MIDDLEWARE``: every earlier middleware (host, language, slash
 redirect) applies to the page as to any other response.
@@ -21,7 +22,12 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core import signals
-from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.core.exceptions import (
+    BadRequest,
+    MiddlewareNotUsed,
+    PermissionDenied,
+    SuspiciousOperation,
+)
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, get_resolver, resolve
@@ -46,6 +52,8 @@ def error_page(request: HttpRequest, status: int, exception: Exception | None) -
 
 class VisitorErrorPagesMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        if not settings.DEBUG:
+            raise MiddlewareNotUsed
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
