@@ -57,6 +57,24 @@ def users_with_role(*, role: Role) -> QuerySet[User]:
     return User.objects.filter(user_roles__role=role)
 
 
+def page_by_ids(page: QuerySet[User] | list[User]) -> list[User]:
+    """A page of users: past the first, its ids first, then its rows by id.
+
+    An OFFSET has PostgreSQL read every row it skips: with the rows' columns
+    that is a heap fetch each (8 ms for page 242 of 50,000 users), with only
+    the ids an index-only scan of the e-mail order (``sysauth_user_email_page``
+    holds the id and the company id that row security checks). The second
+    query reads the page's 100 rows by their primary key, in the page's order.
+    """
+    if not isinstance(page, QuerySet) or not page.query.low_mark:
+        return list(page)
+    ids = list(page.values_list("pk", flat=True))
+    whole = page.all()  # a copy of the list's own query (its joins and columns), unsliced
+    whole.query.clear_limits()
+    rows = whole.in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]
+
+
 def name_roles_of_page(users: list[User]) -> None:
     """Set ``role_names`` (sorted) on each user of a page, from one query for the page.
 

@@ -168,3 +168,39 @@ def test_the_rows_escape_as_django_escapes():
     for value in values:
         assert admin_rows.escape(value) == str(escape(value)), value
         assert admin_rows.escaped(value) == str(conditional_escape(value)), value
+
+
+def test_a_later_page_of_users_reads_its_ids_first_and_shows_the_same_users(live_db, monkeypatch):
+    """Past the first page, the ids come by themselves, then the rows: the same users,
+    in the same order, as one query with the OFFSET would list, searched or not."""
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from sysauth.admin.users import CompanyUserAdmin
+
+    made = new_company("pages")
+    try:
+        CompanyRows(made).grow(8)  # 8 users: pages 2 and 3 of 2, searched too
+        monkeypatch.setattr(CompanyUserAdmin, "list_per_page", 2)
+        client = owner_client(made)
+        with tenant_context.company_context(made.company):
+            emails = list(User.objects.order_by("email").values_list("email", flat=True))
+            found = list(
+                User.objects.filter(email__startswith="user")
+                .order_by("email")
+                .values_list("email", flat=True)
+            )
+        for query, expected in (("", emails), ("&q=user", found)):
+            for page in (2, 3):
+                with CaptureQueriesContext(connections["default"]) as seen:
+                    body = tbody(
+                        client.get(f"/admin/sysauth/user/?p={page}{query}", HTTP_HOST=made.host)
+                    )
+                shown = re.findall(r'class="field-email"><a [^>]*>([^<]+)</a>', body)
+                assert shown == expected[(page - 1) * 2 : page * 2], (page, query)
+                offsets = [q["sql"] for q in seen.captured_queries if "OFFSET" in q["sql"]]
+                assert len(offsets) == 1
+                assert offsets[0].split(" FROM ")[0].count(",") == 0  # the ids alone
+    finally:
+        tenant_context.clear()
+        remove_company(made.company.schema_name)
