@@ -24,6 +24,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from qiro.admin_display import QiroModelAdmin, ReadableColumnsMixin
+from qiro.admin_log import RecentLogEntries
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -86,6 +87,10 @@ class QiroAdminSite(admin.AdminSite):
                 model["name"] = str(model["name"])
             app["models"].sort(key=lambda model: model["name"])
         return sorted(apps, key=lambda app: app["name"].lower())
+
+    def get_log_entries(self, request: HttpRequest) -> Any:
+        """The index's recent actions by a statement compiled once (``qiro.admin_log``)."""
+        return RecentLogEntries()
 
     def admin_view(self, view: View, cacheable: bool = False) -> View:
         return cast(View, super().admin_view(self._refusing_unusable_input(view), cacheable))
