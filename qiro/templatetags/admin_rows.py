@@ -38,7 +38,7 @@ from django.utils.functional import Promise
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 
-from qiro.admin_display import SELECT_LABEL, QiroModelAdmin, action_checkbox_html
+from qiro.admin_display import SELECT_LABEL, QiroModelAdmin, action_checkbox_html, escape
 from qiro.date_text import date_text, time_text
 
 register = template.Library()
@@ -51,11 +51,6 @@ PK_MARK = "QIRO0ROW0PK"  # stands for the object's id in the change address
 # Fields whose value reads as its text, or the empty mark (``display_for_field``'s
 # last branch); their subclasses, URLField among them, take the general path.
 PLAIN_TEXT = (models.CharField, models.EmailField, models.TextField)
-
-
-def escape(value: Any) -> str:
-    """``django.utils.html.escape``'s text, without its check for lazy arguments on every call."""
-    return html.escape(str(value))
 
 
 def escaped(value: Any) -> str:
