@@ -5,7 +5,7 @@ expression, then an unescape of every literal piece). The admin lists and the
 session lists format a few hundred values a page with the same two or three
 formats; here a format is split once per process, and each value only goes
 through the letters, by the same ``DateFormat``/``TimeFormat`` methods, so the
-text is Django's own (``tests/qiro/test_admin_lists.py`` compares them).
+text is Django's own (``tests/qiro/test_date_text.py`` compares them).
 """
 
 from __future__ import annotations
