@@ -54,7 +54,13 @@ def bench_database(django_db_setup: None) -> Iterator[tuple[str, str]]:
 
 def test_small_scale_builds_and_every_benchmark_answers_correctly(bench_database, tmp_path):
     name, _ = bench_database
-    env = {**os.environ, "QIRO_BENCH_DATABASE": name, "QIRO_BENCH_RESULTS": str(tmp_path)}
+    env = {
+        **os.environ,
+        "QIRO_BENCH_DATABASE": name,
+        "QIRO_BENCH_RESULTS": str(tmp_path),
+        # The benchmarks collect static files; the other workers' WhiteNoise reads the project's.
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
+    }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     run("data.py", "small", "--rebuild", env=env)
     built = json.loads((tmp_path / "data-small.json").read_text())
