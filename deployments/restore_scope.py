@@ -20,7 +20,7 @@ from psycopg import sql
 
 from deployments.backups import BackupError, check_integrity, reapply_grants
 from deployments.models import Backup
-from deployments.scratch_restore import load, restore_jobs
+from deployments.scratch_restore import load, refuse_on_citus, restore_jobs
 from qiro.db import pg
 from qiro.tenant_context import OWNER_ALIAS
 
@@ -45,6 +45,7 @@ def restore_schemas(*, backup: Backup, schemas: list[str]) -> float:
         raise BackupError(_("The backup holds no schema %(s)s.") % {"s": ", ".join(missing[:5])})
     if not schemas:
         return 0.0
+    refuse_on_citus()  # before the drop: on Citus the load would fail after it
     path = check_integrity(backup)
     with pg.connect() as conn:
         major, _version = pg.server_version(conn)

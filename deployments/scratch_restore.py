@@ -43,21 +43,46 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from psycopg import sql
 
 from deployments import restore_batches
-from deployments.backups import check_integrity, scratch_dir
+from deployments.backups import BackupError, check_integrity, scratch_dir
 from deployments.models import Backup, Operation
 from deployments.restore_listing import deal_out, split_listing
 from deployments.services import log, run_verification, step
 from qiro import stored_text
 from qiro.db import pg
+from qiro.db.citus import is_citus
 from qiro.stored_text import said
 
 # Settings for the sessions of a restore: its per-entry commits need not wait for
 # the disk, and its index builds may take more memory than a live session's.
 RESTORE_OPTIONS = "-c synchronous_commit=off -c maintenance_work_mem=256MB"
+
+
+# Why no archive is restored on Citus (docs/scaling.md, "Backups on Citus").
+CITUS_REFUSAL = gettext_noop(
+    "This database is a Citus cluster, where an archive is not restored: a pg_dump of the "
+    "coordinator holds no company rows (they are on the worker nodes), and Citus refuses its "
+    "table definitions replayed (identity columns added by ALTER TABLE) and a database "
+    "created from template0. A cluster is restored node by node, from physical backups."
+)
+
+
+def refuse_on_citus(dbname: str | None = None) -> None:
+    """Raise ``BackupError`` (``CITUS_REFUSAL``) if ``dbname`` (default: the live one) is Citus.
+
+    Asked before anything is created or dropped: on Citus a restore from an
+    archive fails part way (its first batch of entries, or its first identity
+    column), after the scratch database was made or the schemas were dropped.
+    """
+    with pg.connect(dbname) as conn, conn.cursor() as cursor:
+        citus = is_citus(cursor)
+    if citus:
+        error = BackupError(gettext(CITUS_REFUSAL))
+        error.message = said(CITUS_REFUSAL)  # type: ignore[attr-defined]
+        raise error
 
 
 def _restore_env(dbname: str) -> dict[str, str]:
@@ -122,8 +147,10 @@ def load(
     (``deployments.restore_batches``), leaving out the rows of
     ``empty_tables`` (``schema.table``, counted empty in the dump's
     snapshot); ``one_by_one`` restores them by ``pg_restore`` entry by entry
-    instead, as before. Returns the seconds of each part.
+    instead, as before. Returns the seconds of each part. Refused on Citus
+    (``refuse_on_citus``).
     """
+    refuse_on_citus(dbname)
     common, own, last = split_listing(listing, schemas)
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="qiro-restore-lists-") as tmp:
@@ -253,8 +280,11 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
     The whole archive is restored (``load``): every entry, so a test restore
     proves the archive restores. The outcome (and why, with the seconds of
     each part) is recorded on the backup; a mismatch is not raised but
-    recorded, a broken file or failed restore is recorded and raised.
+    recorded, a broken file or failed restore is recorded and raised. On
+    Citus it is refused before it starts (``refuse_on_citus``), and nothing
+    is recorded: the archive is not known to be bad.
     """
+    refuse_on_citus()
     path = check_integrity(backup)
     scratch = f"{backup.database_name}_restore_{backup.pk}"[:63]
     notes: list[stored_text.Message] = []

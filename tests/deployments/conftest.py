@@ -95,7 +95,8 @@ def owner_execute(statement: Any, params: list[Any] | None = None) -> None:
 CITUS_RESTORE = (
     "Citus: a pg_dump of the coordinator holds the distributed schemas' DDL without their "
     "rows (they live on the workers), and Citus refuses that DDL replayed (ALTER TABLE … ADD "
-    "GENERATED … AS IDENTITY) and CREATE DATABASE from template0; a cluster is restored per node"
+    "GENERATED … AS IDENTITY) and CREATE DATABASE from template0, so QIRO refuses such a "
+    "restore there (scratch_restore.refuse_on_citus); a cluster is restored per node"
 )
 
 

@@ -1,7 +1,11 @@
-"""On Citus the backup pages say what a coordinator's backup does not hold; elsewhere nothing."""
+"""On Citus the backup pages say what a coordinator's backup lacks, and a restore refuses it."""
 
 from __future__ import annotations
 
+import pytest
+
+from deployments import backups, scratch_restore
+from qiro.db import pg
 from qiro.db.citus import connection_is_citus
 
 BACKUPS = "/admin/deployments/backup/"
@@ -21,3 +25,20 @@ def test_the_limit_is_said_in_korean_too(staff_client):
     assert page.status_code == 200
     if connection_is_citus("owner"):
         assert "회사 데이터 행" in page.content.decode()
+
+
+@pytest.mark.usefixtures("in_english")
+def test_on_citus_a_test_restore_is_refused_before_it_starts(platform, backup_dir):
+    if not connection_is_citus("owner"):
+        pytest.skip("plain PostgreSQL restores archives (test_backups.py, test_restore_batches.py)")
+    backup = backups.create_backup()
+    with pytest.raises(backups.BackupError, match="Citus cluster, where an archive is not"):
+        scratch_restore.run_test_restore(backup=backup)
+    backup.refresh_from_db()
+    assert backup.test_restore_ok is None, "not known to be bad: nothing is recorded"
+    with pg.connect("postgres") as conn:
+        made = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s",
+            [f"{backup.database_name}_restore_%"],
+        ).fetchall()
+    assert made == [], "refused before the scratch database was made"

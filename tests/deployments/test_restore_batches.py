@@ -122,6 +122,7 @@ def test_a_restored_database_has_the_source_catalog_and_rows(archived, way, monk
     assert {k: v[0] for k, v in rows.items()} == {k: counted[k] for k in rows}
 
 
+@pytest.mark.usefixtures("restores_from_a_dump")
 def test_the_comparison_sees_a_lost_constraint_and_a_lost_row(archived):
     backup, (rows, catalog), schemas, scratch = archived
     restore_into(scratch, backup)

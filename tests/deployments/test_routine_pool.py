@@ -138,18 +138,31 @@ def test_a_fill_replaces_the_schemas_taken_while_it_runs(no_queued_refill, monke
     with connections["owner"].cursor() as cursor:
         for name in schema_pool.pool_schemas(cursor, current_only=False):
             schema_pool.drop_schema(name)
-    clone = schema_pool.clone_schema
     taken: list[str] = []
 
-    def clone_then_an_approval_takes_one(conn, template, name):
-        clone(conn, template, name)
+    def an_approval_takes_one() -> None:
         if not taken:  # an approval, on its own connection, while the fill runs
             with pg.connect() as approval, approval.transaction(), approval.cursor() as cursor:
                 assert pool_take.take_schema(cursor, "routine_taken_meanwhile", wait=0)
-            taken.append(name)
+            taken.append("routine_taken_meanwhile")
 
-    monkeypatch.setattr(schema_pool, "clone_schema", clone_then_an_approval_takes_one)
+    # Once a schema is ready, however the fill makes it: copied from the template, or
+    # by migrations (every one on Citus, where the fill never copies).
+    clone = schema_pool.clone_schema
+    build = schema_pool._Fill.build_with_migrations
+
+    def clone_then_take(conn, template, name):
+        clone(conn, template, name)
+        an_approval_takes_one()
+
+    def build_then_take(self, name, *, as_template):
+        build(self, name, as_template=as_template)
+        an_approval_takes_one()
+
+    monkeypatch.setattr(schema_pool, "clone_schema", clone_then_take)
+    monkeypatch.setattr(schema_pool._Fill, "build_with_migrations", build_then_take)
     built = schema_pool.fill_schema_pool(size=3)
+    assert taken, "an approval took a schema while the fill ran"
     assert len(built) == 4, "three were missing; one more for the one taken meanwhile"
     assert pool_size() == 3
     schema_pool.drop_schema("routine_taken_meanwhile")
