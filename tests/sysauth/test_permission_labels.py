@@ -20,6 +20,15 @@ def test_every_permission_a_role_can_hold_is_named_in_korean(live_db, two_compan
     assert english == {}, english
 
 
+def test_the_codes_read_from_the_models_are_the_permission_rows(live_db, two_companies):
+    """``permission_codes`` (no query, for a superuser's every request) and the rows agree."""
+    a, _b = two_companies
+    with tenant_context.company_context(a.company):
+        rows = {code for code, _label in hierarchy.permission_choices()}
+    assert hierarchy.permission_codes() == rows
+    assert hierarchy.ADMIN_ACCESS in rows
+
+
 def test_labels_in_english_keep_djangos_wording():
     with translation.override("en"):
         assert display.permission_label("sysauth.view_session") == "Can view session"
