@@ -18,6 +18,8 @@ from qiro.db.compiled import OneValueQuery
 from sysauth.models import RolePermission, User
 
 PERMISSION_CACHE = "_qiro_role_perm_cache"
+# The user's role names, sorted, when they were read with the user (``remember_roles``).
+ROLE_NAMES = "_qiro_role_names"
 
 # Read on every request that checks a permission: compiled once (qiro.db.compiled).
 _PERMISSIONS_OF_USER = OneValueQuery(
@@ -34,6 +36,13 @@ _PERMISSIONS_OF_USER = OneValueQuery(
 def role_permissions_of(user: User) -> set[str]:
     """The permissions of the user's roles, read now (``has_perm`` caches them per request)."""
     return {codename for (codename,) in _PERMISSIONS_OF_USER.rows(user.pk)}
+
+
+def remember_roles(user: User, names: list[str], permissions: list[str]) -> None:
+    """Keep, for this request, the roles and permissions read in the statement that read
+    ``user``: ``has_perm`` then reads nothing more (as with its own per-request cache)."""
+    setattr(user, ROLE_NAMES, sorted(names))
+    setattr(user, PERMISSION_CACHE, set(permissions))
 
 
 class EmailBackend(BaseBackend):

@@ -11,6 +11,7 @@ from django.db.models import BooleanField, Expression, F, OuterRef, QuerySet, Va
 from django.utils import timezone
 
 from qiro.db.compiled import OneValueQuery
+from sysauth import backends
 from sysauth.models import (
     Role,
     RolePermission,
@@ -51,6 +52,16 @@ def roles_and_permissions(*, user: User) -> tuple[list[str], set[str]]:
     """The names of the user's roles, sorted, and their roles' permissions: one query."""
     rows = _ROLES_AND_PERMISSIONS.rows(user.pk)
     return sorted({name for name, _ in rows}), {codename for _, codename in rows if codename}
+
+
+def request_roles_and_permissions(*, user: User) -> tuple[list[str], set[str]]:
+    """The signed-in user's roles and permissions: those read with the user, in the
+    statement that read the request's token or session (``sysauth.tokens``,
+    ``sysauth.sessions.db``), else read now (``roles_and_permissions``)."""
+    names = getattr(user, backends.ROLE_NAMES, None)
+    if names is None:
+        return roles_and_permissions(user=user)
+    return names, getattr(user, backends.PERMISSION_CACHE)
 
 
 def users_with_role(*, role: Role) -> QuerySet[User]:

@@ -21,15 +21,18 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, router, transaction
+from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from qiro.db.compiled import OneValueQuery
 from sysauth import hierarchy
-from sysauth.models import User
+from sysauth.backends import remember_roles
+from sysauth.models import RolePermission, User, UserRole
 from sysauth.models_tokens import ApiToken
 
 TOKEN_MARK = "qiro"  # noqa: S105 - the mark every token starts with, not a secret
@@ -113,8 +116,9 @@ def issue_token(
             return token, plain
 
 
-# Every API request by token reads its token and user: compiled once (qiro.db.compiled),
-# by prefix (unique), in the schema of the request's context.
+# Every API request by token reads its token, its user and what the user's roles hold (for
+# ``has_perm`` and ``auth/me``): one statement, compiled once (qiro.db.compiled), by prefix
+# (unique), in the schema of the request's context.
 _TOKEN_NAMES = [f.attname for f in ApiToken._meta.concrete_fields]
 _USER_NAMES = [f.attname for f in User._meta.concrete_fields]
 _TOKEN_WITH_USER = OneValueQuery(
@@ -122,21 +126,41 @@ _TOKEN_WITH_USER = OneValueQuery(
     lambda prefix: (
         ApiToken.objects.filter(prefix=prefix)
         .order_by()
-        .values_list(*_TOKEN_NAMES, *(f"user__{name}" for name in _USER_NAMES))
+        .annotate(
+            role_names=ArraySubquery(
+                UserRole.objects.filter(user_id=OuterRef("user_id")).order_by().values("role__name")
+            ),
+            role_permissions=ArraySubquery(
+                RolePermission.objects.filter(role__user_roles__user_id=OuterRef("user_id"))
+                .order_by()
+                .values("codename")
+                .distinct()
+            ),
+        )
+        .values_list(
+            *_TOKEN_NAMES,
+            *(f"user__{name}" for name in _USER_NAMES),
+            "role_names",
+            "role_permissions",
+        )
     ),
     mark="\N{NULL}prefix",  # no token's prefix holds a NUL
 )
 
 
 def _token_with_user(prefix: str) -> ApiToken | None:
-    """The token of ``prefix`` in the current schema with its user loaded (one statement)."""
+    """The token of ``prefix`` in the current schema with its user loaded, and the user's
+    roles and permissions remembered for the request (one statement)."""
     rows = _TOKEN_WITH_USER.rows(prefix)
     if not rows:
         return None
     (row,) = rows
     alias = router.db_for_read(ApiToken)
+    users_end = len(_TOKEN_NAMES) + len(_USER_NAMES)
     token = ApiToken.from_db(alias, _TOKEN_NAMES, row[: len(_TOKEN_NAMES)])
-    user = User.from_db(alias, _USER_NAMES, row[len(_TOKEN_NAMES) :])
+    user = User.from_db(alias, _USER_NAMES, row[len(_TOKEN_NAMES) : users_end])
+    role_names, role_permissions = row[users_end:]
+    remember_roles(user, role_names, role_permissions)
     user_field: Any = ApiToken._meta.get_field("user")
     user_field.set_cached_value(token, user)
     return token

@@ -96,7 +96,7 @@ def me(request: HttpRequest) -> HttpResponse:
     """Asked on every client's start and often after: written without a second pass
     through ``Me`` (``api.versioned.rendered``)."""
     user = acting_user(request)
-    roles, of_roles = selectors.roles_and_permissions(user=user)
+    roles, of_roles = selectors.request_roles_and_permissions(user=user)
     token = current_token(request)
     session = request.session
     session_id = None

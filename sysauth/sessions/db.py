@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from qiro.tenant_context import current_alias
+from sysauth.backends import remember_roles
 from sysauth.models import Session, SessionStatus, User
 from sysauth.sessions.base import (
     TOUCH_INTERVAL,
@@ -23,13 +24,19 @@ from sysauth.sessions.base import (
     TrackedSessionBase,
 )
 
-# The session's user comes with its row: a signed-in request reads both in one
-# statement (``sysauth.middleware.AuthenticationMiddleware`` takes the user).
+# The session's user comes with its row, and what the user's roles hold (for ``has_perm``
+# and ``auth/me``): a signed-in request reads them in one statement
+# (``sysauth.middleware.AuthenticationMiddleware`` takes the user).
 USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
 USER_COLUMNS = ", ".join(f'u."{field.column}"' for field in User._meta.concrete_fields)
 FETCH_SQL = " ".join((
     "SELECT s.id, s.session_data, s.status::text, s.expires_at, s.last_seen_at, s.user_id,",
-    "u.is_active,", USER_COLUMNS,  # the model's own columns, joined once at import
+    "u.is_active,",
+    "ARRAY(SELECT r.name FROM sysauth_userrole ur JOIN sysauth_role r ON r.id = ur.role_id",
+    "      WHERE ur.user_id = s.user_id),",
+    "ARRAY(SELECT DISTINCT p.codename FROM sysauth_userrole ur",
+    "      JOIN sysauth_rolepermission p ON p.role_id = ur.role_id WHERE ur.user_id = s.user_id),",
+    USER_COLUMNS,  # the model's own columns, joined once at import
     "FROM sysauth_session s LEFT JOIN sysauth_user u ON u.id = s.user_id WHERE s.key_hash = %s",
 ))  # fmt: skip
 # How long ended sessions stay listed before the clean-up removes them.
@@ -47,10 +54,13 @@ class SessionStore(TrackedSessionBase):
         if row is None:
             return None
         pk, data, status, expires_at, last_seen_at, user_id, user_is_active = row[:7]
+        user = None
+        if user_is_active:
+            user = User.from_db(alias, USER_FIELDS, row[9:])
+            remember_roles(user, row[7], row[8])
         return SessionRecord(
-            pk, data, status, expires_at, last_seen_at, user_id, user_is_active,
-            user=User.from_db(alias, USER_FIELDS, row[7:]) if user_is_active else None,
-        )  # fmt: skip
+            pk, data, status, expires_at, last_seen_at, user_id, user_is_active, user=user
+        )
 
     def _insert(self, key_hash: str, values: SessionValues, *, client: ClientInfo) -> int:
         now = timezone.now()

@@ -69,7 +69,7 @@ def test_a_crash_is_a_500_problem_without_a_traceback(live_db, company, monkeypa
     def broken(**kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(auth_routes.selectors, "roles_and_permissions", broken)
+    monkeypatch.setattr(auth_routes.selectors, "request_roles_and_permissions", broken)
     client = signed_in(company.host, company.member.email, token=True)
     response = client.get("/auth/me")
     body = problem(response)

@@ -59,3 +59,53 @@ def test_a_query_of_another_shape_is_refused(live_db, company):
         with pytest.raises(TypeError, match="conversion"):
             converted.rows(1)
     tenant_context.clear()
+
+
+def test_the_roles_read_with_a_token_or_a_session_are_the_orms_and_new_each_request(
+    live_db, company
+):
+    """The statement that reads the token or the session also reads the user's roles and
+    permissions (``backends.remember_roles``): what the ORM answers, read again each time."""
+    from django.conf import settings
+    from django.test import Client, RequestFactory
+
+    from sysauth import backends, tokens
+    from sysauth.middleware import user_read_with_session
+    from sysauth.sessions.db import SessionStore
+    from tests.sysauth.conftest import sign_in
+
+    client = Client()
+    sign_in(client, company.host, company.member.email)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def by_token_and_by_session() -> list[User]:
+        token_user = tokens._token_with_user(token.prefix).user  # type: ignore[union-attr]
+        request = RequestFactory().get("/", HTTP_HOST=company.host)
+        request.session = SessionStore(cookie)
+        session_user = user_read_with_session(request)
+        assert session_user is not None
+        return [token_user, session_user]
+
+    def remembered(user: User) -> tuple[list[str], set[str]]:
+        return getattr(user, backends.ROLE_NAMES), getattr(user, backends.PERMISSION_CACHE)
+
+    with tenant_context.company_context(company.company):
+        member = User.objects.get(pk=company.member.pk)
+        token, _plain = tokens.issue_token(user=member, name="roles read", acting_user=member)
+        for user in by_token_and_by_session():
+            assert remembered(user) == orm_roles_and_permissions(member)
+            assert user.has_perm("sysauth.view_session") is False
+        extra = Role.objects.create(name="read-with-the-user", label="x")
+        RolePermission.objects.create(role=extra, codename="sysauth.view_session")
+        RolePermission.objects.create(role=extra, codename="sysauth.view_user")
+        UserRole.objects.create(user=member, role=extra)
+        for user in by_token_and_by_session():  # the next request sees it
+            names, held = remembered(user)
+            assert (names, held) == orm_roles_and_permissions(member)
+            assert "read-with-the-user" in names
+            assert {"sysauth.view_session", "sysauth.view_user"} <= held
+            assert user.has_perm("sysauth.view_session") is True
+        UserRole.objects.filter(user=member, role=extra).delete()
+        extra.delete()
+        token.delete()
+    tenant_context.clear()
