@@ -113,7 +113,7 @@ def permission_codes() -> frozenset[str]:
     fixed for the life of the process. A superuser's every request asks for it
     (``held_permissions``), where reading and naming the rows cost milliseconds.
     """
-    codes = set()
+    codes: set[str] = set()
     for label in tenant_app_labels():
         for model in apps.get_app_config(label).get_models():
             opts = model._meta
