@@ -17,25 +17,39 @@ BAR_WIDTH = 30
 
 
 class ProgressBar:
-    """``[#####.....] 412/1000 schemas, 0 failed, ~25 s left`` on one line of stderr."""
+    """``[#####.....] 412/1000 schemas, 0 failed, ~25 s left`` on one line of stderr.
+
+    On a terminal the line is redrawn for each schema; written to a file or a
+    pipe (a CI log, ``2> deploy.log``) it is a line of its own at each tenth of
+    the way and at the end, not a thousand carriage returns.
+    """
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
         self.failed = 0
         self.shown = False
+        self.redrawn = bool(getattr(stream, "isatty", lambda: False)())
+        self.tenth = -1
 
     def __call__(self, progress: Progress) -> None:
         self.failed += bool(progress.error)
         filled = round(BAR_WIDTH * progress.done / progress.total) if progress.total else BAR_WIDTH
         line = (
-            f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {progress.done}/{progress.total} "
+            f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {progress.done}/{progress.total} "
             f"schemas, {self.failed} failed, ~{progress.remaining_seconds:.0f} s left "
         )
-        self.stream.write(line, ending="")
-        self.stream.flush()
-        self.shown = True
+        if self.redrawn:
+            self.stream.write("\r" + line, ending="")
+            self.stream.flush()
+            self.shown = True
+        else:
+            tenth = 10 * progress.done // progress.total if progress.total else 10
+            if tenth != self.tenth or progress.done == progress.total:
+                self.tenth = tenth
+                self.stream.write(line.rstrip())
         if progress.error:
-            self.stream.write(f"\n{progress.schema}: {progress.error}")
+            self.stream.write(f"\n{progress.schema}: {progress.error}" if self.redrawn
+                              else f"{progress.schema}: {progress.error}")  # fmt: skip
 
     def end(self) -> None:
         if self.shown:
