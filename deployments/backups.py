@@ -30,7 +30,9 @@ from deployments.services import step
 from qiro.db import pg
 from qiro.db.archives import dump_jobs, remove_archive, sha256_of, size_of
 from qiro.db.catalog import NOT_EXTENSION_SCHEMA_SQL
+from qiro.db.citus import is_citus
 from qiro.db.roles import apply_company_schema_grants, apply_public_grants
+from qiro.stored_text import said
 from qiro.tenant_context import OWNER_ALIAS
 
 # Platform records survive a live restore: the operation that restores (and
@@ -40,6 +42,30 @@ RECORD_TABLE_PATTERNS = ("public.deployments_*", "public.django_tasks_database_*
 
 class BackupError(RuntimeError):
     """A backup cannot be made or used; the message says why, for people."""
+
+
+# Why no archive is restored on Citus (docs/scaling.md, "Backups on Citus").
+CITUS_REFUSAL = gettext_noop(
+    "This database is a Citus cluster, where an archive is not restored: a pg_dump of the "
+    "coordinator holds no company rows (they are on the worker nodes), and Citus refuses its "
+    "table definitions replayed (identity columns added by ALTER TABLE) and a database "
+    "created from template0. A cluster is restored node by node, from physical backups."
+)
+
+
+def refuse_on_citus(dbname: str | None = None) -> None:
+    """Raise ``BackupError`` (``CITUS_REFUSAL``) if ``dbname`` (default: the live one) is Citus.
+
+    Asked before anything is created or dropped: on Citus a restore from an
+    archive fails part way (its first batch of entries, or its first identity
+    column), after the scratch database was made or the schemas were dropped.
+    """
+    with pg.connect(dbname) as conn, conn.cursor() as cursor:
+        citus = is_citus(cursor)
+    if citus:
+        error = BackupError(_(CITUS_REFUSAL))
+        error.message = said(CITUS_REFUSAL)  # type: ignore[attr-defined]
+        raise error
 
 
 def backup_dir() -> Path:

@@ -18,9 +18,9 @@ from django.db import connections
 from django.utils.translation import gettext as _
 from psycopg import sql
 
-from deployments.backups import BackupError, check_integrity, reapply_grants
+from deployments.backups import BackupError, check_integrity, reapply_grants, refuse_on_citus
 from deployments.models import Backup
-from deployments.scratch_restore import load, refuse_on_citus, restore_jobs
+from deployments.scratch_restore import load, restore_jobs
 from qiro.db import pg
 from qiro.tenant_context import OWNER_ALIAS
 

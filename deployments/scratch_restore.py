@@ -43,46 +43,21 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 from psycopg import sql
 
 from deployments import restore_batches
-from deployments.backups import BackupError, check_integrity, scratch_dir
+from deployments.backups import check_integrity, refuse_on_citus, scratch_dir
 from deployments.models import Backup, Operation
 from deployments.restore_listing import deal_out, split_listing
 from deployments.services import log, run_verification, step
 from qiro import stored_text
 from qiro.db import pg
-from qiro.db.citus import is_citus
 from qiro.stored_text import said
 
 # Settings for the sessions of a restore: its per-entry commits need not wait for
 # the disk, and its index builds may take more memory than a live session's.
 RESTORE_OPTIONS = "-c synchronous_commit=off -c maintenance_work_mem=256MB"
-
-
-# Why no archive is restored on Citus (docs/scaling.md, "Backups on Citus").
-CITUS_REFUSAL = gettext_noop(
-    "This database is a Citus cluster, where an archive is not restored: a pg_dump of the "
-    "coordinator holds no company rows (they are on the worker nodes), and Citus refuses its "
-    "table definitions replayed (identity columns added by ALTER TABLE) and a database "
-    "created from template0. A cluster is restored node by node, from physical backups."
-)
-
-
-def refuse_on_citus(dbname: str | None = None) -> None:
-    """Raise ``BackupError`` (``CITUS_REFUSAL``) if ``dbname`` (default: the live one) is Citus.
-
-    Asked before anything is created or dropped: on Citus a restore from an
-    archive fails part way (its first batch of entries, or its first identity
-    column), after the scratch database was made or the schemas were dropped.
-    """
-    with pg.connect(dbname) as conn, conn.cursor() as cursor:
-        citus = is_citus(cursor)
-    if citus:
-        error = BackupError(gettext(CITUS_REFUSAL))
-        error.message = said(CITUS_REFUSAL)  # type: ignore[attr-defined]
-        raise error
 
 
 def _restore_env(dbname: str) -> dict[str, str]:

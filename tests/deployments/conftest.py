@@ -96,7 +96,7 @@ CITUS_RESTORE = (
     "Citus: a pg_dump of the coordinator holds the distributed schemas' DDL without their "
     "rows (they live on the workers), and Citus refuses that DDL replayed (ALTER TABLE … ADD "
     "GENERATED … AS IDENTITY) and CREATE DATABASE from template0, so QIRO refuses such a "
-    "restore there (scratch_restore.refuse_on_citus); a cluster is restored per node"
+    "restore there (backups.refuse_on_citus); a cluster is restored per node"
 )
 
 
