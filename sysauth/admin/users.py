@@ -91,6 +91,10 @@ class UsersWithRoles(ChangeList):
         selectors.name_roles_of_page(self.result_list)
 
 
+# The default roles are named like the user types: shown by their (lazily translated) labels.
+TYPE_LABELS = dict(UserType.choices)
+
+
 @admin.register(User, site=company_admin)
 class CompanyUserAdmin(DeletedByActionAdmin):
     list_display = ("email", "full_name", "roles", "is_active", "last_login", "date_joined")
@@ -116,12 +120,10 @@ class CompanyUserAdmin(DeletedByActionAdmin):
 
     @admin.display(description=_("roles"))
     def roles(self, user: User) -> str:
-        # The default roles are named like the user types: shown translated.
-        types = dict(UserType.choices)
         names = getattr(user, "role_names", None)
         if names is None:
             names = selectors.roles_of(user=user)
-        return ", ".join(str(types.get(name, name)) for name in names)
+        return ", ".join(str(TYPE_LABELS.get(name, name)) for name in names)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
