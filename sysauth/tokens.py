@@ -21,18 +21,19 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, router, transaction
-from django.db.models import OuterRef
+from django.db.models import CharField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from qiro.db.compiled import OneValueQuery
 from sysauth import hierarchy
-from sysauth.backends import remember_roles
-from sysauth.models import RolePermission, User, UserRole
+from sysauth.backends import remember_roles, role_arrays_sql
+from sysauth.models import User
 from sysauth.models_tokens import ApiToken
 
 TOKEN_MARK = "qiro"  # noqa: S105 - the mark every token starts with, not a secret
@@ -127,15 +128,15 @@ _TOKEN_WITH_USER = OneValueQuery(
         ApiToken.objects.filter(prefix=prefix)
         .order_by()
         .annotate(
-            role_names=ArraySubquery(
-                UserRole.objects.filter(user_id=OuterRef("user_id")).order_by().values("role__name")
-            ),
-            role_permissions=ArraySubquery(
-                RolePermission.objects.filter(role__user_roles__user_id=OuterRef("user_id"))
-                .order_by()
-                .values("codename")
-                .distinct()
-            ),
+            **{
+                # the expressions hold table and column names only, no input
+                name: RawSQL(expression, (), output_field=ArrayField(CharField()))  # noqa: S611
+                for name, expression in zip(
+                    ("role_names", "role_permissions"),
+                    role_arrays_sql(f'"{ApiToken._meta.db_table}"."user_id"'),
+                    strict=True,
+                )
+            }
         )
         .values_list(
             *_TOKEN_NAMES,

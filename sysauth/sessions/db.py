@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from qiro.tenant_context import current_alias
-from sysauth.backends import remember_roles
+from sysauth.backends import remember_roles, role_arrays_sql
 from sysauth.models import Session, SessionStatus, User
 from sysauth.sessions.base import (
     TOUCH_INTERVAL,
@@ -32,10 +32,7 @@ USER_COLUMNS = ", ".join(f'u."{field.column}"' for field in User._meta.concrete_
 FETCH_SQL = " ".join((
     "SELECT s.id, s.session_data, s.status::text, s.expires_at, s.last_seen_at, s.user_id,",
     "u.is_active,",
-    "ARRAY(SELECT r.name FROM sysauth_userrole ur JOIN sysauth_role r ON r.id = ur.role_id",
-    "      WHERE ur.user_id = s.user_id),",
-    "ARRAY(SELECT DISTINCT p.codename FROM sysauth_userrole ur",
-    "      JOIN sysauth_rolepermission p ON p.role_id = ur.role_id WHERE ur.user_id = s.user_id),",
+    ", ".join(role_arrays_sql("s.user_id")) + ",",
     USER_COLUMNS,  # the model's own columns, joined once at import
     "FROM sysauth_session s LEFT JOIN sysauth_user u ON u.id = s.user_id WHERE s.key_hash = %s",
 ))  # fmt: skip
