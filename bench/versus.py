@@ -130,8 +130,6 @@ def start_peer_gunicorn(port: int, workers: int, env: dict[str, str]) -> subproc
     process = subprocess.Popen(  # noqa: S603 - a fixed command line
         [
             sys.executable, "-m", "gunicorn", "peer.wsgi:application",
-            # QIRO's own gunicorn settings: the same server on both sides.
-            "--config", str(_common.ROOT / "gunicorn.conf.py"),
             "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
             "--timeout", "120", "--keep-alive", "30", "--log-level", "warning",
         ],
