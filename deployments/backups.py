@@ -30,7 +30,7 @@ from deployments.services import step
 from qiro.db import pg
 from qiro.db.archives import dump_jobs, remove_archive, sha256_of, size_of
 from qiro.db.catalog import NOT_EXTENSION_SCHEMA_SQL
-from qiro.db.citus import is_citus
+from qiro.db.citus import connection_is_citus
 from qiro.db.roles import apply_company_schema_grants, apply_public_grants
 from qiro.stored_text import said
 from qiro.tenant_context import OWNER_ALIAS
@@ -53,16 +53,14 @@ CITUS_REFUSAL = gettext_noop(
 )
 
 
-def refuse_on_citus(dbname: str | None = None) -> None:
-    """Raise ``BackupError`` (``CITUS_REFUSAL``) if ``dbname`` (default: the live one) is Citus.
+def refuse_on_citus() -> None:
+    """Raise ``BackupError`` (``CITUS_REFUSAL``) if the live database is a Citus cluster.
 
     Asked before anything is created or dropped: on Citus a restore from an
     archive fails part way (its first batch of entries, or its first identity
     column), after the scratch database was made or the schemas were dropped.
     """
-    with pg.connect(dbname) as conn, conn.cursor() as cursor:
-        citus = is_citus(cursor)
-    if citus:
+    if connection_is_citus(OWNER_ALIAS):
         error = BackupError(_(CITUS_REFUSAL))
         error.message = said(CITUS_REFUSAL)  # type: ignore[attr-defined]
         raise error

@@ -122,10 +122,9 @@ def load(
     (``deployments.restore_batches``), leaving out the rows of
     ``empty_tables`` (``schema.table``, counted empty in the dump's
     snapshot); ``one_by_one`` restores them by ``pg_restore`` entry by entry
-    instead, as before. Returns the seconds of each part. Refused on Citus
-    (``refuse_on_citus``).
+    instead, as before. Returns the seconds of each part. Its callers refuse
+    Citus first (``refuse_on_citus``), before they make or drop anything.
     """
-    refuse_on_citus(dbname)
     common, own, last = split_listing(listing, schemas)
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="qiro-restore-lists-") as tmp:
