@@ -51,10 +51,11 @@ class SessionStore(TrackedSessionBase):
         if row is None:
             return None
         pk, data, status, expires_at, last_seen_at, user_id, user_is_active = row[:7]
+        role_names, role_permissions = row[7:9]
         user = None
         if user_is_active:
             user = User.from_db(alias, USER_FIELDS, row[9:])
-            remember_roles(user, row[7], row[8])
+            remember_roles(user, role_names, role_permissions)
         return SessionRecord(
             pk, data, status, expires_at, last_seen_at, user_id, user_is_active, user=user
         )

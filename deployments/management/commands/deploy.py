@@ -47,9 +47,9 @@ class ProgressBar:
             if tenth != self.tenth or progress.done == progress.total:
                 self.tenth = tenth
                 self.stream.write(line.rstrip())
-        if progress.error:
-            self.stream.write(f"\n{progress.schema}: {progress.error}" if self.redrawn
-                              else f"{progress.schema}: {progress.error}")  # fmt: skip
+        if progress.error:  # below the redrawn line, or the next line of its own
+            below = "\n" if self.redrawn else ""
+            self.stream.write(f"{below}{progress.schema}: {progress.error}")
 
     def end(self) -> None:
         if self.shown:
