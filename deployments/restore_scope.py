@@ -45,8 +45,8 @@ def restore_schemas(*, backup: Backup, schemas: list[str]) -> float:
         raise BackupError(_("The backup holds no schema %(s)s.") % {"s": ", ".join(missing[:5])})
     if not schemas:
         return 0.0
+    path = check_integrity(backup)  # a broken file is said as such, on Citus too
     refuse_on_citus()  # before the drop: on Citus the load would fail after it
-    path = check_integrity(backup)
     with pg.connect() as conn:
         major, _version = pg.server_version(conn)
         database = str(conn.info.dbname)

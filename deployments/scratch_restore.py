@@ -255,11 +255,12 @@ def run_test_restore(*, backup: Backup, operation: Operation | None = None) -> B
     proves the archive restores. The outcome (and why, with the seconds of
     each part) is recorded on the backup; a mismatch is not raised but
     recorded, a broken file or failed restore is recorded and raised. On
-    Citus it is refused before it starts (``refuse_on_citus``), and nothing
-    is recorded: the archive is not known to be bad.
+    Citus it is refused (``refuse_on_citus``) once the file is proven intact,
+    before anything is made, and nothing is recorded: the archive is not
+    known to be bad.
     """
+    path = check_integrity(backup)  # a broken file is said as such, on Citus too
     refuse_on_citus()
-    path = check_integrity(backup)
     scratch = f"{backup.database_name}_restore_{backup.pk}"[:63]
     notes: list[stored_text.Message] = []
     ok = True
